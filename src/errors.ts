@@ -37,6 +37,7 @@ export class DomainError extends Error {
 export const invalid = (code: string, message: string, field?: string) =>
   new DomainError("invalid", code, message, field === undefined ? {} : { field });
 
-export const notFound = (what: string) => new DomainError("not_found", `${what}_not_found`, `No such ${what}.`);
+export const notFound = (what: string) =>
+  new DomainError("not_found", `${what}_not_found`, `No such ${what}.`);
 
 export const forbidden = (code: string, message: string) => new DomainError("forbidden", code, message);

@@ -1,0 +1,72 @@
+import { and, eq, gt, lt } from "drizzle-orm";
+import type { Context } from "../context.ts";
+import { dashboardSessions } from "../db/schema.ts";
+import { redeemLink, startLogin, verifyCode } from "../login/challenges.ts";
+import { randomId, randomToken, sha256 } from "../security/tokens.ts";
+import {
+  createAccount,
+  findAccountByEmail,
+  getAccount,
+  isSenderEmail,
+  normaliseEmail,
+  senderEmailRefused,
+  touchAccountSignIn,
+} from "./accounts.ts";
+
+export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Dashboard sign-in uses the same passwordless challenge as end users, always through the default
+ * sender. With invite-only sign-up an unknown address gets the same answer and no email, so the
+ * response never tells whether an account exists.
+ */
+export async function requestDashboardSignIn(ctx: Context, emailInput: string, ip: string) {
+  const email = normaliseEmail(emailInput);
+  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
+  if (ctx.config.signup === "invite" && !(await findAccountByEmail(ctx.db, email))) {
+    return { loginId: randomId("lgn"), expiresAt: new Date(ctx.now().getTime() + 600_000).toISOString() };
+  }
+  return startLogin(ctx, { audience: { kind: "dashboard" }, email, ip, sender: ctx.config.defaultFrom });
+}
+
+async function openSession(ctx: Context, email: string) {
+  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
+  const account =
+    (await findAccountByEmail(ctx.db, email)) ?? (await ctx.db.transaction((tx) => createAccount(tx, email)));
+  await touchAccountSignIn(ctx, account.id);
+  const token = randomToken(32);
+  const csrfToken = randomToken(24);
+  const expiresAt = new Date(ctx.now().getTime() + SESSION_TTL_SECONDS * 1000);
+  await ctx.db
+    .insert(dashboardSessions)
+    .values({ tokenHash: sha256(token), accountId: account.id, csrfToken, expiresAt });
+  return { token, csrfToken, expiresAt, account };
+}
+
+export async function verifyDashboardCode(ctx: Context, loginId: string, code: string) {
+  const challenge = await verifyCode(ctx, { kind: "dashboard" }, loginId, code);
+  return openSession(ctx, challenge.email);
+}
+
+export async function redeemDashboardLink(ctx: Context, token: string) {
+  const challenge = await redeemLink(ctx, "dashboard", token);
+  return openSession(ctx, challenge.email);
+}
+
+export async function findSession(ctx: Context, token: string) {
+  const [session] = await ctx.db
+    .select()
+    .from(dashboardSessions)
+    .where(and(eq(dashboardSessions.tokenHash, sha256(token)), gt(dashboardSessions.expiresAt, ctx.now())));
+  if (!session) return undefined;
+  const account = await getAccount(ctx.db, session.accountId);
+  return account ? { account, csrfToken: session.csrfToken, expiresAt: session.expiresAt } : undefined;
+}
+
+export async function closeSession(ctx: Context, token: string) {
+  await ctx.db.delete(dashboardSessions).where(eq(dashboardSessions.tokenHash, sha256(token)));
+}
+
+export async function pruneSessions(ctx: Context) {
+  await ctx.db.delete(dashboardSessions).where(lt(dashboardSessions.expiresAt, ctx.now()));
+}

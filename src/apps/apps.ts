@@ -1,0 +1,187 @@
+import { and, asc, eq } from "drizzle-orm";
+import { recordAudit } from "../audit/audit.ts";
+import type { Context } from "../context.ts";
+import type { Db } from "../db/connection.ts";
+import { apps } from "../db/schema.ts";
+import { notFound } from "../errors.ts";
+import { randomId, randomToken, sha256 } from "../security/tokens.ts";
+import { type Role, requireRole } from "../workspaces/workspaces.ts";
+import { validateAllowedRedirectUrl } from "./redirect-urls.ts";
+import { createSigningKey } from "./signing-keys.ts";
+
+export type App = typeof apps.$inferSelect;
+
+export function publicView(app: App) {
+  return {
+    id: app.id,
+    workspaceId: app.workspaceId,
+    name: app.name,
+    publishableKey: app.publishableKey,
+    secretKeyHint: app.secretKeyHint,
+    redirectUrls: app.redirectUrls,
+    createdAt: app.createdAt.toISOString(),
+    updatedAt: app.updatedAt.toISOString(),
+  };
+}
+
+function newSecretKey() {
+  const secretKey = `sk_${randomToken(32)}`;
+  return { secretKey, secretKeyHash: sha256(secretKey), secretKeyHint: `sk_…${secretKey.slice(-4)}` };
+}
+
+function validRedirectUrls(urls: string[]): string[] {
+  return [...new Set(urls.map((url, i) => validateAllowedRedirectUrl(url, `redirectUrls[${i}]`)))];
+}
+
+export async function createApp(
+  ctx: Context,
+  actorId: string | null,
+  workspaceId: string,
+  input: { name: string; redirectUrls?: string[] | undefined },
+) {
+  if (actorId) await requireRole(ctx.db, actorId, workspaceId, "admin");
+  const redirectUrls = validRedirectUrls(input.redirectUrls ?? []);
+  const { secretKey, secretKeyHash, secretKeyHint } = newSecretKey();
+  const id = randomId("app");
+  const app = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(apps)
+      .values({
+        id,
+        workspaceId,
+        name: input.name,
+        publishableKey: `pk_${randomToken(18)}`,
+        secretKeyHash,
+        secretKeyHint,
+        redirectUrls,
+      })
+      .returning();
+    await createSigningKey(tx, ctx.secrets, id);
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: actorId,
+        action: "app.created",
+        targetType: "app",
+        targetId: id,
+        changes: { name: input.name, redirectUrls },
+      },
+      ctx.now(),
+    );
+    return row!;
+  });
+  return { ...publicView(app), secretKey };
+}
+
+/** Loads an app the account may see with at least `least`; other workspaces' apps are 404. */
+export async function requireApp(
+  db: Db,
+  accountId: string,
+  appId: string,
+  least: Role = "member",
+): Promise<App> {
+  const [app] = await db.select().from(apps).where(eq(apps.id, appId));
+  if (!app) throw notFound("app");
+  try {
+    await requireRole(db, accountId, app.workspaceId, least);
+  } catch (err) {
+    if (err instanceof Error && "kind" in err && err.kind === "not_found") throw notFound("app");
+    throw err;
+  }
+  return app;
+}
+
+export async function listApps(db: Db, accountId: string, workspaceId: string) {
+  await requireRole(db, accountId, workspaceId, "member");
+  const rows = await db
+    .select()
+    .from(apps)
+    .where(eq(apps.workspaceId, workspaceId))
+    .orderBy(asc(apps.createdAt));
+  return rows.map(publicView);
+}
+
+export async function updateApp(
+  ctx: Context,
+  actorId: string,
+  appId: string,
+  patch: { name?: string | undefined; redirectUrls?: string[] | undefined },
+) {
+  const app = await requireApp(ctx.db, actorId, appId, "admin");
+  const values: Partial<App> = { updatedAt: ctx.now() };
+  if (patch.name !== undefined) values.name = patch.name;
+  if (patch.redirectUrls !== undefined) values.redirectUrls = validRedirectUrls(patch.redirectUrls);
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx.update(apps).set(values).where(eq(apps.id, appId)).returning();
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: actorId,
+        action: "app.updated",
+        targetType: "app",
+        targetId: appId,
+        changes: { ...patch },
+      },
+      ctx.now(),
+    );
+    return row!;
+  });
+  return publicView(updated);
+}
+
+export async function deleteApp(ctx: Context, actorId: string, appId: string) {
+  const app = await requireApp(ctx.db, actorId, appId, "admin");
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(apps).where(and(eq(apps.id, appId), eq(apps.workspaceId, app.workspaceId)));
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: actorId,
+        action: "app.deleted",
+        targetType: "app",
+        targetId: appId,
+        changes: { name: app.name },
+      },
+      ctx.now(),
+    );
+  });
+}
+
+/** The new secret key is shown once; only its hash is kept. */
+export async function rotateSecretKey(ctx: Context, actorId: string, appId: string) {
+  const app = await requireApp(ctx.db, actorId, appId, "admin");
+  const { secretKey, secretKeyHash, secretKeyHint } = newSecretKey();
+  const updated = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(apps)
+      .set({ secretKeyHash, secretKeyHint, updatedAt: ctx.now() })
+      .where(eq(apps.id, appId))
+      .returning();
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: actorId,
+        action: "app.secret_key_rotated",
+        targetType: "app",
+        targetId: appId,
+      },
+      ctx.now(),
+    );
+    return row!;
+  });
+  return { ...publicView(updated), secretKey };
+}
+
+export async function findAppByPublishableKey(db: Db, publishableKey: string): Promise<App | undefined> {
+  const [app] = await db.select().from(apps).where(eq(apps.publishableKey, publishableKey));
+  return app;
+}
+
+export async function getAppById(db: Db, appId: string): Promise<App | undefined> {
+  const [app] = await db.select().from(apps).where(eq(apps.id, appId));
+  return app;
+}

@@ -1,0 +1,126 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Postern's whole configuration: read once from the environment at start and validated.
+ * Nothing else in the code reads process.env.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const envSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  POSTERN_DATA_DIR: z.string().min(1).default("./data"),
+  POSTERN_DEFAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  POSTERN_DEFAULT_FROM: z.string().min(3).optional(),
+  POSTERN_SECRET_KEY: z.string().min(1).optional(),
+  POSTERN_OPERATOR_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  POSTERN_ROLE: z.enum(["api", "worker", "all"]).default("all"),
+  POSTERN_SIGNUP: z.enum(["open", "invite"]).default("open"),
+  POSTERN_SEED_DEMO: flag.optional(),
+  POSTERN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  POSTERN_SMTP_ALLOWLIST: z.string().default(""),
+  POSTERN_MICROSOFT_AUTHORITY_HOST: z
+    .url({ protocol: /^https$/ })
+    .default("https://login.microsoftonline.com"),
+  POSTERN_MICROSOFT_SMTP: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port")
+    .default("smtp.office365.com:587"),
+  POSTERN_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(1),
+  POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
+  POSTERN_LIMIT_IP_PER_HOUR: positiveInt.default(50),
+  POSTERN_LIMIT_APP_PER_HOUR: positiveInt.default(1000),
+  POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
+  POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
+  POSTERN_SEND_TIMEOUT_SECONDS: positiveInt.default(20),
+});
+
+export type Role = "api" | "worker" | "all";
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  defaultSmtpUrl: string | undefined;
+  defaultFrom: string;
+  secretKey: string | undefined;
+  operatorToken: string | undefined;
+  role: Role;
+  signup: "open" | "invite";
+  seedDemo: boolean;
+  logLevel: z.infer<typeof envSchema>["POSTERN_LOG_LEVEL"];
+  smtpAllowlist: string;
+  microsoft: { authorityHost: string; smtpHost: string; smtpPort: number };
+  limits: { addressPerMinute: number; addressPerHour: number; ipPerHour: number; appPerHour: number };
+  delivery: { workerConcurrency: number; retryBaseSeconds: number; sendTimeoutSeconds: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads and validates the configuration; every bad variable is named with what it must be. */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${String(issue.path[0] ?? "environment")}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const [smtpHost, smtpPort] = e.POSTERN_MICROSOFT_SMTP.split(":") as [string, string];
+  if (e.DATABASE_URL === undefined && e.POSTERN_ROLE !== "all") {
+    throw new ConfigError([
+      "POSTERN_ROLE: api and worker roles need DATABASE_URL (a PostgreSQL server shared by the processes)",
+    ]);
+  }
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === "0.0.0.0" ? "localhost" : e.HOST}:${e.PORT}`).replace(
+      /\/$/,
+      "",
+    ),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.POSTERN_DATA_DIR),
+    defaultSmtpUrl: e.POSTERN_DEFAULT_SMTP_URL,
+    defaultFrom: e.POSTERN_DEFAULT_FROM ?? "Postern <no-reply@postern.localhost>",
+    secretKey: e.POSTERN_SECRET_KEY,
+    operatorToken: e.POSTERN_OPERATOR_TOKEN,
+    role: e.POSTERN_ROLE,
+    signup: e.POSTERN_SIGNUP,
+    seedDemo: e.POSTERN_SEED_DEMO ?? e.DATABASE_URL === undefined,
+    logLevel: e.POSTERN_LOG_LEVEL,
+    smtpAllowlist: e.POSTERN_SMTP_ALLOWLIST,
+    microsoft: {
+      authorityHost: e.POSTERN_MICROSOFT_AUTHORITY_HOST.replace(/\/$/, ""),
+      smtpHost,
+      smtpPort: Number(smtpPort),
+    },
+    limits: {
+      addressPerMinute: e.POSTERN_LIMIT_ADDRESS_PER_MINUTE,
+      addressPerHour: e.POSTERN_LIMIT_ADDRESS_PER_HOUR,
+      ipPerHour: e.POSTERN_LIMIT_IP_PER_HOUR,
+      appPerHour: e.POSTERN_LIMIT_APP_PER_HOUR,
+    },
+    delivery: {
+      workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,
+      retryBaseSeconds: e.POSTERN_RETRY_BASE_SECONDS,
+      sendTimeoutSeconds: e.POSTERN_SEND_TIMEOUT_SECONDS,
+    },
+  };
+  return { ...config, ...overrides };
+}

@@ -1,0 +1,16 @@
+import type { Logger } from "pino";
+import type { Config } from "./config/config.ts";
+import type { Db } from "./db/connection.ts";
+import type { Queue } from "./queue/queue.ts";
+import type { SecretBox } from "./security/secret-box.ts";
+
+/** What every domain service needs; built once by src/postern.ts. */
+export interface Context {
+  db: Db;
+  config: Config;
+  secrets: SecretBox;
+  queue: Queue;
+  log: Logger;
+  /** The one clock; tests may replace it. */
+  now(): Date;
+}

@@ -1,0 +1,144 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { type SQL, sql } from "drizzle-orm";
+import { drizzle as drizzleNodePostgres } from "drizzle-orm/node-postgres";
+import { migrate as migrateNodePostgres } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import * as schema from "./schema.ts";
+
+/** A database handle or an open transaction: both speak the same query builder. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** The shape pg-boss accepts as its `db` option (and per call, to join a transaction). */
+export interface SqlExecutor {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export interface Storage {
+  kind: "pglite" | "postgres";
+  db: Db;
+  /** Connection string for pg-boss on PostgreSQL; on PGlite pg-boss goes through `queueExecutor`. */
+  connectionString: string | undefined;
+  queueExecutor: SqlExecutor | undefined;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+// Any constant works; it only has to be the same in every Postern process.
+const MIGRATION_LOCK_ID = 7_046_873_511;
+
+/** Builds a parameterised drizzle SQL object from `$1`-style text, for raw statements from pg-boss. */
+export function rawSql(text: string, values: readonly unknown[] = []): SQL {
+  const parts = text.split(/\$(\d+)/);
+  const chunks: SQL[] = parts.map((part, i) =>
+    i % 2 === 0 ? sql.raw(part) : sql`${asParameter(values[Number(part) - 1])}`,
+  );
+  return sql.join(chunks, sql.raw(""));
+}
+
+/** Parameters as node-postgres would send them: undefined is NULL, plain objects are JSON. */
+function asParameter(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (
+    value !== null &&
+    typeof value === "object" &&
+    !(value instanceof Date) &&
+    !Array.isArray(value) &&
+    !Buffer.isBuffer(value)
+  ) {
+    return JSON.stringify(value);
+  }
+  return value;
+}
+
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+/** Lets pg-boss write its job inside one of our transactions. */
+export function transactionExecutor(tx: Db): SqlExecutor {
+  return {
+    executeSql: async (text, values) => ({ rows: await queryRows(tx, rawSql(text, values ?? [])) }),
+  };
+}
+
+/** Opens PGlite in `dataDir` (embedded default), or the PostgreSQL server at `databaseUrl`, and migrates it. */
+export async function openStorage(options: {
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  pglite?: PGlite;
+}): Promise<Storage> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  let pglite = options.pglite;
+  if (!pglite) {
+    const dir = path.join(options.dataDir ?? "./data", "pglite");
+    mkdirSync(dir, { recursive: true });
+    pglite = await PGlite.create(dir);
+  }
+  return openPglite(pglite, options.pglite === undefined);
+}
+
+async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+  return {
+    kind: "pglite",
+    db,
+    connectionString: undefined,
+    queueExecutor: {
+      // PGlite's `query` takes one statement with parameters; pg-boss's schema setup sends
+      // several statements without parameters, which only `exec` accepts.
+      executeSql: async (text, values) => {
+        if (values && values.length > 0) return client.query<Record<string, unknown>>(text, values);
+        const results = await client.exec(text);
+        return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
+      },
+    },
+    ping: async () => {
+      await client.query("select 1");
+      return true;
+    },
+    close: async () => {
+      if (owned) await client.close();
+    },
+  };
+}
+
+async function openPostgres(connectionString: string): Promise<Storage> {
+  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
+  // An idle client whose server went away emits 'error'; without a listener the process would crash.
+  pool.on("error", () => {});
+  const db = drizzleNodePostgres(pool, { schema }) as unknown as Db;
+  // Several processes may start at once: one migrates while the others wait on the lock.
+  const lockClient = await pool.connect();
+  try {
+    await lockClient.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_ID]);
+    await migrateNodePostgres(drizzleNodePostgres(pool, { schema }), { migrationsFolder });
+  } finally {
+    await lockClient.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]).catch(() => {});
+    lockClient.release();
+  }
+  return {
+    kind: "postgres",
+    db,
+    connectionString,
+    queueExecutor: undefined,
+    ping: async () => {
+      try {
+        await pool.query("select 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+  };
+}

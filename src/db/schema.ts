@@ -1,0 +1,219 @@
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import type { JWK } from "jose";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const at = (name: string) => timestamp(name, { withTimezone: true });
+
+/** Dashboard accounts: developers who sign in to manage workspaces and apps. */
+export const accounts = pgTable("accounts", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  createdAt: createdAt(),
+  lastSignInAt: at("last_sign_in_at"),
+});
+
+export const workspaces = pgTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+});
+
+export const workspaceMembers = pgTable(
+  "workspace_members",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.accountId] }), index("members_by_account").on(t.accountId)],
+);
+
+/** Premium features, unlocked per workspace by the operator. */
+export const workspaceFeatures = pgTable(
+  "workspace_features",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    feature: text("feature").notNull(),
+    enabled: boolean("enabled").notNull(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.feature] })],
+);
+
+export const apps = pgTable(
+  "apps",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    publishableKey: text("publishable_key").notNull().unique(),
+    secretKeyHash: text("secret_key_hash").notNull(),
+    secretKeyHint: text("secret_key_hint").notNull(),
+    redirectUrls: jsonb("redirect_urls").$type<string[]>().notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("apps_by_workspace").on(t.workspaceId)],
+);
+
+/** ES256 keys that sign an app's session tokens; the private half is sealed. */
+export const appSigningKeys = pgTable("app_signing_keys", {
+  kid: text("kid").primaryKey(),
+  appId: text("app_id")
+    .notNull()
+    .references(() => apps.id, { onDelete: "cascade" }),
+  publicJwk: jsonb("public_jwk").$type<JWK>().notNull(),
+  privateJwkSealed: text("private_jwk_sealed").notNull(),
+  createdAt: createdAt(),
+});
+
+export const endUsers = pgTable(
+  "end_users",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    createdAt: createdAt(),
+    lastSignInAt: at("last_sign_in_at"),
+  },
+  (t) => [uniqueIndex("end_users_app_email").on(t.appId, t.email)],
+);
+
+/**
+ * One passwordless login in progress: a code and a magic link, stored only as hashes.
+ * `appId` is null for dashboard sign-in.
+ */
+export const loginChallenges = pgTable(
+  "login_challenges",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id").references(() => apps.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    codeHash: text("code_hash").notNull(),
+    linkTokenHash: text("link_token_hash").notNull().unique(),
+    redirectUrl: text("redirect_url"),
+    attempts: integer("attempts").notNull().default(0),
+    expiresAt: at("expires_at").notNull(),
+    consumedAt: at("consumed_at"),
+    supersededAt: at("superseded_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("challenges_by_audience_email").on(t.appId, t.email)],
+);
+
+export interface DeliveryAttempt {
+  at: string;
+  durationMs: number;
+  route: "default" | "custom";
+  outcome: "sent" | "retry" | "failed";
+  errorClass?: string;
+  smtpReply?: string;
+  message?: string;
+}
+
+/** The delivery log: one row per login email, with every attempt. */
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id").references(() => apps.id, { onDelete: "cascade" }),
+    challengeId: text("challenge_id").references(() => loginChallenges.id, { onDelete: "set null" }),
+    recipient: text("recipient").notNull(),
+    sender: text("sender"),
+    route: text("route", { enum: ["default", "custom"] }).notNull(),
+    status: text("status", {
+      enum: ["queued", "sending", "sent", "retrying", "failed", "expired"],
+    }).notNull(),
+    attemptCount: integer("attempt_count").notNull().default(0),
+    attempts: jsonb("attempts").$type<DeliveryAttempt[]>().notNull().default([]),
+    lastError: text("last_error"),
+    messageId: text("message_id"),
+    /** The code and link token, sealed, so the worker can compose the email; cleared once delivery ends. */
+    sealedPayload: text("sealed_payload"),
+    expiresAt: at("expires_at").notNull(),
+    createdAt: createdAt(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+    sentAt: at("sent_at"),
+  },
+  (t) => [index("deliveries_by_app").on(t.appId, t.createdAt), index("deliveries_by_status").on(t.status)],
+);
+
+export const dashboardSessions = pgTable("dashboard_sessions", {
+  tokenHash: text("token_hash").primaryKey(),
+  accountId: text("account_id")
+    .notNull()
+    .references(() => accounts.id, { onDelete: "cascade" }),
+  csrfToken: text("csrf_token").notNull(),
+  createdAt: createdAt(),
+  expiresAt: at("expires_at").notNull(),
+});
+
+/** Sliding-window rate limit events; old rows are pruned by the worker. */
+export const rateLimitEvents = pgTable(
+  "rate_limit_events",
+  {
+    key: text("key").notNull(),
+    at: at("at").notNull().defaultNow(),
+  },
+  (t) => [index("rate_limit_by_key").on(t.key, t.at)],
+);
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    actorAccountId: text("actor_account_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    changes: jsonb("changes").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_by_workspace").on(t.workspaceId, t.createdAt)],
+);
+
+/** Per-app custom email provider. Secrets are sealed; `version` changes with every saved change. */
+export const emailProviders = pgTable("email_providers", {
+  appId: text("app_id")
+    .primaryKey()
+    .references(() => apps.id, { onDelete: "cascade" }),
+  type: text("type").notNull(),
+  version: integer("version").notNull().default(1),
+  senderEmail: text("sender_email").notNull(),
+  senderName: text("sender_name"),
+  settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
+  sealedSecrets: jsonb("sealed_secrets").$type<Record<string, string>>().notNull(),
+  fallbackToDefault: boolean("fallback_to_default").notNull().default(false),
+  health: text("health", { enum: ["unknown", "working", "failing"] })
+    .notNull()
+    .default("unknown"),
+  healthReason: text("health_reason"),
+  healthAt: at("health_at"),
+  lastTest: jsonb("last_test").$type<Record<string, unknown>>(),
+  updatedAt: at("updated_at").notNull().defaultNow(),
+  updatedBy: text("updated_by"),
+});

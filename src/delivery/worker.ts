@@ -1,0 +1,178 @@
+import { and, eq, inArray } from "drizzle-orm";
+import type { Context } from "../context.ts";
+import { apps, type DeliveryAttempt, deliveries, loginChallenges } from "../db/schema.ts";
+import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
+import { composeLoginEmail } from "../mail/login-email.ts";
+import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";
+import type { Job } from "../queue/queue.ts";
+import type { RouteResolver } from "./routes.ts";
+
+type Delivery = typeof deliveries.$inferSelect;
+
+/**
+ * Sends one login email and records the attempt. The worker decides when, the route's sender
+ * how, and the delivery row keeps what happened. Returns "retry" to hand the job back to pg-boss.
+ */
+export async function deliverLoginEmail(
+  ctx: Context,
+  resolveRoute: RouteResolver,
+  job: Job,
+): Promise<"done" | "retry"> {
+  const { deliveryId } = job.data;
+  const now = ctx.now();
+  // Claiming is a conditional update, so a duplicate job for the same delivery does nothing.
+  const [delivery] = await ctx.db
+    .update(deliveries)
+    .set({ status: "sending", updatedAt: now })
+    .where(and(eq(deliveries.id, deliveryId), inArray(deliveries.status, ["queued", "retrying", "sending"])))
+    .returning();
+  if (!delivery) return "done";
+  if (delivery.expiresAt <= now || !delivery.sealedPayload) {
+    await finish(ctx, delivery, {
+      status: "expired",
+      lastError: "The login expired before its email could be delivered.",
+    });
+    return "done";
+  }
+
+  const route = await resolveRoute(delivery.appId);
+  const started = Date.now();
+  try {
+    const email = await composeFor(ctx, delivery);
+    const result = await route.sender.send({
+      ...email,
+      from: route.from,
+      to: delivery.recipient,
+      messageId: `<${delivery.id}@postern>`,
+    });
+    await route.reportOutcome?.({ ok: true });
+    await finish(ctx, delivery, {
+      status: "sent",
+      route: route.route,
+      sender: formatFrom(route.from),
+      messageId: result.messageId,
+      sentAt: ctx.now(),
+      attempt: {
+        at: now.toISOString(),
+        durationMs: Date.now() - started,
+        route: route.route,
+        outcome: "sent",
+        smtpReply: result.smtpReply,
+        ...(route.note ? { message: route.note } : {}),
+      },
+    });
+    return "done";
+  } catch (err) {
+    const error = classifySmtpError(err);
+    await route.reportOutcome?.({ ok: false, error });
+    const lastTry = job.retryCount >= job.retryLimit;
+    const retry = error.retryable && !lastTry && nextTryFitsBefore(ctx, job, delivery.expiresAt);
+    const attempt = failedAttempt(now, Date.now() - started, route.route, error, retry);
+    if (retry) {
+      await record(ctx, delivery, {
+        status: "retrying",
+        route: route.route,
+        sender: formatFrom(route.from),
+        lastError: error.message,
+        attempt,
+      });
+      ctx.log.info(
+        { deliveryId, errorClass: error.errorClass, retryCount: job.retryCount },
+        "login email will be retried",
+      );
+      return "retry";
+    }
+    const reason =
+      error.retryable && !lastTry ? `${error.message} The login expires before another try.` : error.message;
+    await finish(ctx, delivery, {
+      status: "failed",
+      route: route.route,
+      sender: formatFrom(route.from),
+      lastError: reason,
+      attempt,
+    });
+    ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
+    return "done";
+  }
+}
+
+function formatFrom(from: { name: string; address: string }) {
+  return from.name && from.name !== from.address ? `${from.name} <${from.address}>` : from.address;
+}
+
+/** pg-boss doubles the delay each retry (with jitter up to 2×); stop when even the shortest wait would pass expiry. */
+function nextTryFitsBefore(ctx: Context, job: Job, expiresAt: Date): boolean {
+  const minimumWaitMs = ((job.retryDelay * 2 ** Math.min(16, job.retryCount + 1)) / 2) * 1000;
+  return ctx.now().getTime() + minimumWaitMs < expiresAt.getTime();
+}
+
+function failedAttempt(
+  at: Date,
+  durationMs: number,
+  route: "default" | "custom",
+  error: ClassifiedError,
+  retry: boolean,
+): DeliveryAttempt {
+  return {
+    at: at.toISOString(),
+    durationMs,
+    route,
+    outcome: retry ? "retry" : "failed",
+    errorClass: error.errorClass,
+    message: error.message,
+    ...(error.smtpReply ? { smtpReply: error.smtpReply } : {}),
+  };
+}
+
+async function composeFor(ctx: Context, delivery: Delivery) {
+  const payload = JSON.parse(
+    ctx.secrets.open(delivery.sealedPayload!, payloadContext(delivery.id)),
+  ) as LoginEmailPayload;
+  const appName = delivery.appId
+    ? ((await ctx.db.select({ name: apps.name }).from(apps).where(eq(apps.id, delivery.appId)))[0]?.name ??
+      "your app")
+    : "the Postern dashboard";
+  const linkPath = delivery.appId ? "/v1/login/email/link" : "/api/auth/email/link";
+  return composeLoginEmail({
+    appName,
+    code: payload.code,
+    link: `${ctx.config.publicUrl}${linkPath}?token=${encodeURIComponent(payload.linkToken)}`,
+    recipient: delivery.recipient,
+    requestIp: payload.requestIp,
+    ttlMinutes: CODE_TTL_SECONDS / 60,
+  });
+}
+
+interface Outcome {
+  status: Delivery["status"];
+  route?: Delivery["route"];
+  sender?: string;
+  messageId?: string;
+  sentAt?: Date;
+  lastError?: string;
+  attempt?: DeliveryAttempt;
+}
+
+async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
+  const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
+  await ctx.db
+    .update(deliveries)
+    .set({
+      status: outcome.status,
+      updatedAt: ctx.now(),
+      attempts,
+      attemptCount: attempts.length,
+      ...(outcome.route ? { route: outcome.route } : {}),
+      ...(outcome.sender ? { sender: outcome.sender } : {}),
+      ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
+      ...(outcome.sentAt ? { sentAt: outcome.sentAt } : {}),
+      ...(outcome.lastError !== undefined ? { lastError: outcome.lastError } : {}),
+      ...(clearPayload ? { sealedPayload: null } : {}),
+    })
+    .where(eq(deliveries.id, delivery.id));
+}
+
+/** A delivery that ended no longer needs its code: the sealed payload is dropped. */
+async function finish(ctx: Context, delivery: Delivery, outcome: Outcome) {
+  await record(ctx, delivery, outcome, true);
+}

@@ -1,0 +1,90 @@
+import type {} from "@fastify/cookie";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Account } from "../accounts/accounts.ts";
+import { findSession } from "../accounts/dashboard-sessions.ts";
+import { type App, findAppByPublishableKey } from "../apps/apps.ts";
+import type { Context } from "../context.ts";
+import { DomainError } from "../errors.ts";
+import { sameSecret } from "../security/tokens.ts";
+
+export const SESSION_COOKIE = "postern_session";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    account: Account;
+    csrfToken: string;
+    publicApp: App;
+  }
+}
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Dashboard routes: a valid session cookie, and the CSRF token on every mutation. */
+export function sessionGuard(ctx: Context) {
+  return async (request: FastifyRequest) => {
+    const token = request.cookies[SESSION_COOKIE];
+    const session = token ? await findSession(ctx, token) : undefined;
+    if (!session)
+      throw new DomainError(
+        "unauthorized",
+        "not_signed_in",
+        "Sign in to the dashboard first; your session may have expired.",
+      );
+    if (unsafeMethods.has(request.method)) {
+      const sent = request.headers["x-csrf-token"];
+      if (typeof sent !== "string" || !sameSecret(sent, session.csrfToken)) {
+        throw new DomainError(
+          "forbidden",
+          "csrf_failed",
+          "This request is missing the x-csrf-token header that matches your session.",
+        );
+      }
+    }
+    request.account = session.account;
+    request.csrfToken = session.csrfToken;
+  };
+}
+
+/** Public login API: the app's publishable key as a bearer token. */
+export function publishableKeyGuard(ctx: Context) {
+  return async (request: FastifyRequest) => {
+    const key = bearer(request);
+    const app = key?.startsWith("pk_") ? await findAppByPublishableKey(ctx.db, key) : undefined;
+    if (!app) {
+      throw new DomainError(
+        "unauthorized",
+        "invalid_publishable_key",
+        "Send your app's publishable key as `Authorization: Bearer pk_…`.",
+      );
+    }
+    request.publicApp = app;
+  };
+}
+
+/** Operator routes: the POSTERN_OPERATOR_TOKEN as a bearer token; disabled when it is not set. */
+export function operatorGuard(ctx: Context) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const expected = ctx.config.operatorToken;
+    if (!expected) {
+      throw new DomainError(
+        "forbidden",
+        "operator_api_disabled",
+        "The operator API is off: set POSTERN_OPERATOR_TOKEN to use it.",
+      );
+    }
+    const token = bearer(request);
+    if (!token || !sameSecret(token, expected)) {
+      throw new DomainError(
+        "unauthorized",
+        "invalid_operator_token",
+        "Send the operator token as `Authorization: Bearer …`.",
+      );
+    }
+  };
+}

@@ -1,0 +1,130 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { DomainError, type ErrorKind } from "../errors.ts";
+
+/** RFC 9457 problem details; `code` is stable for machines, `detail` is for people. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  field?: string;
+  errors?: { field: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+const statusOf: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const titles: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  extra: Partial<Problem> = {},
+): FastifyReply {
+  const problem: Problem = {
+    type: `https://postern.dev/problems/${code}`,
+    title: titles[status] ?? "Error",
+    status,
+    code,
+    detail,
+    ...extra,
+  };
+  return reply.status(status).type("application/problem+json").send(problem);
+}
+
+/** Errors that mean "the database is not answering": the request may succeed later (503, not 500). */
+function isDatabaseUnavailable(err: { code?: string; message?: string }): boolean {
+  return (
+    ["ECONNREFUSED", "ECONNRESET", "57P01", "57P02", "57P03", "08006", "08001", "08003"].includes(
+      err.code ?? "",
+    ) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
+      err.message ?? "",
+    )
+  );
+}
+
+const fieldOf = (path: string) => path.replace(/^\//, "").replace(/\//g, ".");
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      404,
+      "route_not_found",
+      `There is no route ${request.method} ${request.url.split("?")[0]}.`,
+    ),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof DomainError) {
+      if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
+      return sendProblem(reply, statusOf[error.kind], error.code, error.message, {
+        ...(error.field ? { field: error.field } : {}),
+        ...(error.details ?? {}),
+      });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? "body";
+      const errors = error.validation.map((v) => ({
+        field: fieldOf(v.instancePath) || where,
+        message: v.message ?? "is not valid",
+      }));
+      const first = errors[0]!;
+      return sendProblem(reply, 400, "validation_failed", `${first.field}: ${first.message}`, {
+        field: first.field,
+        errors,
+      });
+    }
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return sendProblem(reply, 413, "body_too_large", "The request body is larger than this API accepts.");
+    }
+    if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      return sendProblem(reply, 415, "unsupported_media_type", "Send the request body as application/json.");
+    }
+    if (error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error instanceof SyntaxError) {
+      return sendProblem(reply, 400, "malformed_json", "The request body is not valid JSON.");
+    }
+    if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+      return sendProblem(reply, 400, "empty_body", "The request has a JSON content type but no body.");
+    }
+    if (isDatabaseUnavailable(error)) {
+      reply.header("retry-after", "5");
+      return sendProblem(
+        reply,
+        503,
+        "database_unavailable",
+        "Postern cannot reach its database right now; try again shortly.",
+      );
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, error.statusCode, (error.code ?? "bad_request").toLowerCase(), error.message);
+    }
+    request.log.error({ err: error }, "unhandled error");
+    return sendProblem(reply, 500, "internal_error", "Something went wrong on our side; it has been logged.");
+  });
+}

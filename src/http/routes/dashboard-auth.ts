@@ -1,0 +1,152 @@
+import type { FastifyReply } from "fastify";
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  closeSession,
+  redeemDashboardLink,
+  requestDashboardSignIn,
+  SESSION_TTL_SECONDS,
+  verifyDashboardCode,
+} from "../../accounts/dashboard-sessions.ts";
+import type { Context } from "../../context.ts";
+import { DomainError } from "../../errors.ts";
+import { listWorkspaces } from "../../workspaces/workspaces.ts";
+import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
+import { emailSchema, problems } from "../schemas.ts";
+
+/** Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. */
+export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
+  const secure = ctx.config.publicUrl.startsWith("https:");
+  const setSessionCookie = (reply: FastifyReply, token: string) =>
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: "lax",
+      secure,
+      path: "/",
+      maxAge: SESSION_TTL_SECONDS,
+    });
+
+  return async (app) => {
+    app.post(
+      "/api/auth/email",
+      {
+        schema: {
+          tags: ["dashboard auth"],
+          summary: "Email a sign-in code to a dashboard account",
+          body: z.strictObject({ email: emailSchema }),
+          response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
+        },
+      },
+      async (request, reply) =>
+        reply.status(202).send(await requestDashboardSignIn(ctx, request.body.email, request.ip)),
+    );
+
+    app.post(
+      "/api/auth/email/verify",
+      {
+        schema: {
+          tags: ["dashboard auth"],
+          summary: "Verify the code; sets the session cookie and returns the CSRF token",
+          body: z.strictObject({
+            loginId: z.string().min(1).max(64),
+            code: z.string().regex(/^\d{6}$/, "must be the 6-digit code from the email"),
+          }),
+          response: {
+            200: z.object({
+              csrfToken: z.string(),
+              account: z.object({ id: z.string(), email: z.string() }),
+            }),
+            ...problems,
+          },
+        },
+      },
+      async (request, reply) => {
+        const session = await verifyDashboardCode(ctx, request.body.loginId, request.body.code);
+        setSessionCookie(reply, session.token);
+        return {
+          csrfToken: session.csrfToken,
+          account: { id: session.account.id, email: session.account.email },
+        };
+      },
+    );
+
+    app.get(
+      "/api/auth/email/link",
+      {
+        schema: {
+          tags: ["dashboard auth"],
+          summary: "Redeem a dashboard sign-in link: sets the session cookie and opens the dashboard",
+          querystring: z.object({ token: z.string().min(1).max(128) }),
+        },
+      },
+      async (request, reply) => {
+        try {
+          const session = await redeemDashboardLink(ctx, request.query.token);
+          setSessionCookie(reply, session.token);
+          return reply.redirect("/", 303);
+        } catch (err) {
+          if (err instanceof DomainError) return reply.redirect("/?signin=link-invalid", 303);
+          throw err;
+        }
+      },
+    );
+
+    app.register(async (scope) => {
+      scope.addHook("preHandler", sessionGuard(ctx));
+      const signedIn = scope.withTypeProvider<ZodTypeProvider>();
+
+      signedIn.post(
+        "/api/auth/logout",
+        {
+          schema: { tags: ["dashboard auth"], summary: "Sign out", response: { 204: z.null(), ...problems } },
+        },
+        async (request, reply) => {
+          const token = request.cookies[SESSION_COOKIE];
+          if (token) await closeSession(ctx, token);
+          reply.clearCookie(SESSION_COOKIE, { path: "/" });
+          return reply.status(204).send(null);
+        },
+      );
+
+      signedIn.get(
+        "/api/me",
+        {
+          schema: {
+            tags: ["dashboard auth"],
+            summary: "The signed-in account, its workspaces and the CSRF token for mutations",
+            response: {
+              200: z.object({
+                account: z.object({ id: z.string(), email: z.string() }),
+                csrfToken: z.string(),
+                workspaces: z.array(
+                  z.object({
+                    id: z.string(),
+                    name: z.string(),
+                    role: z.string(),
+                    features: z.record(z.string(), z.boolean()),
+                  }),
+                ),
+                devMailbox: z.boolean(),
+              }),
+              ...problems,
+            },
+          },
+        },
+        async (request) => {
+          const workspaces = await listWorkspaces(ctx.db, request.account.id);
+          return {
+            account: { id: request.account.id, email: request.account.email },
+            csrfToken: request.csrfToken,
+            workspaces: workspaces.map((w) => ({
+              id: w.id,
+              name: w.name,
+              role: w.role,
+              features: w.features,
+            })),
+            devMailbox: ctx.config.defaultSmtpUrl === undefined,
+          };
+        },
+      );
+    });
+  };
+}

@@ -1,0 +1,196 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { listAudit } from "../../audit/audit.ts";
+import type { Context } from "../../context.ts";
+import {
+  changeMemberRole,
+  createWorkspace,
+  getWorkspace,
+  inviteMember,
+  listMembers,
+  listWorkspaces,
+  removeMember,
+  requireRole,
+} from "../../workspaces/workspaces.ts";
+import { sessionGuard } from "../auth.ts";
+import { emailSchema, problems } from "../schemas.ts";
+
+const role = z.enum(["owner", "admin", "member"]);
+const workspaceView = z.object({
+  id: z.string(),
+  name: z.string(),
+  role,
+  features: z.record(z.string(), z.boolean()),
+  createdAt: z.string(),
+});
+const memberView = z.object({
+  accountId: z.string(),
+  email: z.string(),
+  role,
+  joinedAt: z.string(),
+});
+const workspaceParams = z.strictObject({ workspaceId: z.string().min(1).max(64) });
+const memberParams = z.strictObject({
+  workspaceId: z.string().min(1).max(64),
+  accountId: z.string().min(1).max(64),
+});
+const tags = ["workspaces"];
+
+export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.addHook("preHandler", sessionGuard(ctx));
+
+    app.get(
+      "/api/workspaces",
+      {
+        schema: {
+          tags,
+          summary: "Workspaces you belong to",
+          response: { 200: z.object({ workspaces: z.array(workspaceView) }), ...problems },
+        },
+      },
+      async (request) => ({ workspaces: await listWorkspaces(ctx.db, request.account.id) }),
+    );
+
+    app.post(
+      "/api/workspaces",
+      {
+        schema: {
+          tags,
+          summary: "Create a workspace (you become its owner)",
+          body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+          response: { 201: workspaceView, ...problems },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await createWorkspace(ctx, request.account.id, request.body.name)),
+    );
+
+    app.get(
+      "/api/workspaces/:workspaceId",
+      {
+        schema: {
+          tags,
+          summary: "One workspace, with its unlocked features",
+          params: workspaceParams,
+          response: { 200: workspaceView, ...problems },
+        },
+      },
+      async (request) => getWorkspace(ctx.db, request.account.id, request.params.workspaceId),
+    );
+
+    app.get(
+      "/api/workspaces/:workspaceId/members",
+      {
+        schema: {
+          tags,
+          summary: "Members and their roles",
+          params: workspaceParams,
+          response: { 200: z.object({ members: z.array(memberView) }), ...problems },
+        },
+      },
+      async (request) => ({
+        members: await listMembers(ctx.db, request.account.id, request.params.workspaceId),
+      }),
+    );
+
+    app.post(
+      "/api/workspaces/:workspaceId/members",
+      {
+        schema: {
+          tags,
+          summary: "Invite by email (owners and admins)",
+          params: workspaceParams,
+          body: z.strictObject({ email: emailSchema, role: role.default("member") }),
+          response: { 201: z.object({ members: z.array(memberView) }), ...problems },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send({
+          members: await inviteMember(
+            ctx,
+            request.account.id,
+            request.params.workspaceId,
+            request.body.email,
+            request.body.role,
+          ),
+        }),
+    );
+
+    app.patch(
+      "/api/workspaces/:workspaceId/members/:accountId",
+      {
+        schema: {
+          tags,
+          summary: "Change a member's role",
+          params: memberParams,
+          body: z.strictObject({ role }),
+          response: { 200: z.object({ members: z.array(memberView) }), ...problems },
+        },
+      },
+      async (request) => ({
+        members: await changeMemberRole(
+          ctx,
+          request.account.id,
+          request.params.workspaceId,
+          request.params.accountId,
+          request.body.role,
+        ),
+      }),
+    );
+
+    app.delete(
+      "/api/workspaces/:workspaceId/members/:accountId",
+      {
+        schema: {
+          tags,
+          summary: "Remove a member (or leave)",
+          params: memberParams,
+          response: { 204: z.null(), ...problems },
+        },
+      },
+      async (request, reply) => {
+        await removeMember(ctx, request.account.id, request.params.workspaceId, request.params.accountId);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.get(
+      "/api/workspaces/:workspaceId/audit",
+      {
+        schema: {
+          tags,
+          summary: "Audit log, newest first",
+          params: workspaceParams,
+          querystring: z.strictObject({
+            limit: z.coerce.number().int().min(1).max(200).default(50),
+            before: z.iso.datetime().optional(),
+          }),
+          response: {
+            200: z.object({
+              events: z.array(
+                z.object({
+                  id: z.string(),
+                  action: z.string(),
+                  actorAccountId: z.string().nullable(),
+                  targetType: z.string(),
+                  targetId: z.string(),
+                  changes: z.record(z.string(), z.unknown()),
+                  createdAt: z.string(),
+                }),
+              ),
+            }),
+            ...problems,
+          },
+        },
+      },
+      async (request) => {
+        await requireRole(ctx.db, request.account.id, request.params.workspaceId, "member");
+        const before = request.query.before ? new Date(request.query.before) : undefined;
+        return {
+          events: await listAudit(ctx.db, request.params.workspaceId, { limit: request.query.limit, before }),
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,100 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import cookie from "@fastify/cookie";
+import fastifyStatic from "@fastify/static";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { Logger } from "pino";
+import type { Context } from "../context.ts";
+import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { registerProblemHandlers, sendProblem } from "./problem.ts";
+import { appRoutes } from "./routes/apps.ts";
+import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
+import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { operatorRoutes } from "./routes/operator.ts";
+import { publicLoginRoutes } from "./routes/public-login.ts";
+import { workspaceRoutes } from "./routes/workspaces.ts";
+
+const dashboardDir = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+export interface HttpDependencies {
+  ctx: Context;
+  logger: Logger;
+  metrics: Metrics;
+  devMailbox: DevMailbox | undefined;
+  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  /** A worker process serves only health and metrics. */
+  routes: "all" | "operations";
+}
+
+/** The Fastify app: plugins for cross-cutting concerns, then one route file per module. */
+export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyInstance> {
+  const { ctx } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    // Per-request lines would dominate the log; latency goes to /metrics instead.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+  deps.metrics.instrumentHttp(app);
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "Postern API",
+        version: "0.1.0",
+        description:
+          "Passwordless login (public API, authenticated with an app's publishable key) and the management API used by the dashboard (session cookie + x-csrf-token). Every error is RFC 9457 application/problem+json with a stable `code`.",
+      },
+      components: {
+        securitySchemes: {
+          publishableKey: { type: "http", scheme: "bearer", description: "The app's publishable key, pk_…" },
+          operatorToken: { type: "http", scheme: "bearer", description: "POSTERN_OPERATOR_TOKEN" },
+          session: { type: "apiKey", in: "cookie", name: "postern_session" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  if (deps.routes === "operations") return app;
+  await app.register(publicLoginRoutes(ctx));
+  await app.register(dashboardAuthRoutes(ctx));
+  await app.register(workspaceRoutes(ctx));
+  await app.register(appRoutes(ctx));
+  await app.register(operatorRoutes(ctx));
+  if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
+
+  if (existsSync(dashboardDir)) {
+    await app.register(fastifyStatic, { root: dashboardDir, prefix: "/", wildcard: false });
+    // The dashboard is a single-page app: unknown non-API paths get its index.html.
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split("?")[0] ?? "/";
+      if (
+        request.method === "GET" &&
+        !/^\/(api|v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/.test(path)
+      ) {
+        return reply.sendFile("index.html");
+      }
+      return sendProblem(reply, 404, "route_not_found", `There is no route ${request.method} ${path}.`);
+    });
+  }
+  return app;
+}

@@ -1,0 +1,207 @@
+import { and, eq, gt, isNotNull, isNull, sql } from "drizzle-orm";
+import type { App } from "../apps/apps.ts";
+import type { Context } from "../context.ts";
+import { transactionExecutor } from "../db/connection.ts";
+import { deliveries, loginChallenges } from "../db/schema.ts";
+import { DomainError } from "../errors.ts";
+import { consumeRateLimits, type RateLimitRule } from "../security/rate-limit.ts";
+import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
+
+export const CODE_TTL_SECONDS = 10 * 60;
+export const MAX_CODE_ATTEMPTS = 5;
+
+/** Who the login is for: an app's end user, or a developer signing in to the dashboard. */
+export type Audience = { kind: "app"; app: App } | { kind: "dashboard" };
+
+/** What the worker needs to compose the email; sealed in the delivery row, never stored in clear. */
+export interface LoginEmailPayload {
+  code: string;
+  linkToken: string;
+  requestIp: string;
+}
+
+export const payloadContext = (deliveryId: string) => `delivery:${deliveryId}`;
+const codeHash = (challengeId: string, code: string) => sha256(`${challengeId}:${code}`);
+const audienceAppId = (audience: Audience) => (audience.kind === "app" ? audience.app.id : null);
+const sameAudience = (audience: Audience) => {
+  const appId = audienceAppId(audience);
+  return appId === null ? isNull(loginChallenges.appId) : eq(loginChallenges.appId, appId);
+};
+
+function limitRules(ctx: Context, audience: Audience, email: string, ip: string): RateLimitRule[] {
+  const scope = audienceAppId(audience) ?? "dashboard";
+  const { limits } = ctx.config;
+  const rules: RateLimitRule[] = [
+    {
+      key: `addr:${scope}:${email}`,
+      limit: limits.addressPerMinute,
+      windowSeconds: 60,
+      message: "A login email was just sent to this address; wait a minute before asking again.",
+    },
+    {
+      key: `addr-hour:${scope}:${email}`,
+      limit: limits.addressPerHour,
+      windowSeconds: 3600,
+      message: "Too many login emails for this address in the last hour.",
+    },
+    {
+      key: `ip:${ip}`,
+      limit: limits.ipPerHour,
+      windowSeconds: 3600,
+      message: "Too many login requests from this network in the last hour.",
+    },
+  ];
+  if (audience.kind === "app") {
+    rules.push({
+      key: `app:${audience.app.id}`,
+      limit: limits.appPerHour,
+      windowSeconds: 3600,
+      message: "This application has reached its hourly login email budget.",
+    });
+  }
+  return rules;
+}
+
+/**
+ * Starts a passwordless login: the challenge, its delivery row and the queue job are written in
+ * one transaction, so there is never a challenge without its email, nor an email lost on a crash.
+ */
+export async function startLogin(
+  ctx: Context,
+  input: { audience: Audience; email: string; redirectUrl?: string | undefined; ip: string; sender: string },
+): Promise<{ loginId: string; expiresAt: string }> {
+  const now = ctx.now();
+  const expiresAt = new Date(now.getTime() + CODE_TTL_SECONDS * 1000);
+  const loginId = randomId("lgn");
+  const deliveryId = randomId("dlv");
+  const payload: LoginEmailPayload = { code: randomCode(), linkToken: randomToken(32), requestIp: input.ip };
+  const appId = audienceAppId(input.audience);
+
+  await ctx.db.transaction(async (tx) => {
+    await consumeRateLimits(tx, limitRules(ctx, input.audience, input.email, input.ip), now);
+    // A new code invalidates the older ones for the same address.
+    await tx
+      .update(loginChallenges)
+      .set({ supersededAt: now })
+      .where(
+        and(
+          sameAudience(input.audience),
+          eq(loginChallenges.email, input.email),
+          isNull(loginChallenges.consumedAt),
+          isNull(loginChallenges.supersededAt),
+        ),
+      );
+    await tx.insert(loginChallenges).values({
+      id: loginId,
+      appId,
+      email: input.email,
+      codeHash: codeHash(loginId, payload.code),
+      linkTokenHash: sha256(payload.linkToken),
+      redirectUrl: input.redirectUrl ?? null,
+      expiresAt,
+      createdAt: now,
+    });
+    await tx.insert(deliveries).values({
+      id: deliveryId,
+      appId,
+      challengeId: loginId,
+      recipient: input.email,
+      sender: input.sender,
+      route: "default",
+      status: "queued",
+      sealedPayload: ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
+      expiresAt,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await ctx.queue.enqueue({ deliveryId }, { within: transactionExecutor(tx) });
+  });
+  ctx.queue.wakeLocalWorkers();
+  return { loginId, expiresAt: expiresAt.toISOString() };
+}
+
+const invalidCode = (attemptsRemaining: number) =>
+  new DomainError("invalid", "invalid_code", "The code is not correct.", {
+    field: "code",
+    details: { attemptsRemaining },
+  });
+const loginUnusable = () =>
+  new DomainError(
+    "invalid",
+    "login_expired",
+    "This login has expired or was already used; ask for a new code.",
+    { field: "loginId" },
+  );
+
+/** Checks a code with an atomic attempt counter; returns the verified email. */
+export async function verifyCode(ctx: Context, audience: Audience, loginId: string, code: string) {
+  const now = ctx.now();
+  return ctx.db
+    .transaction(async (tx) => {
+      const [challenge] = await tx
+        .update(loginChallenges)
+        .set({ attempts: sql`${loginChallenges.attempts} + 1` })
+        .where(
+          and(
+            eq(loginChallenges.id, loginId),
+            sameAudience(audience),
+            isNull(loginChallenges.consumedAt),
+            isNull(loginChallenges.supersededAt),
+            gt(loginChallenges.expiresAt, now),
+            sql`${loginChallenges.attempts} < ${MAX_CODE_ATTEMPTS}`,
+          ),
+        )
+        .returning();
+      if (!challenge) {
+        const [existing] = await tx
+          .select()
+          .from(loginChallenges)
+          .where(and(eq(loginChallenges.id, loginId), sameAudience(audience)));
+        if (existing && existing.attempts >= MAX_CODE_ATTEMPTS && !existing.consumedAt) {
+          throw new DomainError("invalid", "too_many_attempts", "Too many wrong codes; ask for a new one.", {
+            field: "code",
+          });
+        }
+        throw loginUnusable();
+      }
+      if (!sameSecret(challenge.codeHash, codeHash(challenge.id, code))) {
+        return { ok: false as const, error: invalidCode(MAX_CODE_ATTEMPTS - challenge.attempts) };
+      }
+      await tx.update(loginChallenges).set({ consumedAt: now }).where(eq(loginChallenges.id, challenge.id));
+      return { ok: true as const, challenge };
+    })
+    .then((result) => {
+      // The failed attempt is committed before the error is thrown, so the counter holds.
+      if (!result.ok) throw result.error;
+      return result.challenge;
+    });
+}
+
+/**
+ * Redeems a magic link once: the conditional update makes a second use fail. The 256-bit token
+ * belongs to exactly one challenge, so it is bound to that challenge's app.
+ */
+export async function redeemLink(ctx: Context, scope: "app" | "dashboard", token: string) {
+  const now = ctx.now();
+  const conditions = [
+    eq(loginChallenges.linkTokenHash, sha256(token)),
+    isNull(loginChallenges.consumedAt),
+    isNull(loginChallenges.supersededAt),
+    gt(loginChallenges.expiresAt, now),
+  ];
+  conditions.push(scope === "dashboard" ? isNull(loginChallenges.appId) : isNotNull(loginChallenges.appId));
+  const [challenge] = await ctx.db
+    .update(loginChallenges)
+    .set({ consumedAt: now })
+    .where(and(...conditions))
+    .returning();
+  if (!challenge) {
+    throw new DomainError(
+      "invalid",
+      "link_invalid",
+      "This login link has expired or was already used; ask for a new one.",
+      { field: "token" },
+    );
+  }
+  return challenge;
+}

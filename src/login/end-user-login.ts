@@ -1,0 +1,79 @@
+import { and, eq } from "drizzle-orm";
+import { isSenderEmail, normaliseEmail, senderEmailRefused } from "../accounts/accounts.ts";
+import { type App, getAppById } from "../apps/apps.ts";
+import { matchRedirectUrl } from "../apps/redirect-urls.ts";
+import { signSessionToken } from "../apps/signing-keys.ts";
+import type { Context } from "../context.ts";
+import { endUsers, type loginChallenges } from "../db/schema.ts";
+import { invalid } from "../errors.ts";
+import { randomId } from "../security/tokens.ts";
+import { redeemLink, startLogin, verifyCode } from "./challenges.ts";
+
+export const SESSION_TOKEN_TTL_SECONDS = 60 * 60;
+
+export async function requestAppLogin(
+  ctx: Context,
+  app: App,
+  input: { email: string; redirectUrl?: string | undefined; ip: string },
+) {
+  const email = normaliseEmail(input.email);
+  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
+  let redirectUrl: string | undefined;
+  if (input.redirectUrl !== undefined) {
+    redirectUrl = matchRedirectUrl(app.redirectUrls, input.redirectUrl);
+    if (!redirectUrl) {
+      throw invalid(
+        "redirect_url_not_allowed",
+        "redirectUrl is not one of this app's allowed redirect URLs.",
+        "redirectUrl",
+      );
+    }
+  }
+  return startLogin(ctx, {
+    audience: { kind: "app", app },
+    email,
+    redirectUrl,
+    ip: input.ip,
+    sender: ctx.config.defaultFrom,
+  });
+}
+
+async function issueSession(ctx: Context, app: App, email: string) {
+  const now = ctx.now();
+  const [user] = await ctx.db
+    .insert(endUsers)
+    .values({ id: randomId("usr"), appId: app.id, email, lastSignInAt: now })
+    .onConflictDoUpdate({ target: [endUsers.appId, endUsers.email], set: { lastSignInAt: now } })
+    .returning();
+  const token = await signSessionToken(ctx.db, ctx.secrets, {
+    issuer: ctx.config.publicUrl,
+    appId: app.id,
+    userId: user!.id,
+    email,
+    ttlSeconds: SESSION_TOKEN_TTL_SECONDS,
+  });
+  return { token, user: { id: user!.id, email } };
+}
+
+export async function verifyAppLoginCode(ctx: Context, app: App, loginId: string, code: string) {
+  const challenge = await verifyCode(ctx, { kind: "app", app }, loginId, code);
+  return issueSession(ctx, app, challenge.email);
+}
+
+/** The magic link: returns the session and where to send the browser (if the login asked for it). */
+export async function redeemAppLoginLink(ctx: Context, token: string) {
+  const challenge: typeof loginChallenges.$inferSelect = await redeemLink(ctx, "app", token);
+  const app = await getAppById(ctx.db, challenge.appId!);
+  if (!app)
+    throw invalid("link_invalid", "This login link belongs to an app that no longer exists.", "token");
+  const session = await issueSession(ctx, app, challenge.email);
+  return { ...session, app, redirectUrl: challenge.redirectUrl };
+}
+
+export async function findEndUser(ctx: Context, appId: string, email: string) {
+  const [user] = await ctx.db
+    .select()
+    .from(endUsers)
+    .where(and(eq(endUsers.appId, appId), eq(endUsers.email, email)));
+  return user;
+}

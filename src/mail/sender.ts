@@ -1,0 +1,82 @@
+import nodemailer from "nodemailer";
+import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
+
+/** One login email, ready for the wire. Headers are built only from these structured fields. */
+export interface OutgoingEmail {
+  from: { name: string; address: string };
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Derived from the delivery id, so a duplicate send after a crash is recognisable. */
+  messageId: string;
+}
+
+export interface SendResult {
+  messageId: string;
+  smtpReply: string;
+}
+
+/** Something that delivers an email over SMTP: the default sender, or a custom provider's pool. */
+export interface MailSender {
+  send(email: OutgoingEmail): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** Timeouts tighter than nodemailer's minutes-long defaults (research: Keycloak uses 10 s each). */
+export const SMTP_TIMEOUTS = {
+  connectionTimeout: 10_000,
+  greetingTimeout: 10_000,
+  socketTimeout: 30_000,
+  dnsTimeout: 10_000,
+};
+
+/** Wraps a pooled nodemailer transport as a MailSender. */
+export function poolSender(options: SMTPPool.Options): MailSender {
+  const transport = nodemailer.createTransport({ ...SMTP_TIMEOUTS, ...options, pool: true });
+  return {
+    async send(email) {
+      const info = await transport.sendMail({
+        from: { name: email.from.name, address: email.from.address },
+        to: email.to,
+        subject: email.subject,
+        text: email.text,
+        html: email.html,
+        messageId: email.messageId,
+      });
+      return { messageId: info.messageId, smtpReply: info.response };
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/**
+ * The operator's default sender, from POSTERN_DEFAULT_SMTP_URL. TLS is required (STARTTLS on smtp://,
+ * implicit on smtps://) unless the URL says `?tls=optional` or `?tls=off`.
+ */
+export function defaultSenderOptions(url: string): SMTPPool.Options {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === "smtps:";
+  const tls = parsed.searchParams.get("tls") ?? "required";
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(parsed.port || (secure ? 465 : 587)),
+    secure,
+    requireTLS: !secure && tls === "required",
+    ignoreTLS: tls === "off",
+    tls: { minVersion: "TLSv1.2" },
+    ...(parsed.username
+      ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } }
+      : {}),
+    maxConnections: 5,
+    maxMessages: 1000,
+  };
+}
+
+export function parseFromAddress(value: string): { name: string; address: string } {
+  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value);
+  if (match) return { name: match[1]?.trim() || match[2]!, address: match[2]! };
+  return { name: value.trim(), address: value.trim() };
+}

@@ -1,0 +1,180 @@
+/**
+ * Classifies a failed SMTP send into what the worker should do about it.
+ * RFC 5321: 4yz is transient, 5yz permanent; TLS and authentication failures are configuration
+ * problems that retrying cannot fix (research B6).
+ */
+export type ErrorClass =
+  | "network" // refused, reset, DNS, unreachable: retry
+  | "timeout" // retry
+  | "tls" // certificate not trusted, name mismatch, STARTTLS missing: configuration
+  | "auth" // credentials rejected: configuration
+  | "transient" // 4xx reply: retry
+  | "permanent" // 5xx reply: fail now
+  | "recipient" // the recipient was refused: fail this email only
+  | "blocked" // the outbound guard refused the destination: configuration
+  | "token" // the OAuth token endpoint refused: configuration
+  | "internal";
+
+export interface ClassifiedError {
+  errorClass: ErrorClass;
+  retryable: boolean;
+  /** True when the provider's configuration is at fault: mark it failing instead of hammering it. */
+  configProblem: boolean;
+  /** The server's reply line, when there was one (never contains our credentials). */
+  smtpReply: string | undefined;
+  responseCode: number | undefined;
+  /** A sentence for the developer; raw socket errors are not echoed. */
+  message: string;
+}
+
+interface SmtpLikeError {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+  cause?: { code?: string };
+  errorClass?: ErrorClass;
+}
+
+const TLS_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_NOT_YET_VALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
+
+function isTlsFailure(e: SmtpLikeError): boolean {
+  if (e.code === "ETLS") return true;
+  if (TLS_CODES.has(e.code ?? "") || TLS_CODES.has(e.cause?.code ?? "")) return true;
+  return /certificate|self[- ]signed|altnames|wrong version number|STARTTLS/i.test(e.message ?? "");
+}
+
+export function classifySmtpError(err: unknown): ClassifiedError {
+  const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as SmtpLikeError;
+  const reply = e.response?.trim();
+  const code = e.responseCode;
+  const base = { smtpReply: reply, responseCode: code };
+
+  if (e.errorClass) {
+    const retryable =
+      e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
+    return {
+      ...base,
+      errorClass: e.errorClass,
+      retryable,
+      configProblem: !retryable,
+      message: e.message ?? "Send failed.",
+    };
+  }
+  if (code === 550 && /5\.7\.30/.test(reply ?? "")) {
+    return {
+      ...base,
+      errorClass: "auth",
+      retryable: false,
+      configProblem: true,
+      message:
+        "Microsoft 365 has retired basic authentication for SMTP: use the OAuth (Microsoft) provider instead.",
+    };
+  }
+  if (e.code === "EAUTH" || e.code === "ENOAUTH" || e.command?.startsWith("AUTH")) {
+    if (code !== undefined && code >= 400 && code < 500) {
+      return {
+        ...base,
+        errorClass: "transient",
+        retryable: true,
+        configProblem: false,
+        message: "The server could not check the credentials just now.",
+      };
+    }
+    return {
+      ...base,
+      errorClass: "auth",
+      retryable: false,
+      configProblem: true,
+      message: "The SMTP server rejected the credentials.",
+    };
+  }
+  if (code === 530 && /STARTTLS/i.test(reply ?? "")) {
+    return {
+      ...base,
+      errorClass: "tls",
+      retryable: false,
+      configProblem: true,
+      message: "The server requires STARTTLS before anything else.",
+    };
+  }
+  if (isTlsFailure(e)) {
+    const missing = /STARTTLS/i.test(e.message ?? "") && !/certificate/i.test(e.message ?? "");
+    return {
+      ...base,
+      errorClass: "tls",
+      retryable: false,
+      configProblem: true,
+      message: missing
+        ? "The server does not offer STARTTLS, and Postern does not send login emails unencrypted."
+        : "The server's TLS certificate is not trusted or does not match the host name.",
+    };
+  }
+  if (code !== undefined && e.command === "RCPT TO" && code >= 500) {
+    return {
+      ...base,
+      errorClass: "recipient",
+      retryable: false,
+      configProblem: false,
+      message: "The server refused the recipient address.",
+    };
+  }
+  if (code !== undefined && code >= 400 && code < 500) {
+    return {
+      ...base,
+      errorClass: "transient",
+      retryable: true,
+      configProblem: false,
+      message: "The server asked to try again later.",
+    };
+  }
+  if (code !== undefined && code >= 500) {
+    return {
+      ...base,
+      errorClass: "permanent",
+      retryable: false,
+      configProblem: false,
+      message: "The server refused the email.",
+    };
+  }
+  if (e.code === "ETIMEDOUT" || /timeout|timed out/i.test(e.message ?? "")) {
+    return {
+      ...base,
+      errorClass: "timeout",
+      retryable: true,
+      configProblem: false,
+      message: "The server did not answer in time.",
+    };
+  }
+  if (
+    e.code &&
+    ["ECONNECTION", "ESOCKET", "EDNS", "ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND"].includes(
+      e.code,
+    )
+  ) {
+    return {
+      ...base,
+      errorClass: "network",
+      retryable: true,
+      configProblem: false,
+      message: "Could not reach the SMTP server.",
+    };
+  }
+  return {
+    ...base,
+    errorClass: "internal",
+    retryable: true,
+    configProblem: false,
+    message: "The email could not be sent.",
+  };
+}

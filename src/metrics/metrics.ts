@@ -1,0 +1,66 @@
+import type { FastifyInstance } from "fastify";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics for one Postern process (its own registry, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: "postern_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: "postern_deliveries_total",
+    help: "Login email delivery outcomes",
+    labelNames: ["status", "route"],
+    registers: [this.registry],
+  });
+  readonly sendDuration = new Histogram({
+    name: "postern_smtp_send_duration_seconds",
+    help: "Time to hand one email to the SMTP server",
+    labelNames: ["route", "outcome"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly tokenRequests = new Counter({
+    name: "postern_oauth_token_requests_total",
+    help: "Requests to OAuth token endpoints",
+    labelNames: ["provider", "outcome"],
+    registers: [this.registry],
+  });
+  readonly smtpPools = new Gauge({
+    name: "postern_smtp_pools_open",
+    help: "Open SMTP transport pools (one per provider version)",
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "postern_queue_depth",
+    help: "Login email jobs waiting or running",
+    labelNames: ["state"],
+    registers: [this.registry],
+  });
+  readonly queueOldestAge = new Gauge({
+    name: "postern_queue_oldest_age_seconds",
+    help: "Age of the oldest waiting login email job",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "postern_" });
+  }
+
+  instrumentHttp(app: FastifyInstance): void {
+    app.addHook("onResponse", async (request, reply) => {
+      this.httpDuration.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? "unmatched",
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import path from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { pruneSessions } from "./accounts/dashboard-sessions.ts";
+import type { Config } from "./config/config.ts";
+import type { Context } from "./context.ts";
+import { openStorage, type Storage } from "./db/connection.ts";
+import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
+import { deliverLoginEmail } from "./delivery/worker.ts";
+import { seedDemo } from "./demo.ts";
+import { DevMailbox } from "./dev-mailbox/dev-mailbox.ts";
+import { buildHttpServer } from "./http/server.ts";
+import { createLogger } from "./logging.ts";
+import { defaultSenderOptions, type MailSender, parseFromAddress, poolSender } from "./mail/sender.ts";
+import { Metrics } from "./metrics/metrics.ts";
+import { type Queue, startQueue } from "./queue/queue.ts";
+import { loadOrCreateOperatorToken } from "./security/operator-token.ts";
+import { pruneRateLimitEvents } from "./security/rate-limit.ts";
+import { loadOrCreateKeyFile, parseKeyring, SecretBox } from "./security/secret-box.ts";
+
+export interface PosternOptions {
+  config: Config;
+  /** Tests share one PGlite instance per worker instead of opening the data dir. */
+  pglite?: PGlite;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface Postern {
+  ctx: Context;
+  storage: Storage;
+  http: FastifyInstance;
+  metrics: Metrics;
+  devMailbox: DevMailbox | undefined;
+  demo: { appId: string; publishableKey: string; accountEmail: string } | undefined;
+  /** Starts the workers (roles worker and all) and listens (every role). */
+  start(): Promise<{ url: string }>;
+  /** Starts only the workers, without listening: tests drive HTTP with inject(). */
+  startWorkers(): Promise<void>;
+  /** Stops taking requests and jobs, drains in-flight sends, then closes everything. */
+  stop(): Promise<void>;
+}
+
+async function loadSecretBox(config: Config): Promise<SecretBox> {
+  if (config.secretKey) return new SecretBox(parseKeyring(config.secretKey));
+  return new SecretBox(await loadOrCreateKeyFile(path.join(config.dataDir, "secret.key")));
+}
+
+export async function createPostern(options: PosternOptions): Promise<Postern> {
+  const config =
+    options.config.operatorToken || options.config.databaseUrl
+      ? options.config
+      : { ...options.config, operatorToken: await loadOrCreateOperatorToken(options.config.dataDir) };
+  const log = options.logger ?? createLogger(config.logLevel);
+  const secrets = await loadSecretBox(config);
+  const storage = await openStorage({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    ...(options.pglite ? { pglite: options.pglite } : {}),
+  });
+  const queue: Queue = await startQueue(
+    storage,
+    { retryLimit: 8, retryDelaySeconds: config.delivery.retryBaseSeconds },
+    (err) => log.error({ err }, "queue error"),
+  );
+  const ctx: Context = {
+    db: storage.db,
+    config,
+    secrets,
+    queue,
+    log,
+    now: options.now ?? (() => new Date()),
+  };
+  const metrics = new Metrics();
+  const sends = config.role !== "api";
+
+  let devMailbox: DevMailbox | undefined;
+  let defaultSender: MailSender | undefined;
+  if (sends) {
+    if (config.defaultSmtpUrl) {
+      defaultSender = poolSender(defaultSenderOptions(config.defaultSmtpUrl));
+    } else {
+      devMailbox = new DevMailbox();
+      await devMailbox.start();
+      // Loopback, in-process, operator-owned: the one SMTP destination that needs no TLS.
+      defaultSender = poolSender({
+        host: "127.0.0.1",
+        port: devMailbox.port,
+        secure: false,
+        ignoreTLS: true,
+        maxConnections: 5,
+      });
+    }
+  }
+  const defaultRoute = (): DeliveryRoute => ({
+    route: "default",
+    sender: defaultSender!,
+    from: parseFromAddress(config.defaultFrom),
+  });
+  const resolveRoute: RouteResolver = async () => defaultRoute();
+
+  const demo = config.seedDemo ? await seedDemo(ctx) : undefined;
+  const ready = async () => {
+    const database = await storage.ping().catch(() => false);
+    const queueRunning =
+      database &&
+      (await queue
+        .depth()
+        .then(() => true)
+        .catch(() => false));
+    return { ok: database && queueRunning, checks: { database, migrations: database, queue: queueRunning } };
+  };
+  const http = await buildHttpServer({
+    ctx,
+    logger: log,
+    metrics,
+    devMailbox,
+    ready,
+    routes: config.role === "worker" ? "operations" : "all",
+  });
+
+  let maintenance: NodeJS.Timeout | undefined;
+  let workersStarted = false;
+  const startWorkers = async () => {
+    if (!sends || workersStarted) return;
+    workersStarted = true;
+    await queue.work(config.delivery.workerConcurrency, async (job) => {
+      const outcome = await deliverLoginEmail(ctx, resolveRoute, job);
+      return outcome;
+    });
+    maintenance = setInterval(() => {
+      const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
+      Promise.all([pruneRateLimitEvents(ctx.db, hourAgo), pruneSessions(ctx)]).catch((err) =>
+        log.warn({ err }, "maintenance failed"),
+      );
+    }, 600_000);
+    maintenance.unref();
+  };
+
+  return {
+    ctx,
+    storage,
+    http,
+    metrics,
+    devMailbox,
+    demo,
+    startWorkers,
+    async start() {
+      await startWorkers();
+      const address = await http.listen({ port: config.port, host: config.host });
+      return { url: address };
+    },
+    async stop() {
+      if (maintenance) clearInterval(maintenance);
+      await http.close();
+      await queue.stop();
+      await defaultSender?.close();
+      await devMailbox?.stop();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import PgBoss from "pg-boss";
+import type { SqlExecutor, Storage } from "../db/connection.ts";
+
+/** The one queue Postern uses: each job sends one login email, identified by its delivery row. */
+export const LOGIN_EMAIL_QUEUE = "login-email";
+
+export interface LoginEmailJob {
+  deliveryId: string;
+}
+
+export type Job = PgBoss.JobWithMetadata<LoginEmailJob>;
+
+export interface RetryPolicy {
+  /** Attempts after the first; retries also stop once the login challenge has expired. */
+  retryLimit: number;
+  /** Base delay; pg-boss doubles it per retry and adds jitter (`retry_backoff`). */
+  retryDelaySeconds: number;
+}
+
+export interface Queue {
+  boss: PgBoss;
+  enqueue(job: LoginEmailJob, options?: { within?: SqlExecutor; startAfterSeconds?: number }): Promise<void>;
+  /** Wakes this process's workers without waiting for their polling interval. */
+  wakeLocalWorkers(): void;
+  /**
+   * Runs `handler` for each job, up to `concurrency` at once. "retry" hands the job back to pg-boss,
+   * which schedules it again with backoff and jitter; a thrown error does the same.
+   */
+  work(concurrency: number, handler: (job: Job) => Promise<"done" | "retry">): Promise<void>;
+  /** Stops fetching, waits for the jobs in hand, then closes. */
+  stop(): Promise<void>;
+  depth(): Promise<{ queued: number; active: number; oldestAgeSeconds: number }>;
+}
+
+export async function startQueue(
+  storage: Storage,
+  policy: RetryPolicy,
+  onError: (err: Error) => void,
+): Promise<Queue> {
+  const boss = new PgBoss(
+    storage.queueExecutor
+      ? { db: storage.queueExecutor as PgBoss.Db, schedule: false }
+      : { connectionString: storage.connectionString, max: 5, schedule: false },
+  );
+  boss.on("error", onError);
+  await boss.start();
+  await boss.createQueue(LOGIN_EMAIL_QUEUE, {
+    name: LOGIN_EMAIL_QUEUE,
+    retryLimit: policy.retryLimit,
+    retryDelay: policy.retryDelaySeconds,
+    retryBackoff: true,
+    // A send that hangs past this is treated as failed and retried by pg-boss (crash recovery).
+    expireInSeconds: 120,
+  });
+  const workerIds: string[] = [];
+
+  return {
+    boss,
+    async enqueue(job, options = {}) {
+      await boss.send(LOGIN_EMAIL_QUEUE, job, {
+        ...(options.within ? { db: options.within as PgBoss.Db } : {}),
+        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+      });
+    },
+    wakeLocalWorkers() {
+      for (const id of workerIds) boss.notifyWorker(id);
+    },
+    async work(concurrency, handler) {
+      const id = await boss.work<LoginEmailJob>(
+        LOGIN_EMAIL_QUEUE,
+        { batchSize: concurrency, includeMetadata: true, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          // Failing one job must not fail its batch, so each outcome is settled per job.
+          await Promise.all(
+            jobs.map(async (job) => {
+              const outcome = await handler(job).catch((err: Error) => {
+                onError(err);
+                return "retry" as const;
+              });
+              if (outcome === "retry") await boss.fail(LOGIN_EMAIL_QUEUE, job.id, { retry: true });
+            }),
+          );
+          // A full batch means more are waiting: fetch again now instead of after the polling interval.
+          if (jobs.length === concurrency) boss.notifyWorker(id);
+        },
+      );
+      workerIds.push(id);
+    },
+    async stop() {
+      await boss.stop({ graceful: true, wait: true, timeout: 30_000, close: true });
+    },
+    async depth() {
+      const executor = storage.queueExecutor;
+      const sql = `select count(*) filter (where state in ('created','retry'))::int as queued,
+        count(*) filter (where state = 'active')::int as active,
+        coalesce(extract(epoch from now() - min(created_on) filter (where state in ('created','retry'))), 0)::float as oldest
+        from pgboss.job where name = $1`;
+      const rows = executor
+        ? (await executor.executeSql(sql, [LOGIN_EMAIL_QUEUE])).rows
+        : (await boss.getDb().executeSql(sql, [LOGIN_EMAIL_QUEUE])).rows;
+      const row = rows[0] ?? {};
+      return {
+        queued: Number(row.queued ?? 0),
+        active: Number(row.active ?? 0),
+        oldestAgeSeconds: Number(row.oldest ?? 0),
+      };
+    },
+  };
+}

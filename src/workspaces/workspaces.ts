@@ -1,0 +1,285 @@
+import { and, asc, count, eq } from "drizzle-orm";
+import { createAccount, findAccountByEmail, isSenderEmail, normaliseEmail } from "../accounts/accounts.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { Context } from "../context.ts";
+import type { Db } from "../db/connection.ts";
+import { accounts, workspaceFeatures, workspaceMembers, workspaces } from "../db/schema.ts";
+import { DomainError, forbidden, notFound } from "../errors.ts";
+import { randomId } from "../security/tokens.ts";
+
+export type Role = "owner" | "admin" | "member";
+const rank: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
+
+/** Premium features the operator can unlock per workspace. */
+export const FEATURES = ["custom-email-provider"] as const;
+export type Feature = (typeof FEATURES)[number];
+
+/**
+ * The membership check every management route goes through. Another workspace's objects
+ * answer 404, not 403, so their existence is not revealed.
+ */
+export async function requireRole(
+  db: Db,
+  accountId: string,
+  workspaceId: string,
+  least: Role,
+): Promise<Role> {
+  const [member] = await db
+    .select({ role: workspaceMembers.role })
+    .from(workspaceMembers)
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, accountId)));
+  if (!member) throw notFound("workspace");
+  if (rank[member.role] < rank[least]) {
+    throw forbidden(
+      "role_required",
+      `This needs the ${least} role in this workspace; you are ${member.role}.`,
+    );
+  }
+  return member.role;
+}
+
+export async function listWorkspaces(db: Db, accountId: string) {
+  const rows = await db
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      role: workspaceMembers.role,
+      createdAt: workspaces.createdAt,
+    })
+    .from(workspaceMembers)
+    .innerJoin(workspaces, eq(workspaces.id, workspaceMembers.workspaceId))
+    .where(eq(workspaceMembers.accountId, accountId))
+    .orderBy(asc(workspaces.createdAt));
+  return Promise.all(
+    rows.map(async (w) => ({
+      ...w,
+      createdAt: w.createdAt.toISOString(),
+      features: await featuresOf(db, w.id),
+    })),
+  );
+}
+
+export async function getWorkspace(db: Db, accountId: string, workspaceId: string) {
+  const role = await requireRole(db, accountId, workspaceId, "member");
+  const [ws] = await db.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+  return {
+    id: ws!.id,
+    name: ws!.name,
+    role,
+    createdAt: ws!.createdAt.toISOString(),
+    features: await featuresOf(db, workspaceId),
+  };
+}
+
+export async function createWorkspace(ctx: Context, accountId: string, name: string) {
+  const id = randomId("ws");
+  await ctx.db.transaction(async (tx) => {
+    await tx.insert(workspaces).values({ id, name });
+    await tx.insert(workspaceMembers).values({ workspaceId: id, accountId, role: "owner" });
+    await recordAudit(
+      tx,
+      {
+        workspaceId: id,
+        actorAccountId: accountId,
+        action: "workspace.created",
+        targetType: "workspace",
+        targetId: id,
+        changes: { name },
+      },
+      ctx.now(),
+    );
+  });
+  return getWorkspace(ctx.db, accountId, id);
+}
+
+export async function featuresOf(db: Db, workspaceId: string): Promise<Record<Feature, boolean>> {
+  const rows = await db
+    .select()
+    .from(workspaceFeatures)
+    .where(eq(workspaceFeatures.workspaceId, workspaceId));
+  const features = Object.fromEntries(FEATURES.map((f) => [f, false])) as Record<Feature, boolean>;
+  for (const row of rows)
+    if ((FEATURES as readonly string[]).includes(row.feature)) features[row.feature as Feature] = row.enabled;
+  return features;
+}
+
+export async function isFeatureEnabled(db: Db, workspaceId: string, feature: Feature): Promise<boolean> {
+  return (await featuresOf(db, workspaceId))[feature];
+}
+
+/** Operator action: unlock or lock a premium feature. */
+export async function setFeature(ctx: Context, workspaceId: string, feature: Feature, enabled: boolean) {
+  const [ws] = await ctx.db.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+  if (!ws) throw notFound("workspace");
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .insert(workspaceFeatures)
+      .values({ workspaceId, feature, enabled, updatedAt: ctx.now() })
+      .onConflictDoUpdate({
+        target: [workspaceFeatures.workspaceId, workspaceFeatures.feature],
+        set: { enabled, updatedAt: ctx.now() },
+      });
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: null,
+        action: enabled ? "feature.unlocked" : "feature.locked",
+        targetType: "feature",
+        targetId: feature,
+      },
+      ctx.now(),
+    );
+  });
+  return { workspaceId, features: await featuresOf(ctx.db, workspaceId) };
+}
+
+export async function listMembers(db: Db, accountId: string, workspaceId: string) {
+  await requireRole(db, accountId, workspaceId, "member");
+  const rows = await db
+    .select({
+      accountId: accounts.id,
+      email: accounts.email,
+      role: workspaceMembers.role,
+      joinedAt: workspaceMembers.createdAt,
+    })
+    .from(workspaceMembers)
+    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
+    .where(eq(workspaceMembers.workspaceId, workspaceId))
+    .orderBy(asc(workspaceMembers.createdAt));
+  return rows.map((m) => ({ ...m, joinedAt: m.joinedAt.toISOString() }));
+}
+
+/** Invites by email: an unknown address becomes an account that can then sign in (even with invite-only sign-up). */
+export async function inviteMember(
+  ctx: Context,
+  actorId: string,
+  workspaceId: string,
+  email: string,
+  role: Role,
+) {
+  const actorRole = await requireRole(ctx.db, actorId, workspaceId, "admin");
+  if (role === "owner" && actorRole !== "owner")
+    throw forbidden("role_required", "Only an owner can make another owner.");
+  if (await isSenderEmail(ctx.db, email)) {
+    throw new DomainError(
+      "invalid",
+      "sender_email_not_allowed",
+      "This address sends login emails for an application and cannot be a dashboard account.",
+      { field: "email" },
+    );
+  }
+  await ctx.db.transaction(async (tx) => {
+    const account = (await findAccountByEmail(tx, email)) ?? (await createAccount(tx, email));
+    const [existing] = await tx
+      .select()
+      .from(workspaceMembers)
+      .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, account.id)));
+    if (existing)
+      throw new DomainError(
+        "conflict",
+        "already_member",
+        `${normaliseEmail(email)} is already a member of this workspace.`,
+        { field: "email" },
+      );
+    await tx.insert(workspaceMembers).values({ workspaceId, accountId: account.id, role });
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: actorId,
+        action: "member.invited",
+        targetType: "account",
+        targetId: account.id,
+        changes: { email: normaliseEmail(email), role },
+      },
+      ctx.now(),
+    );
+  });
+  return listMembers(ctx.db, actorId, workspaceId);
+}
+
+async function ownerCount(db: Db, workspaceId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(workspaceMembers)
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.role, "owner")));
+  return row?.n ?? 0;
+}
+
+async function memberRole(db: Db, workspaceId: string, accountId: string): Promise<Role> {
+  const [target] = await db
+    .select({ role: workspaceMembers.role })
+    .from(workspaceMembers)
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, accountId)));
+  if (!target) throw notFound("member");
+  return target.role;
+}
+
+export async function changeMemberRole(
+  ctx: Context,
+  actorId: string,
+  workspaceId: string,
+  accountId: string,
+  role: Role,
+) {
+  const actorRole = await requireRole(ctx.db, actorId, workspaceId, "admin");
+  const current = await memberRole(ctx.db, workspaceId, accountId);
+  if ((current === "owner" || role === "owner") && actorRole !== "owner")
+    throw forbidden("role_required", "Only an owner can change an owner's role or make an owner.");
+  if (current === "owner" && role !== "owner" && (await ownerCount(ctx.db, workspaceId)) <= 1) {
+    throw new DomainError("conflict", "last_owner", "A workspace needs at least one owner.", {
+      field: "role",
+    });
+  }
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(workspaceMembers)
+      .set({ role })
+      .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, accountId)));
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: actorId,
+        action: "member.role_changed",
+        targetType: "account",
+        targetId: accountId,
+        changes: { role: { from: current, to: role } },
+      },
+      ctx.now(),
+    );
+  });
+  return listMembers(ctx.db, actorId, workspaceId);
+}
+
+export async function removeMember(ctx: Context, actorId: string, workspaceId: string, accountId: string) {
+  const actorRole = await requireRole(
+    ctx.db,
+    actorId,
+    workspaceId,
+    actorId === accountId ? "member" : "admin",
+  );
+  const current = await memberRole(ctx.db, workspaceId, accountId);
+  if (current === "owner" && actorRole !== "owner")
+    throw forbidden("role_required", "Only an owner can remove an owner.");
+  if (current === "owner" && (await ownerCount(ctx.db, workspaceId)) <= 1) {
+    throw new DomainError("conflict", "last_owner", "A workspace needs at least one owner.");
+  }
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .delete(workspaceMembers)
+      .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, accountId)));
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: actorId,
+        action: "member.removed",
+        targetType: "account",
+        targetId: accountId,
+      },
+      ctx.now(),
+    );
+  });
+}
