@@ -62,8 +62,8 @@ export class TokenSigner {
   /**
    * Entra back-dates iat/nbf by 5 minutes, so exp - iat = expires_in + 300 (3899 for the usual 3599).
    */
-  claimsFor(subject: TokenSubject, expiresIn: number, now = Date.now()): AccessTokenClaims {
-    const seconds = Math.floor(now / 1000);
+  claimsFor(subject: TokenSubject, expiresIn: number): AccessTokenClaims {
+    const seconds = Math.floor(Date.now() / 1000);
     const iss = stsIssuer(subject.tenantId);
     return {
       aud: subject.resource,

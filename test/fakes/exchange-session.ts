@@ -175,8 +175,7 @@ export class ExchangeSession {
     this.buffer = Buffer.alloc(0);
     this.greeted = false;
     this.resetTransaction();
-    this.socket.removeAllListeners("data");
-    this.socket.removeAllListeners("error");
+    this.socket.removeAllListeners("data"); // its error handler stays and now destroys the TLS socket
     this.socket = new TLSSocket(this.socket, { isServer: true, secureContext: this.ctx.secureContext });
     this.secure = true;
     this.listen();

@@ -330,7 +330,7 @@ export async function startMicrosoftIdentityFake(
       try {
         claims = await signer.verify(token);
       } catch (err) {
-        return { valid: false, reason: `jwt: ${(err as Error).message}` };
+        return { valid: false, reason: `jwt: ${err instanceof Error ? err.message : String(err)}` };
       }
       if (!directory.tenants.has(claims.tid) || claims.iss !== stsIssuer(claims.tid)) {
         return { valid: false, reason: `unknown tenant ${claims.tid}` };
