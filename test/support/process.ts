@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { waitFor } from "./harness.ts";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PosternProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<number | string | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | string | null>;
+}
+
+/** Runs `postern start` as a real OS process, the way an operator does, and waits until it is ready. */
+export async function spawnPostern(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<PosternProcess> {
+  const port = Number(env.PORT ?? (await freePort()));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", ...args], {
+    env: { ...process.env, HOST: "127.0.0.1", POSTERN_LOG_LEVEL: "warn", ...env, PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal)),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  await waitFor(
+    async () => {
+      if (ended) throw new Error(`postern exited before it was ready:\n${output}`);
+      try {
+        return (await fetch(`${url}/readyz`)).ok || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+    "postern to be ready",
+  );
+  return {
+    url,
+    child,
+    output: () => output,
+    exited,
+    async kill(signal = "SIGTERM") {
+      if (!ended) child.kill(signal);
+      return exited;
+    },
+  };
+}
