@@ -7,7 +7,17 @@ export const emailSchema = z
   .max(254, "must be at most 254 characters")
   .pipe(z.email({ pattern: z.regexes.unicodeEmail, message: "must be a valid email address" }));
 
-export const idParam = (name: string) => z.strictObject({ [name]: z.string().min(1).max(64) });
+/** Identifiers as this API issues them (`app_…`, `lgn_…`): anything else is refused before it reaches SQL. */
+export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "is not a valid id");
+
+/** Human text such as names: trimmed, bounded, without control characters (which also keeps NUL out of PostgreSQL). */
+export const textSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
 
 export const problemSchema = z.object({
   type: z.string(),

@@ -12,7 +12,7 @@ import {
 import type { Context } from "../../context.ts";
 import { getDelivery, listDeliveries } from "../../delivery/delivery-log.ts";
 import { sessionGuard } from "../auth.ts";
-import { problems } from "../schemas.ts";
+import { idSchema, problems, textSchema } from "../schemas.ts";
 
 const appView = z.object({
   id: z.string(),
@@ -25,9 +25,9 @@ const appView = z.object({
   updatedAt: z.string(),
 });
 const appWithSecret = appView.extend({ secretKey: z.string().describe("Shown once; only a hash is kept.") });
-const appParams = z.strictObject({ appId: z.string().min(1).max(64) });
+const appParams = z.strictObject({ appId: idSchema });
 const redirectUrls = z.array(z.string().max(2048)).max(20);
-const appName = z.string().trim().min(1).max(100);
+const appName = textSchema(100);
 const deliveryStatus = z.enum(["queued", "sending", "sent", "retrying", "failed", "expired"]);
 const attempt = z.object({
   at: z.string(),
@@ -66,7 +66,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: "Apps in a workspace",
-          params: z.strictObject({ workspaceId: z.string().min(1).max(64) }),
+          params: z.strictObject({ workspaceId: idSchema }),
           response: { 200: z.object({ apps: z.array(appView) }), ...problems },
         },
       },
@@ -79,7 +79,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: "Create an app (owners and admins); the secret key is in this response only",
-          params: z.strictObject({ workspaceId: z.string().min(1).max(64) }),
+          params: z.strictObject({ workspaceId: idSchema }),
           body: z.strictObject({ name: appName, redirectUrls: redirectUrls.optional() }),
           response: { 201: appWithSecret, ...problems },
         },
@@ -166,7 +166,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags: ["delivery log"],
           summary: "One login email with every attempt",
-          params: z.strictObject({ appId: z.string().min(1).max(64), deliveryId: z.string().min(1).max(64) }),
+          params: z.strictObject({ appId: idSchema, deliveryId: idSchema }),
           response: { 200: deliveryView, ...problems },
         },
       },

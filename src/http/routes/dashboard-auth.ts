@@ -12,7 +12,7 @@ import type { Context } from "../../context.ts";
 import { DomainError } from "../../errors.ts";
 import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
-import { emailSchema, problems } from "../schemas.ts";
+import { emailSchema, idSchema, problems } from "../schemas.ts";
 
 /** Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. */
 export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
@@ -48,7 +48,7 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
           tags: ["dashboard auth"],
           summary: "Verify the code; sets the session cookie and returns the CSRF token",
           body: z.strictObject({
-            loginId: z.string().min(1).max(64),
+            loginId: idSchema,
             code: z.string().regex(/^\d{6}$/, "must be the 6-digit code from the email"),
           }),
           response: {
@@ -76,7 +76,9 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags: ["dashboard auth"],
           summary: "Redeem a dashboard sign-in link: sets the session cookie and opens the dashboard",
-          querystring: z.object({ token: z.string().min(1).max(128) }),
+          querystring: z.strictObject({
+            token: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "is not a valid link token"),
+          }),
         },
       },
       async (request, reply) => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { FEATURES, setFeature } from "../../workspaces/workspaces.ts";
 import { operatorGuard } from "../auth.ts";
-import { problems } from "../schemas.ts";
+import { idSchema, problems } from "../schemas.ts";
 
 /** Operator-only: unlock premium features per workspace. */
 export function operatorRoutes(ctx: Context): FastifyPluginAsyncZod {
@@ -16,7 +16,7 @@ export function operatorRoutes(ctx: Context): FastifyPluginAsyncZod {
           tags: ["operator"],
           summary: "Unlock or lock a premium feature for a workspace",
           security: [{ operatorToken: [] }],
-          params: z.strictObject({ workspaceId: z.string().min(1).max(64) }),
+          params: z.strictObject({ workspaceId: idSchema }),
           body: z.strictObject({ feature: z.enum(FEATURES), enabled: z.boolean() }),
           response: {
             200: z.object({ workspaceId: z.string(), features: z.record(z.string(), z.boolean()) }),

@@ -6,7 +6,7 @@ import type { Context } from "../../context.ts";
 import { DomainError, notFound } from "../../errors.ts";
 import { redeemAppLoginLink, requestAppLogin, verifyAppLoginCode } from "../../login/end-user-login.ts";
 import { publishableKeyGuard } from "../auth.ts";
-import { emailSchema, problems } from "../schemas.ts";
+import { emailSchema, idSchema, problems } from "../schemas.ts";
 
 const sessionResponse = z.object({
   token: z.string(),
@@ -46,7 +46,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
             summary: "Exchange the emailed code for a session token",
             security: [{ publishableKey: [] }],
             body: z.strictObject({
-              loginId: z.string().min(1).max(64),
+              loginId: idSchema,
               code: z.string().regex(/^\d{6}$/, "must be the 6-digit code from the email"),
             }),
             response: { 200: sessionResponse, ...problems },
@@ -65,7 +65,9 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           summary: "Redeem a magic link (single use)",
           description:
             "Redirects to the login's redirectUrl with `#postern_token=<jwt>`, or shows a page saying the login succeeded.",
-          querystring: z.object({ token: z.string().min(1).max(128) }),
+          querystring: z.strictObject({
+            token: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "is not a valid link token"),
+          }),
         },
       },
       async (request, reply) => {
@@ -99,7 +101,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags: ["login"],
           summary: "The app's public signing keys (verify session tokens with these)",
-          params: z.object({ appId: z.string().min(1).max(64) }),
+          params: z.object({ appId: idSchema }),
         },
       },
       async (request, reply) => {

@@ -13,7 +13,7 @@ import {
   requireRole,
 } from "../../workspaces/workspaces.ts";
 import { sessionGuard } from "../auth.ts";
-import { emailSchema, problems } from "../schemas.ts";
+import { emailSchema, idSchema, problems, textSchema } from "../schemas.ts";
 
 const role = z.enum(["owner", "admin", "member"]);
 const workspaceView = z.object({
@@ -29,10 +29,10 @@ const memberView = z.object({
   role,
   joinedAt: z.string(),
 });
-const workspaceParams = z.strictObject({ workspaceId: z.string().min(1).max(64) });
+const workspaceParams = z.strictObject({ workspaceId: idSchema });
 const memberParams = z.strictObject({
-  workspaceId: z.string().min(1).max(64),
-  accountId: z.string().min(1).max(64),
+  workspaceId: idSchema,
+  accountId: idSchema,
 });
 const tags = ["workspaces"];
 
@@ -58,7 +58,7 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary: "Create a workspace (you become its owner)",
-          body: z.strictObject({ name: z.string().trim().min(1).max(100) }),
+          body: z.strictObject({ name: textSchema(100) }),
           response: { 201: workspaceView, ...problems },
         },
       },
