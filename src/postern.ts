@@ -10,12 +10,14 @@ import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
 import { DevMailbox } from "./dev-mailbox/dev-mailbox.ts";
+import { ProviderRouting } from "./email-provider/routing.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
 import { defaultSenderOptions, type MailSender, parseFromAddress, poolSender } from "./mail/sender.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { type Queue, startQueue } from "./queue/queue.ts";
 import { loadOrCreateOperatorToken } from "./security/operator-token.ts";
+import { parseAllowlist } from "./security/outbound-guard.ts";
 import { pruneRateLimitEvents } from "./security/rate-limit.ts";
 import { loadOrCreateKeyFile, parseKeyring, SecretBox } from "./security/secret-box.ts";
 
@@ -98,7 +100,12 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     sender: defaultSender!,
     from: parseFromAddress(config.defaultFrom),
   });
-  const resolveRoute: RouteResolver = async () => defaultRoute();
+  const routing = new ProviderRouting(ctx, defaultRoute, metrics, {
+    allowlist: parseAllowlist(config.smtpAllowlist),
+    // The operator's Microsoft endpoint is trusted as configured (it may be a national cloud or a fake).
+    trustedEndpoints: [{ host: config.microsoft.smtpHost, port: config.microsoft.smtpPort }],
+  });
+  const resolveRoute: RouteResolver = routing.resolve;
 
   const demo = config.seedDemo ? await seedDemo(ctx) : undefined;
   const ready = async () => {
@@ -117,6 +124,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     metrics,
     devMailbox,
     ready,
+    providerEnv: routing.env,
     routes: config.role === "worker" ? "operations" : "all",
   });
 
@@ -155,6 +163,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       if (maintenance) clearInterval(maintenance);
       await http.close();
       await queue.stop();
+      await routing.close();
       await defaultSender?.close();
       await devMailbox?.stop();
       await storage.close();

@@ -8,6 +8,13 @@ export interface DeliveryRoute {
   from: { name: string; address: string };
   /** Set when a failing custom provider was bypassed through the default sender. */
   note?: string;
+  /** Where to send right away when this route fails with a configuration problem (fallbackToDefault). */
+  fallback?: DeliveryRoute;
+  /**
+   * Takes a sending slot where the provider limits senders across all workers (e.g. Exchange's
+   * per-mailbox connections and messages a minute). Without a slot the email waits in the queue.
+   */
+  acquireSlot?(): Promise<{ release(): Promise<void> } | { waitSeconds: number }>;
   /** Lets a custom provider record its health from the outcome of a real send. */
   reportOutcome?(outcome: { ok: true } | { ok: false; error: ClassifiedError }): Promise<void>;
 }

@@ -2,10 +2,10 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { apps, type DeliveryAttempt, deliveries, loginChallenges } from "../db/schema.ts";
 import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
-import { composeLoginEmail } from "../mail/login-email.ts";
+import { type ComposedEmail, composeLoginEmail } from "../mail/login-email.ts";
 import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";
 import type { Job } from "../queue/queue.ts";
-import type { RouteResolver } from "./routes.ts";
+import type { DeliveryRoute, RouteResolver } from "./routes.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
 
@@ -35,64 +35,110 @@ export async function deliverLoginEmail(
     return "done";
   }
 
+  const email = await composeFor(ctx, delivery);
   const route = await resolveRoute(delivery.appId);
-  const started = Date.now();
-  try {
-    const email = await composeFor(ctx, delivery);
-    const result = await route.sender.send({
-      ...email,
-      from: route.from,
-      to: delivery.recipient,
-      messageId: `<${delivery.id}@postern>`,
-    });
-    await route.reportOutcome?.({ ok: true });
-    await finish(ctx, delivery, {
-      status: "sent",
-      route: route.route,
-      sender: formatFrom(route.from),
-      messageId: result.messageId,
-      sentAt: ctx.now(),
-      attempt: {
-        at: now.toISOString(),
-        durationMs: Date.now() - started,
-        route: route.route,
-        outcome: "sent",
-        smtpReply: result.smtpReply,
-        ...(route.note ? { message: route.note } : {}),
-      },
-    });
+  const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
+  if (slot && "waitSeconds" in slot) {
+    // Over the sender's limit: not an attempt, and not a failure. The email waits its turn.
+    await ctx.db
+      .update(deliveries)
+      .set({ status: "queued", updatedAt: ctx.now() })
+      .where(eq(deliveries.id, delivery.id));
+    await ctx.queue.enqueue({ deliveryId }, { startAfterSeconds: slot.waitSeconds });
     return "done";
-  } catch (err) {
-    const error = classifySmtpError(err);
-    await route.reportOutcome?.({ ok: false, error });
-    const lastTry = job.retryCount >= job.retryLimit;
-    const retry = error.retryable && !lastTry && nextTryFitsBefore(ctx, job, delivery.expiresAt);
-    const attempt = failedAttempt(now, Date.now() - started, route.route, error, retry);
-    if (retry) {
-      await record(ctx, delivery, {
-        status: "retrying",
+  }
+  try {
+    return await sendThrough(ctx, job, delivery, email, route);
+  } finally {
+    if (slot) await slot.release();
+  }
+}
+
+async function sendThrough(
+  ctx: Context,
+  job: Job,
+  delivery: Delivery,
+  email: ComposedEmail,
+  firstRoute: DeliveryRoute,
+): Promise<"done" | "retry"> {
+  const deliveryId = delivery.id;
+  let route = firstRoute;
+  let started = Date.now();
+  let earlier: DeliveryAttempt[] = [];
+  for (;;) {
+    try {
+      const result = await route.sender.send({
+        ...email,
+        from: route.from,
+        to: delivery.recipient,
+        messageId: `<${delivery.id}@postern>`,
+      });
+      await route.reportOutcome?.({ ok: true });
+      await finish(
+        ctx,
+        { ...delivery, attempts: [...delivery.attempts, ...earlier] },
+        {
+          status: "sent",
+          route: route.route,
+          sender: formatFrom(route.from),
+          messageId: result.messageId,
+          sentAt: ctx.now(),
+          attempt: {
+            at: new Date(started).toISOString(),
+            durationMs: Date.now() - started,
+            route: route.route,
+            outcome: "sent",
+            smtpReply: result.smtpReply,
+            ...(route.note ? { message: route.note } : {}),
+          },
+        },
+      );
+      return "done";
+    } catch (err) {
+      const error = classifySmtpError(err);
+      await route.reportOutcome?.({ ok: false, error });
+      // fallbackToDefault: a provider whose configuration fails hands the email to the default sender now.
+      if (error.configProblem && route.fallback) {
+        earlier = [
+          ...earlier,
+          failedAttempt(new Date(started), Date.now() - started, route.route, error, true),
+        ];
+        route = route.fallback;
+        started = Date.now();
+        continue;
+      }
+      const lastTry = job.retryCount >= job.retryLimit;
+      const retry = error.retryable && !lastTry && nextTryFitsBefore(ctx, job, delivery.expiresAt);
+      const attempt = failedAttempt(new Date(started), Date.now() - started, route.route, error, retry);
+      const withEarlier = { ...delivery, attempts: [...delivery.attempts, ...earlier] };
+      if (retry) {
+        await record(ctx, withEarlier, {
+          status: "retrying",
+          route: route.route,
+          sender: formatFrom(route.from),
+          lastError: error.message,
+          attempt,
+        });
+        ctx.log.info(
+          { deliveryId, errorClass: error.errorClass, retryCount: job.retryCount },
+          "login email will be retried",
+        );
+        return "retry";
+      }
+      const reason =
+        error.retryable && !lastTry
+          ? `${error.message} The login expires before another try.`
+          : error.message;
+      await finish(ctx, withEarlier, {
+        status: "failed",
         route: route.route,
         sender: formatFrom(route.from),
-        lastError: error.message,
+        lastError: reason,
         attempt,
       });
-      ctx.log.info(
-        { deliveryId, errorClass: error.errorClass, retryCount: job.retryCount },
-        "login email will be retried",
-      );
-      return "retry";
+      ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
+      return "done";
     }
-    const reason =
-      error.retryable && !lastTry ? `${error.message} The login expires before another try.` : error.message;
-    await finish(ctx, delivery, {
-      status: "failed",
-      route: route.route,
-      sender: formatFrom(route.from),
-      lastError: reason,
-      attempt,
-    });
-    ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
-    return "done";
   }
 }
 

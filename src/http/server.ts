@@ -14,11 +14,13 @@ import {
 import type { Logger } from "pino";
 import type { Context } from "../context.ts";
 import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
+import type { KindEnvironment } from "../email-provider/kinds/kind.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { registerProblemHandlers, sendProblem } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
+import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
@@ -32,6 +34,7 @@ export interface HttpDependencies {
   metrics: Metrics;
   devMailbox: DevMailbox | undefined;
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  providerEnv: KindEnvironment;
   /** A worker process serves only health and metrics. */
   routes: "all" | "operations";
 }
@@ -79,6 +82,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(dashboardAuthRoutes(ctx));
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));
+  await app.register(emailProviderRoutes(ctx, deps.providerEnv));
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 

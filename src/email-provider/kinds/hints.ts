@@ -1,0 +1,33 @@
+import type { ClassifiedError } from "../../mail/smtp-errors.ts";
+
+/** What a developer can do about a failed SMTP step (issue 3: each failure gets an actionable hint). */
+export function smtpHints(error: ClassifiedError): string | undefined {
+  const reply = error.smtpReply ?? "";
+  if (/5\.7\.30/.test(reply)) {
+    return "Microsoft 365 no longer accepts passwords for SMTP. Switch this provider to OAuth (Microsoft) and follow the setup guide.";
+  }
+  if (error.responseCode === 530 && /STARTTLS/i.test(reply))
+    return 'The server requires STARTTLS: choose security "starttls" (usually port 587).';
+  switch (error.errorClass) {
+    case "auth":
+      return "The server rejected the username or password (535). Check both, and that SMTP AUTH is enabled for this mailbox.";
+    case "tls":
+      return /STARTTLS/i.test(error.message)
+        ? 'The server does not offer STARTTLS on this port. Use port 465 with security "tls", or a port where the server offers STARTTLS.'
+        : "The server's certificate is not trusted or does not match the host name. Use the host name the certificate was issued for; a private CA can be trusted with NODE_EXTRA_CA_CERTS.";
+    case "blocked":
+      return error.message;
+    case "network":
+      return "Nothing accepted the connection. Check the host and port, and that the server accepts connections from Postern.";
+    case "timeout":
+      return "The server did not answer in time. Check the host and port, and any firewall between Postern and the server.";
+    case "recipient":
+      return "The server refused the recipient address.";
+    case "permanent":
+      return "The server refused the message; its reply says why.";
+    case "transient":
+      return "The server asked to try again later; Postern retries login emails automatically.";
+    default:
+      return undefined;
+  }
+}

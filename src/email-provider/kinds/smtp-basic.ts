@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { invalid } from "../../errors.ts";
+import { checkOutboundTarget, OutboundBlockedError } from "../../security/outbound-guard.ts";
+import { commonFields } from "../model.ts";
+import { smtpHints } from "./hints.ts";
+import type { ProviderKind } from "./kind.ts";
+
+/** A hostname or IP literal: no scheme, no path, no port. */
+const hostSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(253, "must be at most 253 characters")
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9a-fA-F:.]+)$/,
+    "must be a host name or IP address, without scheme, path or port",
+  );
+
+export const smtpBasicBody = z.strictObject({
+  type: z.literal("smtp_basic"),
+  ...commonFields,
+  host: hostSchema,
+  port: z.number().int("must be a whole number").min(1, "must be 1–65535").max(65535, "must be 1–65535"),
+  security: z.enum(["starttls", "tls", "none"]),
+  username: z
+    .string()
+    .min(1, "must not be empty")
+    .max(256, "must be at most 256 characters")
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters"),
+  password: z
+    .string()
+    .min(1, "must not be empty")
+    .max(1024, "must be at most 1024 characters")
+    .regex(/^[^\r\n\0]*$/, "must not contain line breaks or NUL")
+    .optional(),
+});
+type Body = z.infer<typeof smtpBasicBody>;
+
+export interface SmtpBasicSettings {
+  host: string;
+  port: number;
+  security: "starttls" | "tls" | "none";
+  username: string;
+}
+
+export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
+  type: "smtp_basic",
+  bodySchema: smtpBasicBody,
+  secretField: "password",
+  settingsOf: (body) => ({
+    host: body.host.toLowerCase().replace(/\.$/, ""),
+    port: body.port,
+    security: body.security,
+    username: body.username,
+  }),
+  secretOf: (body) => body.password,
+  destinationChanged: (before, after) =>
+    before.host !== after.host ||
+    before.port !== after.port ||
+    before.security !== after.security ||
+    before.username !== after.username,
+  auditedFields: ["host", "port", "security", "username"],
+  async validate(settings, env) {
+    try {
+      const checked = await checkOutboundTarget(settings.host, settings.port, env.policy);
+      if (settings.security === "none" && !checked.allowlisted) {
+        throw invalid(
+          "plaintext_not_allowed",
+          "Unencrypted SMTP is only allowed for relays on the operator's allowlist; use starttls or tls.",
+          "security",
+        );
+      }
+    } catch (err) {
+      if (err instanceof OutboundBlockedError)
+        throw invalid(err.code, err.message, err.code === "blocked_port" ? "port" : "host");
+      throw err;
+    }
+  },
+  view: (s) => ({
+    host: s.host,
+    port: s.port,
+    security: s.security,
+    username: s.username,
+    passwordSet: true,
+  }),
+  smtpTarget: (s, secret) => ({
+    host: s.host,
+    port: s.port,
+    security: s.security,
+    auth: { method: "password", user: s.username, pass: secret },
+    maxConnections: 3,
+  }),
+  explain: (error) => smtpHints(error),
+};

@@ -1,0 +1,177 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "../context.ts";
+import { apps } from "../db/schema.ts";
+import type { DeliveryRoute, RouteResolver } from "../delivery/routes.ts";
+import type { MailSender } from "../mail/sender.ts";
+import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { kindOf } from "./kinds/index.ts";
+import type { KindEnvironment } from "./kinds/kind.ts";
+import { effectiveSenderName } from "./model.ts";
+import { providerSecretContext } from "./secrets.ts";
+import { FEATURE, findProvider, recordHealth } from "./service.ts";
+
+const MAX_POOLS = 500;
+/** While a provider is failing, at most one real attempt per this interval probes whether it was fixed. */
+const PROBE_INTERVAL_MS = 60_000;
+
+interface Pool {
+  version: number;
+  sender: MailSender;
+  inFlight: number;
+  retired: boolean;
+}
+
+/**
+ * Chooses each login email's route, and keeps one pooled transport per (app, provider version).
+ * A saved change makes a new version: new sends get a new pool while the old one drains and closes.
+ */
+export class ProviderRouting {
+  private readonly pools = new Map<string, Pool>();
+  private readonly tokenSources = new Map<string, TokenSource>();
+  private readonly lastProbe = new Map<string, number>();
+  readonly env: KindEnvironment;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly defaultRoute: () => DeliveryRoute,
+    private readonly metrics: Metrics,
+    policy: KindEnvironment["policy"],
+  ) {
+    this.env = {
+      config: ctx.config,
+      policy,
+      tokenSource: (key, create) => {
+        let source = this.tokenSources.get(key);
+        if (!source) {
+          source = create();
+          this.tokenSources.set(key, source);
+        }
+        return source;
+      },
+    };
+  }
+
+  readonly resolve: RouteResolver = async (appId) => {
+    if (appId === null) return this.defaultRoute();
+    const row = await findProvider(this.ctx, appId);
+    if (!row) return this.defaultRoute();
+    const [app] = await this.ctx.db
+      .select({ workspaceId: apps.workspaceId })
+      .from(apps)
+      .where(eq(apps.id, appId));
+    // A workspace whose feature was switched off keeps its stored provider, unused.
+    if (!app || !(await isFeatureEnabled(this.ctx.db, app.workspaceId, FEATURE))) return this.defaultRoute();
+
+    const from = { name: effectiveSenderName(row.senderEmail, row.senderName), address: row.senderEmail };
+    const fallback = row.fallbackToDefault
+      ? {
+          ...this.defaultRoute(),
+          note: "The custom provider failed, so this email went out through the default sender.",
+        }
+      : undefined;
+    if (row.health === "failing") {
+      const note = `The custom provider is failing (${row.healthReason ?? "configuration problem"}), so this email went out through the default sender.`;
+      if (fallback) return { ...fallback, note };
+      const probeKey = `${appId}:${row.version}`;
+      if (Date.now() - (this.lastProbe.get(probeKey) ?? 0) < PROBE_INTERVAL_MS) {
+        return { route: "custom", from, sender: failingSender(row.healthReason) };
+      }
+      this.lastProbe.set(probeKey, Date.now());
+    }
+
+    const pool = this.poolFor(appId, row.version, () => {
+      const kind = kindOf(row.type);
+      const secret = this.ctx.secrets.open(
+        row.sealedSecrets[kind.secretField]!,
+        providerSecretContext(appId, kind.secretField),
+      );
+      const target = kind.smtpTarget(
+        row.settings,
+        secret,
+        row.senderEmail,
+        this.env,
+        `${appId}:${row.version}`,
+      );
+      return openSmtpPool(target, this.env.policy);
+    });
+    return {
+      route: "custom",
+      from,
+      sender: this.tracked(appId, pool),
+      ...(fallback ? { fallback } : {}),
+      reportOutcome: async (outcome) => {
+        if (outcome.ok) {
+          if (row.health !== "working") await recordHealth(this.ctx, appId, row.version, { ok: true });
+        } else if (outcome.error.configProblem) {
+          await recordHealth(this.ctx, appId, row.version, { ok: false, reason: outcome.error.message });
+        }
+      },
+    };
+  };
+
+  private poolFor(appId: string, version: number, open: () => MailSender): Pool {
+    const current = this.pools.get(appId);
+    if (current && current.version === version) {
+      this.pools.delete(appId);
+      this.pools.set(appId, current); // most recently used last
+      return current;
+    }
+    if (current) this.retire(appId, current);
+    const pool: Pool = { version, sender: open(), inFlight: 0, retired: false };
+    this.pools.set(appId, pool);
+    while (this.pools.size > MAX_POOLS) {
+      const [oldestApp, oldest] = this.pools.entries().next().value as [string, Pool];
+      this.retire(oldestApp, oldest);
+    }
+    this.metrics.smtpPools.set(this.pools.size);
+    return pool;
+  }
+
+  /** An old pool takes no new sends; it closes once the sends it has in hand are done. */
+  private retire(appId: string, pool: Pool) {
+    pool.retired = true;
+    if (this.pools.get(appId) === pool) this.pools.delete(appId);
+    for (const key of this.tokenSources.keys())
+      if (key === `${appId}:${pool.version}`) this.tokenSources.delete(key);
+    if (pool.inFlight === 0) void pool.sender.close();
+    this.metrics.smtpPools.set(this.pools.size);
+  }
+
+  private tracked(appId: string, pool: Pool): MailSender {
+    return {
+      send: async (email) => {
+        pool.inFlight++;
+        try {
+          return await pool.sender.send(email);
+        } finally {
+          pool.inFlight--;
+          if (pool.retired && pool.inFlight === 0) void pool.sender.close();
+        }
+      },
+      close: async () => this.retire(appId, pool),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const [appId, pool] of [...this.pools]) this.retire(appId, pool);
+  }
+}
+
+/** Fails fast while a failing provider waits for its next probe: no hammering the server. */
+function failingSender(reason: string | null): MailSender {
+  return {
+    send: async () => {
+      throw Object.assign(
+        new Error(
+          `The custom provider is failing (${reason ?? "configuration problem"}); fix it and run Test connection.`,
+        ),
+        {
+          errorClass: "auth",
+        },
+      );
+    },
+    close: async () => {},
+  };
+}

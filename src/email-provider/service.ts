@@ -1,0 +1,228 @@
+import { and, eq } from "drizzle-orm";
+import { findAccountByEmail, getAccount, normaliseEmail } from "../accounts/accounts.ts";
+import { requireApp } from "../apps/apps.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { Context } from "../context.ts";
+import { emailProviders } from "../db/schema.ts";
+import { DomainError, invalid } from "../errors.ts";
+import type { TestStep } from "../mail/smtp-target.ts";
+import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { kindOf, type ProviderBody } from "./kinds/index.ts";
+import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
+import { effectiveSenderName } from "./model.ts";
+import { providerSecretContext } from "./secrets.ts";
+
+type ProviderRow = typeof emailProviders.$inferSelect;
+
+export const FEATURE = "custom-email-provider" as const;
+
+export const featureLocked = () =>
+  new DomainError(
+    "forbidden",
+    "feature_locked",
+    "Custom Email Provider is a premium feature that is not unlocked for this workspace; login emails go out from the default sender. Ask your Postern operator to unlock it.",
+  );
+
+export interface TestResult {
+  ok: boolean;
+  testedAt: string;
+  steps: TestStep[];
+  [key: string]: unknown;
+}
+
+async function providerView(ctx: Context, row: ProviderRow) {
+  const kind = kindOf(row.type);
+  const updatedBy = row.updatedBy ? await getAccount(ctx.db, row.updatedBy) : undefined;
+  return {
+    type: row.type,
+    senderEmail: row.senderEmail,
+    senderName: row.senderName,
+    effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
+    ...kind.view(row.settings),
+    fallbackToDefault: row.fallbackToDefault,
+    health: { status: row.health, reason: row.healthReason, at: row.healthAt?.toISOString() ?? null },
+    lastTest: (row.lastTest as TestResult | null) ?? null,
+    version: row.version,
+    updatedAt: row.updatedAt.toISOString(),
+    updatedBy: updatedBy ? { id: updatedBy.id, email: updatedBy.email } : null,
+  };
+}
+
+export async function findProvider(ctx: Context, appId: string): Promise<ProviderRow | undefined> {
+  const [row] = await ctx.db.select().from(emailProviders).where(eq(emailProviders.appId, appId));
+  return row;
+}
+
+export async function getEmailProvider(ctx: Context, accountId: string, appId: string) {
+  const app = await requireApp(ctx.db, accountId, appId);
+  const row = await findProvider(ctx, appId);
+  return {
+    locked: !(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE)),
+    defaultSender: ctx.config.defaultFrom,
+    provider: row ? await providerView(ctx, row) : null,
+  };
+}
+
+/**
+ * Resolves the secret for a save or a test: the one in the request, or the stored one — but the
+ * stored one only while the destination is unchanged, so it cannot be replayed to another server.
+ */
+export function resolveSecret(
+  kind: ProviderKind,
+  body: ProviderBody,
+  existing: ProviderRow | undefined,
+  open: (sealed: string) => string,
+): string {
+  const given = kind.secretOf(body);
+  if (given !== undefined) return given;
+  const field = kind.secretField;
+  const sealed = existing?.sealedSecrets[field];
+  if (!existing || existing.type !== body.type || !sealed) {
+    throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
+  }
+  if (kind.destinationChanged(existing.settings, kind.settingsOf(body))) {
+    throw invalid(
+      "secret_required",
+      `The destination changed, so the stored ${field} is not sent there: enter ${field} again.`,
+      field,
+    );
+  }
+  return open(sealed);
+}
+
+async function checkSender(ctx: Context, senderEmail: string) {
+  if (await findAccountByEmail(ctx.db, senderEmail)) {
+    throw invalid(
+      "sender_is_dashboard_account",
+      "The sender email is a dashboard account's email. Use a dedicated sending address: nobody can sign in with a sender email.",
+      "senderEmail",
+    );
+  }
+}
+
+function changedFields(
+  kind: ProviderKind,
+  before: ProviderRow | undefined,
+  after: Omit<ProviderRow, "updatedAt">,
+  secretChanged: boolean,
+) {
+  const changes: Record<string, unknown> = {};
+  const pairs: [string, unknown, unknown][] = [
+    ["type", before?.type, after.type],
+    ["senderEmail", before?.senderEmail, after.senderEmail],
+    ["senderName", before?.senderName, after.senderName],
+    ["fallbackToDefault", before?.fallbackToDefault, after.fallbackToDefault],
+    ...kind.auditedFields.map((f): [string, unknown, unknown] => [
+      f,
+      (before?.settings as Record<string, unknown> | undefined)?.[f],
+      (after.settings as Record<string, unknown>)[f],
+    ]),
+  ];
+  for (const [field, from, to] of pairs)
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from: from ?? null, to: to ?? null };
+  if (secretChanged) changes[kind.secretField] = "(changed)";
+  return changes;
+}
+
+export async function saveEmailProvider(
+  ctx: Context,
+  env: KindEnvironment,
+  accountId: string,
+  appId: string,
+  body: ProviderBody,
+) {
+  const app = await requireApp(ctx.db, accountId, appId, "admin");
+  if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
+  const kind = kindOf(body.type);
+  const senderEmail = normaliseEmail(body.senderEmail);
+  await checkSender(ctx, senderEmail);
+  const existing = await findProvider(ctx, appId);
+  const settings = kind.settingsOf(body);
+  const secretContext = providerSecretContext(appId, kind.secretField);
+  const secret = resolveSecret(kind, body, existing, (sealed) => ctx.secrets.open(sealed, secretContext));
+  await kind.validate(settings, env);
+
+  const secretChanged = kind.secretOf(body) !== undefined;
+  const now = ctx.now();
+  const next = {
+    appId,
+    type: body.type,
+    version: (existing?.version ?? 0) + 1,
+    senderEmail,
+    senderName: body.senderName ? body.senderName : null,
+    settings: settings as Record<string, unknown>,
+    sealedSecrets: { [kind.secretField]: ctx.secrets.seal(secret, secretContext) },
+    fallbackToDefault: body.fallbackToDefault ?? false,
+    health: "unknown" as const,
+    healthReason: null,
+    healthAt: null,
+    lastTest: null,
+    updatedBy: accountId,
+  };
+  const changes = changedFields(kind, existing, next, secretChanged);
+  if (existing && Object.keys(changes).length === 0) return getEmailProvider(ctx, accountId, appId);
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .insert(emailProviders)
+      .values({ ...next, updatedAt: now })
+      .onConflictDoUpdate({ target: emailProviders.appId, set: { ...next, updatedAt: now } });
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: accountId,
+        action: existing ? "email_provider.updated" : "email_provider.created",
+        targetType: "app",
+        targetId: appId,
+        changes,
+      },
+      now,
+    );
+  });
+  return getEmailProvider(ctx, accountId, appId);
+}
+
+export async function deleteEmailProvider(ctx: Context, accountId: string, appId: string) {
+  const app = await requireApp(ctx.db, accountId, appId, "admin");
+  const existing = await findProvider(ctx, appId);
+  if (!existing) return;
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(emailProviders).where(eq(emailProviders.appId, appId));
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: accountId,
+        action: "email_provider.deleted",
+        targetType: "app",
+        targetId: appId,
+        changes: { type: existing.type, senderEmail: existing.senderEmail },
+      },
+      ctx.now(),
+    );
+  });
+}
+
+/** Records what a real send or a test showed; only the version it concerns is touched. */
+export async function recordHealth(
+  ctx: Context,
+  appId: string,
+  version: number,
+  outcome: { ok: true } | { ok: false; reason: string },
+) {
+  await ctx.db
+    .update(emailProviders)
+    .set(
+      outcome.ok
+        ? { health: "working", healthReason: null, healthAt: ctx.now() }
+        : { health: "failing", healthReason: outcome.reason, healthAt: ctx.now() },
+    )
+    .where(and(eq(emailProviders.appId, appId), eq(emailProviders.version, version)));
+}
+
+export async function recordLastTest(ctx: Context, appId: string, version: number, result: TestResult) {
+  await ctx.db
+    .update(emailProviders)
+    .set({ lastTest: result })
+    .where(and(eq(emailProviders.appId, appId), eq(emailProviders.version, version)));
+}

@@ -1,0 +1,165 @@
+import type { Account } from "../accounts/accounts.ts";
+import { normaliseEmail } from "../accounts/accounts.ts";
+import { requireApp } from "../apps/apps.ts";
+import { recordAudit } from "../audit/audit.ts";
+import type { Context } from "../context.ts";
+import { DomainError, invalid } from "../errors.ts";
+import type { OutgoingEmail } from "../mail/sender.ts";
+import { testSmtpTarget } from "../mail/smtp-target.ts";
+import { consumeRateLimits } from "../security/rate-limit.ts";
+import { randomId } from "../security/tokens.ts";
+import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { kindOf, type ProviderBody } from "./kinds/index.ts";
+import type { KindEnvironment } from "./kinds/kind.ts";
+import { effectiveSenderName } from "./model.ts";
+import { providerSecretContext } from "./secrets.ts";
+import {
+  FEATURE,
+  featureLocked,
+  findProvider,
+  recordHealth,
+  recordLastTest,
+  resolveSecret,
+  type TestResult,
+} from "./service.ts";
+
+export const TESTS_PER_MINUTE = 10;
+
+/**
+ * Test connection: runs every step against the saved provider, or against an unsaved config from
+ * the form (whose secret must be given whenever its destination differs from the saved one).
+ */
+export async function testEmailProvider(
+  ctx: Context,
+  env: KindEnvironment,
+  account: Account,
+  appId: string,
+  input: { config?: ProviderBody | undefined; sendTo?: string | undefined },
+): Promise<TestResult> {
+  const app = await requireApp(ctx.db, account.id, appId, "admin");
+  if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
+  if (input.sendTo !== undefined && normaliseEmail(input.sendTo) !== account.email) {
+    throw invalid(
+      "send_to_not_allowed",
+      "A test email can only be sent to your own account's address.",
+      "sendTo",
+    );
+  }
+  await ctx.db.transaction((tx) =>
+    consumeRateLimits(
+      tx,
+      [
+        {
+          key: `provider-test:${appId}`,
+          limit: TESTS_PER_MINUTE,
+          windowSeconds: 60,
+          message: "Too many connection tests for this app; wait a minute.",
+        },
+      ],
+      ctx.now(),
+    ),
+  );
+
+  const existing = await findProvider(ctx, appId);
+  let type: string;
+  let settings: object;
+  let secret: string;
+  let senderEmail: string;
+  let senderName: string | null | undefined;
+  if (input.config) {
+    const kind = kindOf(input.config.type);
+    type = input.config.type;
+    settings = kind.settingsOf(input.config);
+    secret = resolveSecret(kind, input.config, existing, (sealed) =>
+      ctx.secrets.open(sealed, providerSecretContext(appId, kind.secretField)),
+    );
+    senderEmail = normaliseEmail(input.config.senderEmail);
+    senderName = input.config.senderName;
+    try {
+      await kind.validate(settings, env);
+    } catch (err) {
+      // A refused destination is reported by the resolve step; other invalid settings are a 400.
+      if (
+        !(err instanceof DomainError) ||
+        !["blocked_address", "blocked_port", "unresolvable", "invalid_host"].includes(err.code)
+      )
+        throw err;
+    }
+  } else {
+    if (!existing)
+      throw invalid(
+        "no_email_provider",
+        "There is no saved provider to test; send `config` to test one from the form.",
+        "config",
+      );
+    const kind = kindOf(existing.type);
+    type = existing.type;
+    settings = existing.settings;
+    secret = ctx.secrets.open(
+      existing.sealedSecrets[kind.secretField]!,
+      providerSecretContext(appId, kind.secretField),
+    );
+    senderEmail = existing.senderEmail;
+    senderName = existing.senderName;
+  }
+
+  const kind = kindOf(type);
+  const versionKey = `test:${appId}:${randomId("t")}`;
+  const steps = kind.preflight ? await kind.preflight(settings, secret, env, versionKey) : [];
+  if (!steps.some((s) => s.outcome === "failed")) {
+    const email: OutgoingEmail | undefined = input.sendTo
+      ? {
+          from: { name: effectiveSenderName(senderEmail, senderName), address: senderEmail },
+          to: account.email,
+          subject: `Postern test email for ${app.name}`,
+          text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
+          html: "",
+          messageId: `<${randomId("test")}@postern>`,
+        }
+      : undefined;
+    const smtpSteps = await testSmtpTarget(
+      kind.smtpTarget(settings, secret, senderEmail, env, versionKey),
+      env.policy,
+      {
+        ...(email
+          ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
+          : {}),
+        explain: (error, step) => kind.explain(error, step, settings),
+      },
+    );
+    steps.push(...smtpSteps);
+  }
+
+  const failed = steps.find((s) => s.outcome === "failed");
+  const result: TestResult = { ok: !failed, testedAt: ctx.now().toISOString(), steps };
+  if (!input.config && existing) {
+    await recordLastTest(ctx, appId, existing.version, result);
+    if (!failed) await recordHealth(ctx, appId, existing.version, { ok: true });
+    else if (["auth", "tls", "blocked", "token"].includes(failed.errorClass ?? "")) {
+      await recordHealth(ctx, appId, existing.version, {
+        ok: false,
+        reason: failed.detail ?? "The connection test failed.",
+      });
+    }
+  }
+  await recordAudit(
+    ctx.db,
+    {
+      workspaceId: app.workspaceId,
+      actorAccountId: account.id,
+      action: "email_provider.tested",
+      targetType: "app",
+      targetId: appId,
+      changes: {
+        ok: result.ok,
+        saved: !input.config,
+        ...(failed ? { failedStep: failed.name } : {}),
+        ...(input.sendTo ? { testEmail: true } : {}),
+      },
+    },
+    ctx.now(),
+  );
+  return result;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

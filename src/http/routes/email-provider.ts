@@ -1,0 +1,124 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Context } from "../../context.ts";
+import { providerBodySchema } from "../../email-provider/kinds/index.ts";
+import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
+import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
+import { testEmailProvider } from "../../email-provider/test-connection.ts";
+import { sessionGuard } from "../auth.ts";
+import { emailSchema, idSchema, problems } from "../schemas.ts";
+
+const health = z.object({
+  status: z.enum(["unknown", "working", "failing"]),
+  reason: z.string().nullable(),
+  at: z.string().nullable(),
+});
+const step = z.object({
+  name: z.enum(["token", "resolve", "connect", "tls", "ehlo", "authenticate", "send"]),
+  outcome: z.enum(["ok", "failed", "skipped"]),
+  durationMs: z.number(),
+  detail: z.string().optional(),
+  hint: z.string().optional(),
+  errorClass: z.string().optional(),
+  smtpReply: z.string().optional(),
+});
+const testResult = z.object({ ok: z.boolean(), testedAt: z.string(), steps: z.array(step) });
+/** Secrets never appear: `passwordSet` / `clientSecretSet` say one is stored. */
+const providerView = z
+  .object({
+    type: z.string(),
+    senderEmail: z.string(),
+    senderName: z.string().nullable(),
+    effectiveSenderName: z.string(),
+    fallbackToDefault: z.boolean(),
+    health,
+    lastTest: testResult.nullable(),
+    version: z.number(),
+    updatedAt: z.string(),
+    updatedBy: z.object({ id: z.string(), email: z.string() }).nullable(),
+    host: z.string().optional(),
+    port: z.number().optional(),
+    security: z.string().optional(),
+    username: z.string().optional(),
+    passwordSet: z.boolean().optional(),
+    provider: z.string().optional(),
+    clientId: z.string().optional(),
+    tenantId: z.string().optional(),
+    clientSecretSet: z.boolean().optional(),
+  })
+  .strip();
+const providerState = z.object({
+  locked: z.boolean(),
+  defaultSender: z.string(),
+  provider: providerView.nullable(),
+});
+const params = z.strictObject({ appId: idSchema });
+const tags = ["email provider"];
+
+export function emailProviderRoutes(ctx: Context, env: KindEnvironment): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.addHook("preHandler", sessionGuard(ctx));
+
+    app.get(
+      "/api/apps/:appId/email-provider",
+      {
+        schema: {
+          tags,
+          summary:
+            "The app's custom email provider (null: the default sender) and whether the feature is unlocked",
+          params,
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) => getEmailProvider(ctx, request.account.id, request.params.appId),
+    );
+
+    app.put(
+      "/api/apps/:appId/email-provider",
+      {
+        schema: {
+          tags,
+          summary: "Configure the custom email provider (owners and admins; the feature must be unlocked)",
+          description:
+            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`.",
+          params,
+          body: providerBodySchema,
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) => saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body),
+    );
+
+    app.delete(
+      "/api/apps/:appId/email-provider",
+      {
+        schema: {
+          tags,
+          summary: "Remove the custom provider: login emails go back to the default sender",
+          params,
+          response: { 204: z.null(), ...problems },
+        },
+      },
+      async (request, reply) => {
+        await deleteEmailProvider(ctx, request.account.id, request.params.appId);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      "/api/apps/:appId/email-provider/test",
+      {
+        schema: {
+          tags,
+          summary: "Test the saved provider, or an unsaved config; optionally send a test email to yourself",
+          description:
+            "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
+          params,
+          body: z.strictObject({ config: providerBodySchema.optional(), sendTo: emailSchema.optional() }),
+          response: { 200: testResult, ...problems },
+        },
+      },
+      async (request) => testEmailProvider(ctx, env, request.account, request.params.appId, request.body),
+    );
+  };
+}
