@@ -1,0 +1,212 @@
+/** Shapes of the management API, as /openapi.json describes them. */
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  field?: string;
+  errors?: { field: string; message: string }[];
+}
+
+export interface Account {
+  id: string;
+  email: string;
+}
+
+export type Role = "owner" | "admin" | "member";
+
+export type Feature = "custom-email-provider";
+
+export interface WorkspaceSummary {
+  id: string;
+  name: string;
+  role: Role;
+  features: Partial<Record<Feature, boolean>>;
+}
+
+export interface Workspace extends WorkspaceSummary {
+  createdAt: string;
+}
+
+export interface Me {
+  account: Account;
+  csrfToken: string;
+  workspaces: WorkspaceSummary[];
+  devMailbox: boolean;
+}
+
+export interface Member {
+  accountId: string;
+  email: string;
+  role: Role;
+  joinedAt: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  action: string;
+  actorAccountId: string | null;
+  targetType: string;
+  targetId: string;
+  changes: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface App {
+  id: string;
+  workspaceId: string;
+  name: string;
+  publishableKey: string;
+  secretKeyHint: string;
+  redirectUrls: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AppWithSecret extends App {
+  secretKey: string;
+}
+
+export type DeliveryStatus = "queued" | "sending" | "sent" | "retrying" | "failed" | "expired";
+export const deliveryStatuses: DeliveryStatus[] = [
+  "queued",
+  "sending",
+  "sent",
+  "retrying",
+  "failed",
+  "expired",
+];
+
+export type Route = "default" | "custom";
+
+export interface DeliveryAttempt {
+  at: string;
+  durationMs: number;
+  route: Route;
+  outcome: "sent" | "retry" | "failed";
+  errorClass?: string;
+  smtpReply?: string;
+  message?: string;
+}
+
+export interface Delivery {
+  id: string;
+  recipient: string;
+  sender: string | null;
+  route: Route;
+  status: DeliveryStatus;
+  attemptCount: number;
+  attempts: DeliveryAttempt[];
+  lastError: string | null;
+  messageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  expiresAt: string;
+}
+
+export interface DevMessage {
+  id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  receivedAt: string;
+}
+
+// Email provider
+
+export type SmtpSecurity = "starttls" | "tls";
+export type OAuthProviderName = "microsoft";
+
+export type TestStepName = "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+
+export interface TestStep {
+  name: TestStepName;
+  outcome: "ok" | "failed" | "skipped";
+  durationMs: number;
+  detail?: string;
+  hint?: string;
+}
+
+export interface TestResult {
+  ok: boolean;
+  testedAt: string;
+  steps: TestStep[];
+}
+
+export interface ProviderHealth {
+  status: "unknown" | "working" | "failing";
+  reason: string | null;
+  at: string | null;
+}
+
+interface ProviderCommon {
+  senderEmail: string;
+  senderName: string | null;
+  effectiveSenderName: string;
+  fallbackToDefault: boolean;
+  health: ProviderHealth;
+  lastTest: TestResult | null;
+  updatedAt: string;
+  updatedBy: Account | null;
+}
+
+export interface SmtpBasicProvider extends ProviderCommon {
+  type: "smtp_basic";
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string;
+  passwordSet: boolean;
+}
+
+export interface SmtpOAuthProvider extends ProviderCommon {
+  type: "smtp_oauth";
+  provider: OAuthProviderName;
+  clientId: string;
+  tenantId: string;
+  clientSecretSet: boolean;
+}
+
+export type Provider = SmtpBasicProvider | SmtpOAuthProvider;
+
+export interface EmailProviderState {
+  locked: boolean;
+  defaultSender: string;
+  provider: Provider | null;
+}
+
+export interface SmtpBasicInput {
+  type: "smtp_basic";
+  senderEmail: string;
+  senderName?: string;
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string;
+  password?: string;
+  fallbackToDefault?: boolean;
+}
+
+export interface SmtpOAuthInput {
+  type: "smtp_oauth";
+  provider: OAuthProviderName;
+  senderEmail: string;
+  senderName?: string;
+  clientId: string;
+  clientSecret?: string;
+  tenantId: string;
+  fallbackToDefault?: boolean;
+}
+
+export type ProviderInput = SmtpBasicInput | SmtpOAuthInput;
+
+export interface GuideStep {
+  title: string;
+  text: string;
+  commands?: { label: string; command: string }[];
+}

@@ -1,0 +1,90 @@
+import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId } from "react";
+
+interface FieldShellProps {
+  label: ReactNode;
+  /** The control's id; the label points at it. */
+  id: string;
+  hint?: ReactNode;
+  error?: string | undefined;
+  optional?: boolean;
+  children: ReactNode;
+}
+
+/** Label, control, hint and a reserved line for the error, so an error never shifts the layout. */
+export function FieldShell({ label, id, hint, error, optional, children }: FieldShellProps) {
+  return (
+    <div className={`field${error ? " field-invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>
+        {label}
+        {optional && <span className="field-optional"> (optional)</span>}
+      </label>
+      {children}
+      {hint && (
+        <div className="field-hint" id={`${id}-hint`}>
+          {hint}
+        </div>
+      )}
+      <div className="field-error" id={`${id}-error`} role={error ? "alert" : undefined}>
+        {error ?? ""}
+      </div>
+    </div>
+  );
+}
+
+function describedBy(id: string, hint: ReactNode, error: string | undefined): string {
+  return [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
+}
+
+type TextFieldProps = Omit<InputHTMLAttributes<HTMLInputElement>, "id"> & {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string | undefined;
+  optional?: boolean;
+  id?: string;
+};
+
+export function TextField({ label, hint, error, optional, id: givenId, ...input }: TextFieldProps) {
+  const generated = useId();
+  const id = givenId ?? generated;
+  return (
+    <FieldShell label={label} id={id} hint={hint} error={error} optional={optional}>
+      <input
+        id={id}
+        className="input"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy(id, hint, error) || undefined}
+        {...input}
+      />
+    </FieldShell>
+  );
+}
+
+type SelectFieldProps = Omit<SelectHTMLAttributes<HTMLSelectElement>, "id"> & {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string | undefined;
+  id?: string;
+  options: { value: string; label: string }[];
+};
+
+export function SelectField({ label, hint, error, id: givenId, options, ...select }: SelectFieldProps) {
+  const generated = useId();
+  const id = givenId ?? generated;
+  return (
+    <FieldShell label={label} id={id} hint={hint} error={error}>
+      <select
+        id={id}
+        className="input select"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy(id, hint, error) || undefined}
+        {...select}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </FieldShell>
+  );
+}

@@ -1,0 +1,29 @@
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+export function formatDateTime(iso: string): string {
+  return dateTime.format(new Date(iso));
+}
+
+export function formatRelative(iso: string, now = Date.now()): string {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const abs = Math.abs(seconds);
+  if (abs < 45) return relative.format(seconds, "second");
+  if (abs < 45 * 60) return relative.format(Math.round(seconds / 60), "minute");
+  if (abs < 22 * 3600) return relative.format(Math.round(seconds / 3600), "hour");
+  return relative.format(Math.round(seconds / 86400), "day");
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** A timestamp shown relative ("2 minutes ago") with the exact time on hover and for machines. */
+export function Time({ iso, absolute = false }: { iso: string; absolute?: boolean }) {
+  return (
+    <time dateTime={iso} title={formatDateTime(iso)}>
+      {absolute ? formatDateTime(iso) : formatRelative(iso)}
+    </time>
+  );
+}

@@ -1,0 +1,78 @@
+import type { ReactNode } from "react";
+import { api, enc } from "../../api/client.ts";
+import type { App, WorkspaceSummary } from "../../api/types.ts";
+import { ErrorNotice, Loading } from "../../components/feedback.tsx";
+import { PageHeader } from "../../components/layout.tsx";
+import { Link, useLocation } from "../../router.tsx";
+import { useResource } from "../../use-resource.ts";
+
+export interface AppPageProps {
+  workspace: WorkspaceSummary;
+  app: App;
+  /** The page saved the app and got its new state back. */
+  onAppChange(app: App): void;
+}
+
+const sections = [
+  { path: "", label: "Overview" },
+  { path: "/settings", label: "Settings" },
+  { path: "/keys", label: "API keys" },
+  { path: "/email-provider", label: "Email provider" },
+  { path: "/deliveries", label: "Delivery log" },
+];
+
+/** One app: its header and section tabs around the section's page. */
+export function AppLayout({
+  workspace,
+  appId,
+  children,
+}: {
+  workspace: WorkspaceSummary;
+  appId: string;
+  children(props: AppPageProps): ReactNode;
+}) {
+  const { pathname } = useLocation();
+  const app = useResource(`app:${appId}`, () => api.get<App>(`/api/apps/${enc(appId)}`));
+  const base = `/w/${enc(workspace.id)}/apps/${enc(appId)}`;
+
+  if (app.loading && !app.data) return <Loading label="Loading the app…" />;
+  if (!app.data) {
+    return (
+      <>
+        <PageHeader title="App not found" />
+        {app.error && <ErrorNotice error={app.error} onRetry={() => void app.reload()} />}
+        <p>
+          <Link to={`/w/${enc(workspace.id)}`}>Back to apps</Link>
+        </p>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="breadcrumb">
+        <Link to={`/w/${enc(workspace.id)}`}>Apps</Link>
+        <span aria-hidden="true">/</span>
+        <span aria-current="page">{app.data.name}</span>
+      </nav>
+      <PageHeader title={app.data.name} description={<code className="muted-code">{app.data.id}</code>} />
+      <nav aria-label="App sections" className="section-tabs">
+        {sections.map((section) => {
+          const to = `${base}${section.path}`;
+          const active = section.path === "" ? pathname === base : pathname.startsWith(to);
+          return (
+            <Link
+              key={section.path}
+              to={to}
+              className="section-tab"
+              aria-current={active ? "page" : undefined}
+            >
+              {section.label}
+            </Link>
+          );
+        })}
+      </nav>
+      <div className="section-body">{children({ workspace, app: app.data, onAppChange: app.set })}</div>
+    </>
+  );
+}

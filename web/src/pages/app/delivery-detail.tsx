@@ -1,0 +1,141 @@
+import { useEffect, useState } from "react";
+import { api, enc } from "../../api/client.ts";
+import type { Delivery } from "../../api/types.ts";
+import {
+  AttemptOutcomeBadge,
+  DeliveryStatusBadge,
+  isInFlight,
+  RouteLabel,
+} from "../../components/delivery-status.tsx";
+import { EmptyState, ErrorNotice, Loading } from "../../components/feedback.tsx";
+import { Card } from "../../components/layout.tsx";
+import { formatDuration, Time } from "../../components/time.tsx";
+import { Link } from "../../router.tsx";
+import { useResource } from "../../use-resource.ts";
+import type { AppPageProps } from "./app-layout.tsx";
+
+/** One login email: where it went and every attempt with the server's reply. */
+export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps & { deliveryId: string }) {
+  const [settled, setSettled] = useState(false);
+  const delivery = useResource(
+    `delivery:${deliveryId}`,
+    () => api.get<Delivery>(`/api/apps/${enc(app.id)}/deliveries/${enc(deliveryId)}`),
+    { pollMs: settled ? undefined : 4000 },
+  );
+  const status = delivery.data?.status;
+  // Sent, failed and expired emails do not change any more: stop asking.
+  useEffect(() => setSettled(status !== undefined && !isInFlight(status)), [status]);
+  const back = `/w/${enc(workspace.id)}/apps/${enc(app.id)}/deliveries`;
+  const d = delivery.data;
+
+  return (
+    <div className="stack">
+      <p>
+        <Link to={back}>← All login emails</Link>
+      </p>
+      {delivery.error && <ErrorNotice error={delivery.error} onRetry={() => void delivery.reload()} />}
+      {delivery.loading && !d ? (
+        <Loading label="Loading the email…" />
+      ) : (
+        d && (
+          <>
+            <Card
+              title={
+                <span className="title-with-badge">
+                  Login email to {d.recipient} <DeliveryStatusBadge status={d.status} />
+                </span>
+              }
+              id="delivery"
+              description={
+                isInFlight(d.status) ? "Still in progress; this page updates by itself." : undefined
+              }
+            >
+              <dl className="details">
+                <div>
+                  <dt>Recipient</dt>
+                  <dd>{d.recipient}</dd>
+                </div>
+                <div>
+                  <dt>From</dt>
+                  <dd>{d.sender ?? "—"}</dd>
+                </div>
+                <div>
+                  <dt>Route</dt>
+                  <dd>
+                    <RouteLabel route={d.route} />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Requested</dt>
+                  <dd>
+                    <Time iso={d.createdAt} absolute />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Sent</dt>
+                  <dd>{d.sentAt ? <Time iso={d.sentAt} absolute /> : "—"}</dd>
+                </div>
+                <div>
+                  <dt>Login expires</dt>
+                  <dd>
+                    <Time iso={d.expiresAt} absolute />
+                  </dd>
+                </div>
+                <div>
+                  <dt>Message ID</dt>
+                  <dd className="break">{d.messageId ? <code>{d.messageId}</code> : "—"}</dd>
+                </div>
+                {d.lastError && (
+                  <div className="details-wide">
+                    <dt>Last error</dt>
+                    <dd className="text-danger">{d.lastError}</dd>
+                  </div>
+                )}
+              </dl>
+            </Card>
+            <Card title={`Attempts (${d.attempts.length})`} id="attempts">
+              {d.attempts.length === 0 ? (
+                <EmptyState title="No attempts yet">The worker picks the email up within seconds.</EmptyState>
+              ) : (
+                <ol className="attempts">
+                  {d.attempts.map((a, i) => (
+                    <li key={`${a.at}-${a.outcome}`} className={`attempt attempt-${a.outcome}`}>
+                      <div className="attempt-head">
+                        <span className="attempt-number">Attempt {i + 1}</span>
+                        <AttemptOutcomeBadge outcome={a.outcome} />
+                        <span className="attempt-meta">
+                          <Time iso={a.at} absolute /> · {formatDuration(a.durationMs)} ·{" "}
+                          <RouteLabel route={a.route} />
+                        </span>
+                      </div>
+                      <dl className="attempt-body">
+                        {a.errorClass && (
+                          <div>
+                            <dt>Error class</dt>
+                            <dd>
+                              <code>{a.errorClass}</code>
+                            </dd>
+                          </div>
+                        )}
+                        <div>
+                          <dt>SMTP reply</dt>
+                          <dd>{a.smtpReply ? <code className="smtp-reply">{a.smtpReply}</code> : "—"}</dd>
+                        </div>
+                        {a.message && (
+                          <div>
+                            <dt>Note</dt>
+                            <dd>{a.message}</dd>
+                          </div>
+                        )}
+                      </dl>
+                    </li>
+                  ))}
+                </ol>
+              )}
+            </Card>
+          </>
+        )
+      )}
+    </div>
+  );
+}

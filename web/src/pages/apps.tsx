@@ -1,0 +1,174 @@
+import { type FormEvent, useState } from "react";
+import { ApiError, api, enc } from "../api/client.ts";
+import type { App, AppWithSecret, WorkspaceSummary } from "../api/types.ts";
+import { EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
+import { TextField } from "../components/field.tsx";
+import { Card, PageHeader } from "../components/layout.tsx";
+import { cleanUrls, RedirectUrlsField } from "../components/redirect-urls-field.tsx";
+import { SecretKeyReveal } from "../components/secret-key-reveal.tsx";
+import { Time } from "../components/time.tsx";
+import { canManage } from "../roles.ts";
+import { Link, navigate } from "../router.tsx";
+import { useResource } from "../use-resource.ts";
+
+export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
+  const apps = useResource(`apps:${workspace.id}`, () =>
+    api.get<{ apps: App[] }>(`/api/workspaces/${enc(workspace.id)}/apps`),
+  );
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<AppWithSecret | undefined>();
+  const manage = canManage(workspace.role);
+  const appPath = (app: App) => `/w/${enc(workspace.id)}/apps/${enc(app.id)}`;
+
+  if (created) {
+    return (
+      <>
+        <PageHeader
+          eyebrow="New app"
+          title={created.name}
+          description="Your app is ready. Save its keys now."
+        />
+        <Card>
+          <SecretKeyReveal
+            app={created}
+            doneLabel="I have saved the secret key"
+            onDone={() => navigate(appPath(created))}
+          />
+        </Card>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Apps"
+        description={`Each app has its own keys, redirect URLs, email provider and delivery log.`}
+        actions={
+          manage &&
+          !creating && (
+            <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+              New app
+            </button>
+          )
+        }
+      />
+      {creating && (
+        <CreateAppForm
+          workspaceId={workspace.id}
+          onCancel={() => setCreating(false)}
+          onCreated={(app) => {
+            setCreating(false);
+            setCreated(app);
+          }}
+        />
+      )}
+      {apps.error && <ErrorNotice error={apps.error} onRetry={() => void apps.reload()} />}
+      {apps.loading && !apps.data ? (
+        <Loading label="Loading apps…" />
+      ) : apps.data && apps.data.apps.length === 0 ? (
+        !creating && (
+          <EmptyState
+            title="No apps yet"
+            action={
+              manage ? (
+                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                  Create your first app
+                </button>
+              ) : undefined
+            }
+          >
+            {manage
+              ? "Create an app to get a publishable key for your login form."
+              : "An owner or admin of this workspace can create one."}
+          </EmptyState>
+        )
+      ) : (
+        apps.data && (
+          <ul className="app-grid" aria-label="Apps">
+            {apps.data.apps.map((app) => (
+              <li key={app.id}>
+                <Link to={appPath(app)} className="app-card">
+                  <span className="app-card-name">{app.name}</span>
+                  <span className="app-card-key">
+                    <code>{app.publishableKey}</code>
+                  </span>
+                  <span className="app-card-meta">
+                    {app.redirectUrls.length === 1
+                      ? "1 redirect URL"
+                      : `${app.redirectUrls.length} redirect URLs`}{" "}
+                    · created <Time iso={app.createdAt} />
+                  </span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        )
+      )}
+    </>
+  );
+}
+
+function CreateAppForm({
+  workspaceId,
+  onCancel,
+  onCreated,
+}: {
+  workspaceId: string;
+  onCancel(): void;
+  onCreated(app: AppWithSecret): void;
+}) {
+  const [name, setName] = useState("");
+  const [redirectUrls, setRedirectUrls] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const urls = cleanUrls(redirectUrls);
+    setRedirectUrls(urls);
+    setBusy(true);
+    setError(undefined);
+    try {
+      onCreated(
+        await api.post<AppWithSecret>(`/api/workspaces/${enc(workspaceId)}/apps`, {
+          name,
+          redirectUrls: urls,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+      setBusy(false);
+    }
+  };
+
+  const errors = error?.fieldErrors() ?? {};
+  const shownInline = Object.keys(errors).some((f) => f === "name" || f.startsWith("redirectUrls"));
+  return (
+    <Card title="New app" id="new-app">
+      <form className="form form-narrow" onSubmit={submit} noValidate>
+        <TextField
+          label="App name"
+          name="name"
+          required
+          autoFocus
+          maxLength={100}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={errors.name}
+          hint="Your users see it in login emails: “Your <name> login code is …”."
+        />
+        <RedirectUrlsField value={redirectUrls} onChange={setRedirectUrls} errors={errors} />
+        <FormError error={shownInline ? undefined : error} />
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            {busy ? "Creating…" : "Create app"}
+          </button>
+          <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Card>
+  );
+}

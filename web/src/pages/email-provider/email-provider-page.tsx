@@ -1,0 +1,152 @@
+import { useId, useState } from "react";
+import { ApiError, api, enc } from "../../api/client.ts";
+import type { EmailProviderState } from "../../api/types.ts";
+import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
+import { ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
+import { Card } from "../../components/layout.tsx";
+import { canManage } from "../../roles.ts";
+import { useMe } from "../../session.tsx";
+import { useResource } from "../../use-resource.ts";
+import type { AppPageProps } from "../app/app-layout.tsx";
+import { ProviderFormSection } from "./provider-form.tsx";
+import { ProviderStatus } from "./provider-status.tsx";
+
+type Mode = "default" | "custom";
+
+/** App settings → Email provider: the default sender, or the developer's own SMTP server. */
+export function EmailProviderPage({ workspace, app }: AppPageProps) {
+  const me = useMe();
+  const state = useResource(`email-provider:${app.id}`, () =>
+    api.get<EmailProviderState>(`/api/apps/${enc(app.id)}/email-provider`),
+  );
+  const [chosen, setChosen] = useState<Mode>();
+  const [confirmDefault, setConfirmDefault] = useState(false);
+  const [removing, setRemoving] = useState(false);
+  const [removeError, setRemoveError] = useState<ApiError>();
+  const manage = canManage(workspace.role);
+  const modeName = useId();
+
+  if (state.loading && !state.data) return <Loading label="Loading the email provider…" rows={4} />;
+  if (!state.data) {
+    return state.error ? <ErrorNotice error={state.error} onRetry={() => void state.reload()} /> : null;
+  }
+  const { locked, defaultSender, provider } = state.data;
+  const mode: Mode = chosen ?? (provider ? "custom" : "default");
+  const disabled = locked || !manage;
+
+  const switchToDefault = async () => {
+    setRemoving(true);
+    setRemoveError(undefined);
+    try {
+      await api.delete(`/api/apps/${enc(app.id)}/email-provider`);
+      state.set({ locked, defaultSender, provider: null });
+      setChosen("default");
+      setConfirmDefault(false);
+    } catch (err) {
+      if (err instanceof ApiError) setRemoveError(err);
+      setConfirmDefault(false);
+    } finally {
+      setRemoving(false);
+    }
+  };
+
+  return (
+    <div className="stack">
+      {locked && (
+        <Notice tone="warning" title="Custom Email Provider is locked for this workspace">
+          It is a premium feature that the operator of this Postern server unlocks per workspace. Until then,
+          this app's login emails come from the default sender, <strong>{defaultSender}</strong>, and the
+          settings below can be read but not saved or tested.
+          {provider && " The custom provider saved earlier is kept, but not used."}{" "}
+          {workspace.role === "owner"
+            ? "Ask your Postern operator to unlock it for this workspace."
+            : "Ask a workspace owner to request it from your Postern operator."}
+        </Notice>
+      )}
+      {!locked && !manage && (
+        <Notice tone="neutral">
+          You are a member of this workspace: owners and admins change the email provider.
+        </Notice>
+      )}
+      <Card title="Sender" id="sender-mode" description="Where this app's login emails are sent from.">
+        <fieldset className="mode-choice" disabled={disabled}>
+          <legend className="visually-hidden">Send login emails from</legend>
+          <label className="mode-option">
+            <input
+              type="radio"
+              name={modeName}
+              value="default"
+              checked={mode === "default"}
+              onChange={() => setChosen("default")}
+            />
+            <span className="mode-option-text">
+              <span className="mode-option-title">Default sender</span>
+              <span className="mode-option-description">
+                Postern sends from <strong>{defaultSender}</strong>. Nothing to set up.
+              </span>
+            </span>
+          </label>
+          <label className="mode-option">
+            <input
+              type="radio"
+              name={modeName}
+              value="custom"
+              checked={mode === "custom"}
+              onChange={() => setChosen("custom")}
+            />
+            <span className="mode-option-text">
+              <span className="mode-option-title">Custom SMTP server</span>
+              <span className="mode-option-description">
+                Your own server and address: full control over where login emails come from and the sender's
+                name.
+              </span>
+            </span>
+          </label>
+        </fieldset>
+        {mode === "default" && provider && !disabled && (
+          <div className="mode-switch">
+            <p>
+              A custom provider is saved and in use. Switch to the default sender to stop using it; its
+              settings and secret are deleted.
+            </p>
+            <FormError error={removeError} />
+            <button type="button" className="btn btn-danger" onClick={() => setConfirmDefault(true)}>
+              Switch to the default sender
+            </button>
+          </div>
+        )}
+      </Card>
+      {(mode === "custom" || locked) && (
+        <Card
+          title="Custom SMTP server"
+          id="custom-provider"
+          description="Send this app's login emails through your own SMTP server, authenticated with a password (Basic Auth) or Microsoft 365 OAuth."
+        >
+          {provider && <ProviderStatus provider={provider} locked={locked} />}
+          <ProviderFormSection
+            appId={app.id}
+            state={state.data}
+            accountEmail={me.account.email}
+            disabled={disabled}
+            onSaved={(next) => {
+              state.set(next);
+              setChosen(undefined);
+            }}
+            onTested={() => void state.reload()}
+          />
+        </Card>
+      )}
+      <ConfirmDialog
+        open={confirmDefault}
+        title="Switch to the default sender?"
+        confirmLabel={removing ? "Switching…" : "Switch to default sender"}
+        busy={removing}
+        onCancel={() => setConfirmDefault(false)}
+        onConfirm={() => void switchToDefault()}
+      >
+        Login emails will come from {defaultSender} at once. The custom provider's settings and secret are
+        deleted; you would enter them again to go back.
+      </ConfirmDialog>
+    </div>
+  );
+}

@@ -1,0 +1,88 @@
+import type { Provider } from "../../api/types.ts";
+import { Badge } from "../../components/feedback.tsx";
+import { Time } from "../../components/time.tsx";
+import { TestResultView } from "./test-result.tsx";
+
+const kindLabels: Record<Provider["type"], string> = {
+  smtp_basic: "SMTP with Basic Auth",
+  smtp_oauth: "Microsoft 365 OAuth",
+};
+
+/** The saved provider as it stands: where mail goes, whether it works, the last test. */
+export function ProviderStatus({ provider, locked }: { provider: Provider; locked: boolean }) {
+  const { health } = provider;
+  return (
+    <section className="provider-status" aria-labelledby="provider-status-title">
+      <div className="provider-status-head">
+        <h3 id="provider-status-title" className="provider-status-title">
+          Saved provider
+        </h3>
+        {locked ? (
+          <Badge tone="neutral">Not in use (locked)</Badge>
+        ) : health.status === "working" ? (
+          <Badge tone="success">Working</Badge>
+        ) : health.status === "failing" ? (
+          <Badge tone="danger">Failing</Badge>
+        ) : (
+          <Badge tone="neutral">Not checked yet</Badge>
+        )}
+      </div>
+      <dl className="details">
+        <div>
+          <dt>From</dt>
+          <dd className="break">
+            “{provider.effectiveSenderName}” &lt;{provider.senderEmail}&gt;
+          </dd>
+        </div>
+        <div>
+          <dt>Through</dt>
+          <dd className="break">
+            {provider.type === "smtp_basic"
+              ? `${provider.host}:${provider.port} (${provider.security === "tls" ? "TLS" : "STARTTLS"})`
+              : `Microsoft 365, tenant ${provider.tenantId}`}
+            <span className="muted"> · {kindLabels[provider.type]}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Health</dt>
+          <dd>
+            {health.status === "failing" ? (
+              <span className="text-danger">{health.reason ?? "The last send or test failed."}</span>
+            ) : health.status === "working" ? (
+              "The last send or test went through."
+            ) : (
+              "No email has gone through it yet. Send a test email to check it."
+            )}
+            {health.at && (
+              <span className="muted">
+                {" "}
+                · <Time iso={health.at} />
+              </span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>If it fails</dt>
+          <dd>
+            {provider.fallbackToDefault ? "Send through the default sender" : "Retry; do not fall back"}
+          </dd>
+        </div>
+        <div>
+          <dt>Saved</dt>
+          <dd>
+            <Time iso={provider.updatedAt} />
+            {provider.updatedBy && <> by {provider.updatedBy.email}</>}
+          </dd>
+        </div>
+      </dl>
+      {provider.lastTest && (
+        <details className="last-test">
+          <summary>
+            Last test: {provider.lastTest.ok ? "passed" : "failed"}, <Time iso={provider.lastTest.testedAt} />
+          </summary>
+          <TestResultView result={provider.lastTest} />
+        </details>
+      )}
+    </section>
+  );
+}

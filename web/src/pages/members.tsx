@@ -1,0 +1,304 @@
+import { type FormEvent, useId, useState } from "react";
+import { ApiError, api, enc } from "../api/client.ts";
+import type { Member, Role, Workspace, WorkspaceSummary } from "../api/types.ts";
+import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { Badge, ErrorNotice, Loading } from "../components/feedback.tsx";
+import { SelectField, TextField } from "../components/field.tsx";
+import { Card, PageHeader } from "../components/layout.tsx";
+import { Time } from "../components/time.tsx";
+import { canManage, roleDescriptions, roleLabels } from "../roles.ts";
+import { navigate } from "../router.tsx";
+import { useMe, useSession } from "../session.tsx";
+import { useResource } from "../use-resource.ts";
+
+const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({
+  value: r,
+  label: `${roleLabels[r]} — ${roleDescriptions[r]}`,
+}));
+
+export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
+  return (
+    <>
+      <PageHeader
+        title="Members & plan"
+        description={`Who can manage ${workspace.name}, and what it has unlocked.`}
+      />
+      <div className="stack">
+        <FeaturesCard workspaceId={workspace.id} />
+        <MembersCard workspace={workspace} />
+      </div>
+    </>
+  );
+}
+
+function FeaturesCard({ workspaceId }: { workspaceId: string }) {
+  const detail = useResource(`workspace:${workspaceId}`, () =>
+    api.get<Workspace>(`/api/workspaces/${enc(workspaceId)}`),
+  );
+  const unlocked = detail.data?.features["custom-email-provider"] === true;
+  return (
+    <Card title="What is unlocked" id="features">
+      {detail.error && <ErrorNotice error={detail.error} onRetry={() => void detail.reload()} />}
+      {detail.loading && !detail.data ? (
+        <Loading rows={1} />
+      ) : (
+        detail.data && (
+          <div className="feature-row">
+            <div className="feature-head">
+              <span className="feature-name">Custom Email Provider</span>
+              {unlocked ? <Badge tone="success">Unlocked</Badge> : <Badge tone="neutral">Locked</Badge>}
+            </div>
+            <p className="feature-text">
+              {unlocked ? (
+                <>
+                  Each app can send its login emails through your own SMTP server, with a password (Basic
+                  Auth) or Microsoft 365 OAuth, from your own address and name. Set it up in an app's{" "}
+                  <em>Email provider</em> settings.
+                </>
+              ) : (
+                <>
+                  This premium feature is locked, so every app's login emails come from Postern's default
+                  sender. The <em>Email provider</em> settings of each app stay visible, but a custom SMTP
+                  server cannot be saved, tested or used. The operator of this Postern server unlocks it for
+                  the workspace (<code>postern features enable {workspaceId}</code>).
+                </>
+              )}
+            </p>
+          </div>
+        )
+      )}
+    </Card>
+  );
+}
+
+function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
+  const me = useMe();
+  const { refresh } = useSession();
+  const members = useResource(`members:${workspace.id}`, () =>
+    api.get<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`),
+  );
+  const manage = canManage(workspace.role);
+  const [rowError, setRowError] = useState<{ accountId: string; error: ApiError }>();
+  const [removing, setRemoving] = useState<Member>();
+  const [busy, setBusy] = useState(false);
+
+  const changeRole = async (member: Member, role: Role) => {
+    setRowError(undefined);
+    try {
+      const result = await api.patch<{ members: Member[] }>(
+        `/api/workspaces/${enc(workspace.id)}/members/${enc(member.accountId)}`,
+        { role },
+      );
+      members.set(result);
+      if (member.accountId === me.account.id) await refresh();
+    } catch (err) {
+      if (err instanceof ApiError) setRowError({ accountId: member.accountId, error: err });
+    }
+  };
+
+  const remove = async (member: Member) => {
+    setBusy(true);
+    setRowError(undefined);
+    try {
+      await api.delete(`/api/workspaces/${enc(workspace.id)}/members/${enc(member.accountId)}`);
+      setRemoving(undefined);
+      if (member.accountId === me.account.id) {
+        await refresh();
+        navigate("/");
+        return;
+      }
+      await members.reload();
+    } catch (err) {
+      if (err instanceof ApiError) setRowError({ accountId: member.accountId, error: err });
+      setRemoving(undefined);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const leaving = removing?.accountId === me.account.id;
+  return (
+    <Card
+      title="Members"
+      id="members"
+      description={
+        manage
+          ? "Invite teammates by email: they sign in with that address, no password."
+          : "Owners and admins invite people and change roles."
+      }
+    >
+      {manage && <InviteForm workspace={workspace} onInvited={members.set} />}
+      {members.error && <ErrorNotice error={members.error} onRetry={() => void members.reload()} />}
+      {members.loading && !members.data ? (
+        <Loading rows={2} />
+      ) : (
+        members.data && (
+          <div className="table-wrap">
+            <table className="table table-responsive">
+              <caption className="visually-hidden">Members of {workspace.name}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Joined</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {members.data.members.map((m) => {
+                  const self = m.accountId === me.account.id;
+                  const error = rowError?.accountId === m.accountId ? rowError.error : undefined;
+                  return (
+                    <tr key={m.accountId}>
+                      <td data-label="Email" className="cell-strong">
+                        {m.email}
+                        {self && <span className="muted"> (you)</span>}
+                        {error && (
+                          <div className="field-error" role="alert">
+                            {error.message}
+                          </div>
+                        )}
+                      </td>
+                      <td data-label="Role">
+                        {manage ? (
+                          <RoleSelect member={m} onChange={(role) => void changeRole(m, role)} />
+                        ) : (
+                          roleLabels[m.role]
+                        )}
+                      </td>
+                      <td data-label="Joined">
+                        <Time iso={m.joinedAt} />
+                      </td>
+                      <td className="cell-actions">
+                        {(manage || self) && (
+                          <button
+                            type="button"
+                            className="btn btn-ghost btn-sm btn-danger-text"
+                            onClick={() => setRemoving(m)}
+                            aria-label={self ? "Leave workspace" : `Remove ${m.email}`}
+                          >
+                            {self ? "Leave" : "Remove"}
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )
+      )}
+      <ConfirmDialog
+        open={removing !== undefined}
+        title={leaving ? `Leave ${workspace.name}?` : `Remove ${removing?.email ?? ""}?`}
+        confirmLabel={busy ? "Working…" : leaving ? "Leave workspace" : "Remove member"}
+        busy={busy}
+        onCancel={() => setRemoving(undefined)}
+        onConfirm={() => removing && void remove(removing)}
+      >
+        {leaving
+          ? "You lose access to its apps until someone invites you again."
+          : "They lose access to this workspace's apps at once. You can invite them again later."}
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
+function RoleSelect({ member, onChange }: { member: Member; onChange(role: Role): void }) {
+  const id = useId();
+  return (
+    <>
+      <label htmlFor={id} className="visually-hidden">
+        Role of {member.email}
+      </label>
+      <select
+        id={id}
+        className="input select input-sm"
+        value={member.role}
+        onChange={(e) => onChange(e.target.value as Role)}
+      >
+        {(["owner", "admin", "member"] as const).map((r) => (
+          <option key={r} value={r}>
+            {roleLabels[r]}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+function InviteForm({
+  workspace,
+  onInvited,
+}: {
+  workspace: WorkspaceSummary;
+  onInvited(result: { members: Member[] }): void;
+}) {
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<Role>("member");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const [invited, setInvited] = useState<string>();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setInvited(undefined);
+    try {
+      const result = await api.post<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`, {
+        email,
+        role,
+      });
+      onInvited(result);
+      setInvited(email.trim());
+      setEmail("");
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const errors = error?.fieldErrors() ?? {};
+  return (
+    <form className="invite-form" onSubmit={submit} noValidate>
+      <div className="invite-fields">
+        <TextField
+          label="Email"
+          type="email"
+          autoComplete="off"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          error={errors.email}
+          placeholder="teammate@company.com"
+        />
+        <SelectField
+          label="Role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as Role)}
+          error={errors.role}
+          options={roleOptions.filter((o) => o.value !== "owner" || workspace.role === "owner")}
+        />
+        <div className="invite-submit">
+          <button type="submit" className="btn btn-primary" disabled={busy || !email.trim()}>
+            {busy ? "Inviting…" : "Invite"}
+          </button>
+        </div>
+      </div>
+      <div
+        className={error ? "form-error" : "form-success"}
+        role={error && !errors.email && !errors.role ? "alert" : "status"}
+      >
+        {error && !errors.email && !errors.role
+          ? error.message
+          : invited
+            ? `${invited} can now sign in and open ${workspace.name}.`
+            : ""}
+      </div>
+    </form>
+  );
+}

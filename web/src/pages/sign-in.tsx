@@ -1,0 +1,227 @@
+import { type FormEvent, useEffect, useState } from "react";
+import { ApiError, api } from "../api/client.ts";
+import type { Account } from "../api/types.ts";
+import { FormError, Notice } from "../components/feedback.tsx";
+import { TextField } from "../components/field.tsx";
+import { formatRelative } from "../components/time.tsx";
+import { Link, useLocation } from "../router.tsx";
+import { useSession } from "../session.tsx";
+import { Brand } from "../shell.tsx";
+
+interface PendingLogin {
+  email: string;
+  loginId: string;
+  expiresAt: string;
+}
+
+// Kept for the tab's lifetime, so a trip to the dev mailbox and back does not lose the code step.
+const PENDING_KEY = "postern.pendingLogin";
+
+function readPending(): PendingLogin | undefined {
+  try {
+    const raw = sessionStorage.getItem(PENDING_KEY);
+    const pending = raw ? (JSON.parse(raw) as PendingLogin) : undefined;
+    return pending && new Date(pending.expiresAt).getTime() > Date.now() ? pending : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writePending(pending: PendingLogin | undefined): void {
+  if (pending) sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+  else sessionStorage.removeItem(PENDING_KEY);
+}
+
+function useDevMailboxAvailable(): boolean {
+  const [available, setAvailable] = useState(false);
+  useEffect(() => {
+    let live = true;
+    void api.exists("/api/dev/inbox").then((ok) => {
+      if (live) setAvailable(ok);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return available;
+}
+
+export function SignInPage({ notice }: { notice?: string | undefined }) {
+  const { searchParams } = useLocation();
+  const devMailbox = useDevMailboxAvailable();
+  const [pending, setPending] = useState<PendingLogin | undefined>(readPending);
+  const linkInvalid = searchParams.get("signin") === "link-invalid";
+
+  const choosePending = (next: PendingLogin | undefined) => {
+    writePending(next);
+    setPending(next);
+  };
+
+  return (
+    <div className="auth-page">
+      <div className="auth-card">
+        <div className="auth-brand">
+          <Brand />
+        </div>
+        <h1 className="auth-title">{pending ? "Check your email" : "Sign in to Postern"}</h1>
+        <p className="auth-subtitle">
+          {pending ? (
+            <>
+              We sent a 6-digit code to <strong>{pending.email}</strong>. It expires{" "}
+              {formatRelative(pending.expiresAt)}.
+            </>
+          ) : (
+            "No password: we email you a one-time code and a sign-in link."
+          )}
+        </p>
+        {linkInvalid && !pending && (
+          <Notice tone="warning" title="That sign-in link cannot be used">
+            It has expired or was already used. Ask for a new code below.
+          </Notice>
+        )}
+        {notice && !pending && (
+          <Notice tone={notice.includes("expired") ? "warning" : "info"}>{notice}</Notice>
+        )}
+        {pending ? (
+          <CodeStep pending={pending} onRestart={() => choosePending(undefined)} onResent={choosePending} />
+        ) : (
+          <EmailStep onSent={choosePending} />
+        )}
+        {devMailbox && (
+          <div className="auth-dev">
+            <strong>Running Postern locally?</strong> No email leaves this machine.{" "}
+            <Link to="/dev/mailbox">Open the dev mailbox</Link> to read your code.
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function EmailStep({ onSent }: { onSent(pending: PendingLogin): void }) {
+  const [email, setEmail] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const sent = await api.post<{ loginId: string; expiresAt: string }>("/api/auth/email", { email });
+      onSent({ email: email.trim(), ...sent });
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+      setBusy(false);
+    }
+  };
+
+  const fieldError = error?.fieldErrors().email;
+  return (
+    <form onSubmit={submit} noValidate className="form">
+      <TextField
+        label="Email"
+        type="email"
+        name="email"
+        autoComplete="email"
+        autoFocus
+        required
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        error={fieldError}
+        placeholder="you@company.com"
+      />
+      <FormError error={fieldError ? undefined : error} />
+      <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email.trim()}>
+        {busy ? "Sending…" : "Email me a code"}
+      </button>
+    </form>
+  );
+}
+
+function CodeStep({
+  pending,
+  onRestart,
+  onResent,
+}: {
+  pending: PendingLogin;
+  onRestart(): void;
+  onResent(pending: PendingLogin): void;
+}) {
+  const { completeSignIn } = useSession();
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState<"verify" | "resend" | undefined>();
+  const [error, setError] = useState<ApiError | undefined>();
+  const [resent, setResent] = useState(false);
+
+  const verify = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy("verify");
+    setError(undefined);
+    try {
+      const verified = await api.post<{ csrfToken: string; account: Account }>("/api/auth/email/verify", {
+        loginId: pending.loginId,
+        code: code.trim(),
+      });
+      writePending(undefined);
+      await completeSignIn(verified);
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+      setBusy(undefined);
+    }
+  };
+
+  const resend = async () => {
+    setBusy("resend");
+    setError(undefined);
+    try {
+      const sent = await api.post<{ loginId: string; expiresAt: string }>("/api/auth/email", {
+        email: pending.email,
+      });
+      setCode("");
+      setResent(true);
+      onResent({ email: pending.email, ...sent });
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const codeError = error?.fieldErrors().code;
+  return (
+    <form onSubmit={verify} noValidate className="form">
+      <TextField
+        label="Sign-in code"
+        name="code"
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        pattern="[0-9]{6}"
+        maxLength={6}
+        autoFocus
+        required
+        className="input input-code"
+        value={code}
+        onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
+        error={codeError}
+        hint={resent ? "A new code is on its way: use the newest email." : undefined}
+      />
+      <FormError error={codeError ? undefined : error} />
+      <button
+        type="submit"
+        className="btn btn-primary btn-block"
+        disabled={busy !== undefined || code.length !== 6}
+      >
+        {busy === "verify" ? "Signing in…" : "Sign in"}
+      </button>
+      <div className="auth-secondary-actions">
+        <button type="button" className="btn btn-link" onClick={onRestart} disabled={busy !== undefined}>
+          Use a different email
+        </button>
+        <button type="button" className="btn btn-link" onClick={resend} disabled={busy !== undefined}>
+          {busy === "resend" ? "Sending…" : "Send a new code"}
+        </button>
+      </div>
+    </form>
+  );
+}
