@@ -70,15 +70,19 @@ function isDatabaseUnavailable(err: { code?: string; message?: string }): boolea
 
 const fieldOf = (path: string) => path.replace(/^\//, "").replace(/\//g, ".");
 
-export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      404,
-      "route_not_found",
-      `There is no route ${request.method} ${request.url.split("?")[0]}.`,
-    ),
-  );
+const API_PATHS = /^\/(api|v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/;
+
+/**
+ * Unknown API routes get a problem; with the dashboard served, other GETs get its index.html,
+ * because the dashboard is a single-page app with client-side routes.
+ */
+export function registerProblemHandlers(app: FastifyInstance, options: { dashboard: boolean }): void {
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    if (options.dashboard && request.method === "GET" && !API_PATHS.test(path))
+      return reply.sendFile("index.html");
+    return sendProblem(reply, 404, "route_not_found", `There is no route ${request.method} ${path}.`);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof DomainError) {

@@ -16,7 +16,7 @@ import type { Context } from "../context.ts";
 import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
 import type { KindEnvironment } from "../email-provider/kinds/kind.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { registerProblemHandlers, sendProblem } from "./problem.ts";
+import { registerProblemHandlers } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
@@ -51,7 +51,8 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerProblemHandlers(app);
+  const dashboard = deps.routes === "all" && existsSync(dashboardDir);
+  registerProblemHandlers(app, { dashboard });
   deps.metrics.instrumentHttp(app);
 
   await app.register(cookie);
@@ -86,19 +87,6 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 
-  if (existsSync(dashboardDir)) {
-    await app.register(fastifyStatic, { root: dashboardDir, prefix: "/", wildcard: false });
-    // The dashboard is a single-page app: unknown non-API paths get its index.html.
-    app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split("?")[0] ?? "/";
-      if (
-        request.method === "GET" &&
-        !/^\/(api|v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/.test(path)
-      ) {
-        return reply.sendFile("index.html");
-      }
-      return sendProblem(reply, 404, "route_not_found", `There is no route ${request.method} ${path}.`);
-    });
-  }
+  if (dashboard) await app.register(fastifyStatic, { root: dashboardDir, prefix: "/", wildcard: false });
   return app;
 }
