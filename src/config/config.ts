@@ -37,6 +37,7 @@ const envSchema = z.object({
   POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
   POSTERN_LIMIT_IP_PER_HOUR: positiveInt.default(50),
   POSTERN_LIMIT_APP_PER_HOUR: positiveInt.default(1000),
+  POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: positiveInt.default(10),
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
   POSTERN_SEND_TIMEOUT_SECONDS: positiveInt.default(20),
@@ -60,7 +61,13 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>["POSTERN_LOG_LEVEL"];
   smtpAllowlist: string;
   microsoft: { authorityHost: string; smtpHost: string; smtpPort: number };
-  limits: { addressPerMinute: number; addressPerHour: number; ipPerHour: number; appPerHour: number };
+  limits: {
+    addressPerMinute: number;
+    addressPerHour: number;
+    ipPerHour: number;
+    appPerHour: number;
+    providerTestsPerMinute: number;
+  };
   delivery: { workerConcurrency: number; retryBaseSeconds: number; sendTimeoutSeconds: number };
 }
 
@@ -115,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       addressPerHour: e.POSTERN_LIMIT_ADDRESS_PER_HOUR,
       ipPerHour: e.POSTERN_LIMIT_IP_PER_HOUR,
       appPerHour: e.POSTERN_LIMIT_APP_PER_HOUR,
+      providerTestsPerMinute: e.POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE,
     },
     delivery: {
       workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,

@@ -105,6 +105,8 @@ export class ProviderRouting {
         if (outcome.ok) {
           if (row.health !== "working") await recordHealth(this.ctx, appId, row.version, { ok: true });
         } else if (outcome.error.configProblem) {
+          // The failure itself counts as the latest probe: the next one waits PROBE_INTERVAL_MS.
+          this.lastProbe.set(`${appId}:${row.version}`, Date.now());
           await recordHealth(this.ctx, appId, row.version, { ok: false, reason: outcome.error.message });
         }
       },

@@ -23,8 +23,6 @@ import {
   type TestResult,
 } from "./service.ts";
 
-export const TESTS_PER_MINUTE = 10;
-
 /**
  * Test connection: runs every step against the saved provider, or against an unsaved config from
  * the form (whose secret must be given whenever its destination differs from the saved one).
@@ -51,7 +49,7 @@ export async function testEmailProvider(
       [
         {
           key: `provider-test:${appId}`,
-          limit: TESTS_PER_MINUTE,
+          limit: ctx.config.limits.providerTestsPerMinute,
           windowSeconds: 60,
           message: "Too many connection tests for this app; wait a minute.",
         },

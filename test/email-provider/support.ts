@@ -1,0 +1,67 @@
+import { eq } from "drizzle-orm";
+import { deliveries } from "../../src/db/schema.ts";
+import { type Session, type TestPostern, waitFor } from "../support/harness.ts";
+
+export const ALLOWLIST = { POSTERN_SMTP_ALLOWLIST: "localhost,127.0.0.1/32,::1/128" };
+
+export type ProviderState = {
+  locked: boolean;
+  defaultSender: string;
+  provider:
+    | null
+    | (Record<string, unknown> & { health: { status: string; reason: string | null }; version: number });
+};
+
+export type DeliveryView = {
+  status: string;
+  route: string;
+  sender: string;
+  lastError: string | null;
+  attempts: { outcome: string; route: string; smtpReply?: string; errorClass?: string; message?: string }[];
+};
+
+export function basicBody(port: number, overrides: Record<string, unknown> = {}) {
+  return {
+    type: "smtp_basic",
+    senderEmail: "login@acme.example",
+    senderName: "Acme Login",
+    host: "localhost",
+    port,
+    security: "starttls",
+    username: "acme",
+    password: "s3cret-Passw0rd!",
+    ...overrides,
+  };
+}
+
+/** Starts a login for `email` and returns its delivery id. */
+export async function sendLogin(t: TestPostern, publishableKey: string, email: string): Promise<string> {
+  const res = await t.request("POST", "/v1/login/email", {
+    headers: { authorization: `Bearer ${publishableKey}` },
+    body: { email },
+  });
+  if (res.status !== 202) throw new Error(`login failed: ${res.text}`);
+  const [row] = await t.postern.ctx.db
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.challengeId, String(res.body.loginId)));
+  return row!.id;
+}
+
+export async function deliveryWhen(
+  t: TestPostern,
+  session: Session,
+  appId: string,
+  id: string,
+  done: (d: DeliveryView) => boolean,
+) {
+  return waitFor(
+    async () => {
+      const res = await t.request("GET", `/api/apps/${appId}/deliveries/${id}`, { session });
+      const body = res.body as unknown as DeliveryView;
+      return done(body) ? body : undefined;
+    },
+    25_000,
+    `delivery ${id}`,
+  );
+}
