@@ -74,6 +74,10 @@ async function sendThrough(
         messageId: `<${delivery.id}@postern>`,
       });
       await route.reportOutcome?.({ ok: true });
+      ctx.log.debug(
+        { deliveryId, route: route.route, durationMs: Date.now() - started, smtpReply: result.smtpReply },
+        "login email sent",
+      );
       await finish(
         ctx,
         { ...delivery, attempts: [...delivery.attempts, ...earlier] },

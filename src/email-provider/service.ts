@@ -179,6 +179,10 @@ export async function saveEmailProvider(
       now,
     );
   });
+  ctx.log.info(
+    { appId, type: body.type, version: next.version, changed: Object.keys(changes) },
+    "email provider saved",
+  );
   return getEmailProvider(ctx, accountId, appId);
 }
 

@@ -63,13 +63,14 @@ export function classifySmtpError(err: unknown): ClassifiedError {
   if (e.errorClass) {
     const retryable =
       e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
-    return {
-      ...base,
-      errorClass: e.errorClass,
-      retryable,
-      configProblem: !retryable,
-      message: e.message ?? "Send failed.",
-    };
+    // Socket errors carry addresses and errno text (a port-scan oracle, research A1): say it plainly instead.
+    const message =
+      e.errorClass === "network"
+        ? "Could not reach the SMTP server."
+        : e.errorClass === "timeout"
+          ? "The server did not answer in time."
+          : (e.message ?? "Send failed.");
+    return { ...base, errorClass: e.errorClass, retryable, configProblem: !retryable, message };
   }
   if (code === 550 && /5\.7\.30/.test(reply ?? "")) {
     return {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { loadConfig } from "../../src/config/config.ts";
+import { createLogger } from "../../src/logging.ts";
 import { createPostern, type Postern } from "../../src/postern.ts";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
 
@@ -36,6 +37,8 @@ export interface Session {
 export interface TestPostern {
   postern: Postern;
   backend: Backend;
+  /** Every log line this instance wrote (at POSTERN_LOG_LEVEL, default silent). */
+  logs: string[];
   databaseUrl: string | undefined;
   request(
     method: string,
@@ -117,7 +120,9 @@ export async function startTestPostern(
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   });
-  const postern = await createPostern({ config, ...(pglite ? { pglite } : {}) });
+  const logs: string[] = [];
+  const logger = createLogger(config.logLevel, { write: (line: string) => logs.push(line) });
+  const postern = await createPostern({ config, logger, ...(pglite ? { pglite } : {}) });
   if (options.workers !== false) await postern.startWorkers();
 
   const request: TestPostern["request"] = async (method, url, opts = {}) => {
@@ -185,6 +190,7 @@ export async function startTestPostern(
   return {
     postern,
     backend,
+    logs,
     databaseUrl,
     request,
     signIn,
