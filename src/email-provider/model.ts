@@ -9,9 +9,10 @@ export const commonFields = {
   senderEmail: emailSchema,
   senderName: z
     .string()
+    // Checked before trimming: a leading CR/LF is refused, not silently cut off.
+    .regex(/^[^\r\n\0\p{Cc}]*$/u, "must not contain line breaks, NUL or other control characters")
     .trim()
     .max(100, "must be at most 100 characters")
-    .regex(/^[^\r\n\0\p{Cc}]*$/u, "must not contain line breaks, NUL or other control characters")
     .nullable()
     .optional(),
   fallbackToDefault: z.boolean().optional(),

@@ -14,10 +14,10 @@ export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "is not a vali
 export const textSchema = (max: number) =>
   z
     .string()
+    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters")
     .trim()
     .min(1, "must not be empty")
-    .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}]*$/u, "must not contain control characters");
+    .max(max, `must be at most ${max} characters`);
 
 export const problemSchema = z.object({
   type: z.string(),
