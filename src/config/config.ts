@@ -33,6 +33,10 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port")
     .default("smtp.office365.com:587"),
+  // Exchange Online allows 3 concurrent SMTP connections and 30 messages a minute per mailbox; 2 leaves
+  // room for other clients of the same mailbox (research: reliability-security-performance.md B8, C1).
+  POSTERN_MICROSOFT_MAX_CONNECTIONS: positiveInt.default(2),
+  POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: positiveInt.default(30),
   POSTERN_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(1),
   POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
   POSTERN_LIMIT_IP_PER_HOUR: positiveInt.default(50),
@@ -60,7 +64,14 @@ export interface Config {
   seedDemo: boolean;
   logLevel: z.infer<typeof envSchema>["POSTERN_LOG_LEVEL"];
   smtpAllowlist: string;
-  microsoft: { authorityHost: string; smtpHost: string; smtpPort: number };
+  microsoft: {
+    authorityHost: string;
+    smtpHost: string;
+    smtpPort: number;
+    /** Per sender mailbox, across every Postern process. */
+    maxConnections: number;
+    messagesPerMinute: number;
+  };
   limits: {
     addressPerMinute: number;
     addressPerHour: number;
@@ -116,6 +127,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       authorityHost: e.POSTERN_MICROSOFT_AUTHORITY_HOST.replace(/\/$/, ""),
       smtpHost,
       smtpPort: Number(smtpPort),
+      maxConnections: e.POSTERN_MICROSOFT_MAX_CONNECTIONS,
+      messagesPerMinute: e.POSTERN_MICROSOFT_MESSAGES_PER_MINUTE,
     },
     limits: {
       addressPerMinute: e.POSTERN_LIMIT_ADDRESS_PER_MINUTE,

@@ -217,3 +217,44 @@ export const emailProviders = pgTable("email_providers", {
   updatedAt: at("updated_at").notNull().defaultNow(),
   updatedBy: text("updated_by"),
 });
+
+/**
+ * Sending limits of one sender mailbox (e.g. Exchange Online's, per mailbox), shared by every Postern
+ * process. `sender` is a key such as "microsoft:login@contoso.com"; its row is locked while a slot is taken.
+ */
+export const senderLimits = pgTable("sender_limits", {
+  sender: text("sender").primaryKey(),
+  /** The provider asked us to stop (quota used up, continuous-error throttling, broken config). */
+  pausedUntil: at("paused_until"),
+  pauseReason: text("pause_reason"),
+  /** Lowered below the setting after the provider refused a connection (Exchange's 432 4.3.2). */
+  connectionCap: integer("connection_cap"),
+  connectionCapUntil: at("connection_cap_until"),
+});
+
+/** One open SMTP connection to a limited sender; a lease lapses when its process stops renewing it. */
+export const senderConnectionLeases = pgTable(
+  "sender_connection_leases",
+  {
+    id: text("id").primaryKey(),
+    sender: text("sender").notNull(),
+    holder: text("holder").notNull(),
+    expiresAt: at("expires_at").notNull(),
+  },
+  (t) => [
+    index("sender_connection_leases_by_sender").on(t.sender, t.expiresAt),
+    index("sender_connection_leases_by_holder").on(t.holder),
+  ],
+);
+
+/** Messages handed to a limited sender, kept for its rolling one-minute window. */
+export const senderMessages = pgTable(
+  "sender_messages",
+  {
+    id: text("id").primaryKey(),
+    sender: text("sender").notNull(),
+    /** When the send started, then when it ended: the window counts a message until a minute after it ended. */
+    at: at("at").notNull(),
+  },
+  (t) => [index("sender_messages_by_sender").on(t.sender, t.at)],
+);

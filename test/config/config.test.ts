@@ -17,6 +17,8 @@ describe("configuration from the environment", () => {
       authorityHost: "https://login.microsoftonline.com",
       smtpHost: "smtp.office365.com",
       smtpPort: 587,
+      maxConnections: 2,
+      messagesPerMinute: 30,
     });
   });
 
