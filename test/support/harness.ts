@@ -103,12 +103,19 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
 export async function startTestPostern(
   backend: Backend,
   env: Record<string, string> = {},
-  options: { workers?: boolean; databaseUrl?: string; pglite?: PGlite; dataDir?: string } = {},
+  options: {
+    workers?: boolean;
+    databaseUrl?: string;
+    pglite?: PGlite;
+    dataDir?: string;
+    pgliteOnDisk?: boolean;
+  } = {},
 ): Promise<TestPostern> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "postern-test-"));
   const database = backend === "postgres" && !options.databaseUrl ? await createDatabase() : undefined;
   const databaseUrl = options.databaseUrl ?? database?.url;
-  const pglite = backend === "pglite" ? (options.pglite ?? (await PGlite.create())) : undefined;
+  const pglite =
+    backend === "pglite" && !options.pgliteOnDisk ? (options.pglite ?? (await PGlite.create())) : undefined;
   const config = loadConfig({
     POSTERN_DATA_DIR: dataDir,
     POSTERN_SECRET_KEY: formatKeyring([generateSecretKey()]),
