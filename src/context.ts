@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "./config/config.ts";
 import type { Db } from "./db/connection.ts";
+import type { Metrics } from "./metrics/metrics.ts";
 import type { Queue } from "./queue/queue.ts";
 import type { SecretBox } from "./security/secret-box.ts";
 
@@ -11,6 +12,7 @@ export interface Context {
   secrets: SecretBox;
   queue: Queue;
   log: Logger;
+  metrics: Metrics;
   /** The one clock; tests may replace it. */
   now(): Date;
 }

@@ -66,15 +66,16 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     { retryLimit: 8, retryDelaySeconds: config.delivery.retryBaseSeconds },
     (err) => log.error({ err }, "queue error"),
   );
+  const metrics = new Metrics(() => queue.depth());
   const ctx: Context = {
     db: storage.db,
     config,
     secrets,
     queue,
     log,
+    metrics,
     now: options.now ?? (() => new Date()),
   };
-  const metrics = new Metrics();
   const sends = config.role !== "api";
 
   let devMailbox: DevMailbox | undefined;

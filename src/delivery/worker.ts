@@ -204,6 +204,14 @@ interface Outcome {
 }
 
 async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
+  const route = outcome.route ?? delivery.route;
+  ctx.metrics.deliveries.inc({ status: outcome.status, route });
+  if (outcome.attempt) {
+    ctx.metrics.sendDuration.observe(
+      { route: outcome.attempt.route, outcome: outcome.attempt.outcome },
+      outcome.attempt.durationMs / 1000,
+    );
+  }
   const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
   await ctx.db
     .update(deliveries)

@@ -35,20 +35,30 @@ export class Metrics {
     help: "Open SMTP transport pools (one per provider version)",
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({
-    name: "postern_queue_depth",
-    help: "Login email jobs waiting or running",
-    labelNames: ["state"],
-    registers: [this.registry],
-  });
   readonly queueOldestAge = new Gauge({
     name: "postern_queue_oldest_age_seconds",
     help: "Age of the oldest waiting login email job",
     registers: [this.registry],
   });
+  readonly queueDepth: Gauge;
 
-  constructor() {
+  /** `queueDepth` is read from the database when Prometheus scrapes, not on a timer. */
+  constructor(queueDepth: () => Promise<{ queued: number; active: number; oldestAgeSeconds: number }>) {
     collectDefaultMetrics({ register: this.registry, prefix: "postern_" });
+    const oldestAge = this.queueOldestAge;
+    this.queueDepth = new Gauge({
+      name: "postern_queue_depth",
+      help: "Login email jobs waiting or running",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect() {
+        const depth = await queueDepth().catch(() => undefined);
+        if (!depth) return;
+        this.set({ state: "queued" }, depth.queued);
+        this.set({ state: "active" }, depth.active);
+        oldestAge.set(depth.oldestAgeSeconds);
+      },
+    });
   }
 
   instrumentHttp(app: FastifyInstance): void {
