@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The fault suite (vitest.faults.config.ts) restarts PostgreSQL: it never runs beside other tests.
+    exclude: ["test/faults/**", "node_modules/**"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -63,7 +63,12 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   });
   const queue: Queue = await startQueue(
     storage,
-    { retryLimit: 8, retryDelaySeconds: config.delivery.retryBaseSeconds },
+    {
+      retryLimit: 8,
+      retryDelaySeconds: config.delivery.retryBaseSeconds,
+      jobTimeoutSeconds: config.delivery.jobTimeoutSeconds,
+      maintenanceSeconds: config.delivery.maintenanceSeconds,
+    },
     (err) => log.error({ err }, "queue error"),
   );
   const metrics = new Metrics(() => queue.depth());

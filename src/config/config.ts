@@ -45,6 +45,8 @@ const envSchema = z.object({
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
   POSTERN_SEND_TIMEOUT_SECONDS: positiveInt.default(20),
+  POSTERN_JOB_TIMEOUT_SECONDS: positiveInt.default(60),
+  POSTERN_QUEUE_MAINTENANCE_SECONDS: positiveInt.default(30),
 });
 
 export type Role = "api" | "worker" | "all";
@@ -79,7 +81,15 @@ export interface Config {
     appPerHour: number;
     providerTestsPerMinute: number;
   };
-  delivery: { workerConcurrency: number; retryBaseSeconds: number; sendTimeoutSeconds: number };
+  delivery: {
+    workerConcurrency: number;
+    retryBaseSeconds: number;
+    sendTimeoutSeconds: number;
+    /** A job held longer than this (its worker died) goes back to the queue. */
+    jobTimeoutSeconds: number;
+    /** How often pg-boss looks for such jobs. */
+    maintenanceSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -141,6 +151,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,
       retryBaseSeconds: e.POSTERN_RETRY_BASE_SECONDS,
       sendTimeoutSeconds: e.POSTERN_SEND_TIMEOUT_SECONDS,
+      jobTimeoutSeconds: e.POSTERN_JOB_TIMEOUT_SECONDS,
+      maintenanceSeconds: e.POSTERN_QUEUE_MAINTENANCE_SECONDS,
     },
   };
   return { ...config, ...overrides };

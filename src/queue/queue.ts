@@ -15,6 +15,9 @@ export interface RetryPolicy {
   retryLimit: number;
   /** Base delay; pg-boss doubles it per retry and adds jitter (`retry_backoff`). */
   retryDelaySeconds: number;
+  /** A job still active after this is failed and retried: how a dead worker's jobs come back. */
+  jobTimeoutSeconds: number;
+  maintenanceSeconds: number;
 }
 
 export interface Queue {
@@ -39,19 +42,31 @@ export async function startQueue(
 ): Promise<Queue> {
   const boss = new PgBoss(
     storage.queueExecutor
-      ? { db: storage.queueExecutor as PgBoss.Db, schedule: false }
-      : { connectionString: storage.connectionString, max: 5, schedule: false },
+      ? {
+          db: storage.queueExecutor as PgBoss.Db,
+          schedule: false,
+          maintenanceIntervalSeconds: policy.maintenanceSeconds,
+        }
+      : {
+          connectionString: storage.connectionString,
+          max: 5,
+          schedule: false,
+          maintenanceIntervalSeconds: policy.maintenanceSeconds,
+        },
   );
   boss.on("error", onError);
   await boss.start();
-  await boss.createQueue(LOGIN_EMAIL_QUEUE, {
+  const queueOptions = {
     name: LOGIN_EMAIL_QUEUE,
     retryLimit: policy.retryLimit,
     retryDelay: policy.retryDelaySeconds,
     retryBackoff: true,
     // A send that hangs past this is treated as failed and retried by pg-boss (crash recovery).
-    expireInSeconds: 120,
-  });
+    expireInSeconds: policy.jobTimeoutSeconds,
+  };
+  await boss.createQueue(LOGIN_EMAIL_QUEUE, queueOptions);
+  // createQueue keeps an existing queue as it is: apply this process's settings to it.
+  await boss.updateQueue(LOGIN_EMAIL_QUEUE, queueOptions);
   const workerIds: string[] = [];
 
   return {
