@@ -137,10 +137,10 @@ export const api = {
   put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
   delete: (path: string) => request<undefined>("DELETE", path),
-  /** Whether a route answers at all (HEAD, no body): for optional features such as the dev mailbox. */
+  /** Whether a route answers at all: for optional features such as the dev mailbox. */
   async exists(path: string): Promise<boolean> {
     try {
-      const response = await fetch(path, { method: "HEAD", credentials: "same-origin" });
+      const response = await fetch(path, { credentials: "same-origin" });
       return response.ok;
     } catch {
       return false;

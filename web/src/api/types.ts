@@ -119,7 +119,8 @@ export interface DevMessage {
 
 // Email provider
 
-export type SmtpSecurity = "starttls" | "tls";
+/** `none` (plaintext) is accepted only for hosts on the operator's allowlist. */
+export type SmtpSecurity = "starttls" | "tls" | "none";
 export type OAuthProviderName = "microsoft";
 
 export type TestStepName = "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
@@ -130,6 +131,8 @@ export interface TestStep {
   durationMs: number;
   detail?: string;
   hint?: string;
+  errorClass?: string;
+  smtpReply?: string;
 }
 
 export interface TestResult {
@@ -151,6 +154,8 @@ interface ProviderCommon {
   fallbackToDefault: boolean;
   health: ProviderHealth;
   lastTest: TestResult | null;
+  /** Increases on every save; pools and health belong to one version. */
+  version: number;
   updatedAt: string;
   updatedBy: Account | null;
 }

@@ -24,8 +24,13 @@ const actionLabels: Record<string, string> = {
   "email_provider.tested": "tested the email provider",
 };
 
+const isChange = (value: unknown): value is { from: unknown; to: unknown } =>
+  typeof value === "object" && value !== null && "from" in value && "to" in value;
+
 function describeValue(value: unknown): string {
   if (value === null || value === undefined) return "—";
+  if (isChange(value)) return `${describeValue(value.from)} → ${describeValue(value.to)}`;
+  if (typeof value === "boolean" || typeof value === "number") return String(value);
   if (typeof value === "string") return value;
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(", ") || "none";
   return JSON.stringify(value);

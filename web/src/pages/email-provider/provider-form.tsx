@@ -1,6 +1,6 @@
 import { type FormEvent, type ReactNode, useId, useState } from "react";
 import { ApiError, api, enc } from "../../api/client.ts";
-import type { EmailProviderState, TestResult, TestStepName } from "../../api/types.ts";
+import type { EmailProviderState, SmtpSecurity, TestResult, TestStepName } from "../../api/types.ts";
 import { Badge, FormError, Notice } from "../../components/feedback.tsx";
 import { FieldShell, SelectField, TextField } from "../../components/field.tsx";
 import { Tabs } from "../../components/tabs.tsx";
@@ -234,11 +234,17 @@ export function ProviderFormSection({
                   label="Security"
                   name="security"
                   value={form.security}
-                  onChange={(e) => update({ security: e.target.value === "tls" ? "tls" : "starttls" })}
+                  onChange={(e) => update({ security: securityOf(e.target.value) })}
                   error={errors.security}
+                  hint={
+                    form.security === "none"
+                      ? "No encryption: only for servers on the operator's allowlist, such as a local relay."
+                      : undefined
+                  }
                   options={[
                     { value: "starttls", label: "STARTTLS (usually port 587)" },
                     { value: "tls", label: "TLS (usually port 465)" },
+                    { value: "none", label: "None (allowlisted hosts only)" },
                   ]}
                 />
               </div>
@@ -387,6 +393,9 @@ export function ProviderFormSection({
     </Tabs>
   );
 }
+
+const securityOf = (value: string): SmtpSecurity =>
+  value === "tls" || value === "none" ? value : "starttls";
 
 function fromLine(form: ProviderForm): string {
   const email = form.senderEmail.trim();

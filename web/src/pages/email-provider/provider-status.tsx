@@ -8,6 +8,8 @@ const kindLabels: Record<Provider["type"], string> = {
   smtp_oauth: "Microsoft 365 OAuth",
 };
 
+const securityLabels = { starttls: "STARTTLS", tls: "TLS", none: "no encryption" } as const;
+
 /** The saved provider as it stands: where mail goes, whether it works, the last test. */
 export function ProviderStatus({ provider, locked }: { provider: Provider; locked: boolean }) {
   const { health } = provider;
@@ -38,7 +40,7 @@ export function ProviderStatus({ provider, locked }: { provider: Provider; locke
           <dt>Through</dt>
           <dd className="break">
             {provider.type === "smtp_basic"
-              ? `${provider.host}:${provider.port} (${provider.security === "tls" ? "TLS" : "STARTTLS"})`
+              ? `${provider.host}:${provider.port} (${securityLabels[provider.security]})`
               : `Microsoft 365, tenant ${provider.tenantId}`}
             <span className="muted"> · {kindLabels[provider.type]}</span>
           </dd>

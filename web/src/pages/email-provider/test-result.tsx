@@ -73,6 +73,12 @@ export function TestResultView({ result, title }: { result: TestResult; title?: 
               {step.outcome === "skipped" ? "skipped" : formatDuration(step.durationMs)}
             </span>
             {step.detail && <span className="test-step-detail">{step.detail}</span>}
+            {step.smtpReply && step.smtpReply !== step.detail && (
+              <code className="test-step-reply">
+                {step.errorClass ? `${step.errorClass} · ` : ""}
+                {step.smtpReply}
+              </code>
+            )}
             {step.hint && (
               <span className="test-step-hint">
                 <strong>How to fix: </strong>
