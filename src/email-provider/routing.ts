@@ -6,13 +6,17 @@ import type { MailSender } from "../mail/sender.ts";
 import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { interpretedSender } from "./interpreted-sender.ts";
 import { kindOf } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
+import { SenderLanes } from "./sender-limits/lanes.ts";
 import { FEATURE, findProvider, recordHealth } from "./service.ts";
 
 const MAX_POOLS = 500;
+/** Pools keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
+const MAX_TOKEN_SOURCES = 1_000;
 /** While a provider is failing, at most one real attempt per this interval probes whether it was fixed. */
 const PROBE_INTERVAL_MS = 60_000;
 
@@ -31,6 +35,7 @@ export class ProviderRouting {
   private readonly pools = new Map<string, Pool>();
   private readonly tokenSources = new Map<string, TokenSource>();
   private readonly lastProbe = new Map<string, number>();
+  private readonly lanes: SenderLanes;
   readonly env: KindEnvironment;
 
   constructor(
@@ -39,14 +44,18 @@ export class ProviderRouting {
     private readonly metrics: Metrics,
     policy: KindEnvironment["policy"],
   ) {
+    this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"));
     this.env = {
       config: ctx.config,
       policy,
+      metrics,
       tokenSource: (key, create) => {
         let source = this.tokenSources.get(key);
         if (!source) {
           source = create();
           this.tokenSources.set(key, source);
+          const [oldest] = this.tokenSources.keys();
+          if (this.tokenSources.size > MAX_TOKEN_SOURCES && oldest) this.tokenSources.delete(oldest);
         }
         return source;
       },
@@ -81,8 +90,11 @@ export class ProviderRouting {
       this.lastProbe.set(probeKey, Date.now());
     }
 
+    const kind = kindOf(row.type);
+    // Kinds whose provider limits each sender (Exchange: per mailbox) send through a lane shared by all processes.
+    const limits = kind.senderLimits?.(row.settings, row.senderEmail, this.env);
+    const lane = limits ? this.lanes.lane(limits) : undefined;
     const pool = this.poolFor(appId, row.version, () => {
-      const kind = kindOf(row.type);
       const secret = this.ctx.secrets.open(
         row.sealedSecrets[kind.secretField]!,
         providerSecretContext(appId, kind.secretField),
@@ -94,12 +106,17 @@ export class ProviderRouting {
         this.env,
         `${appId}:${row.version}`,
       );
-      return openSmtpPool(target, this.env.policy);
+      return openSmtpPool(lane ? { ...target, connectionGate: lane } : target, this.env.policy);
     });
+    const interpret = kind.interpret;
+    const sender = this.tracked(appId, pool);
     return {
       route: "custom",
       from,
-      sender: this.tracked(appId, pool),
+      sender: interpret
+        ? interpretedSender(sender, (error) => interpret(error, row.settings, row.senderEmail), lane)
+        : sender,
+      ...(lane ? { acquireSlot: () => lane.acquireSlot() } : {}),
       ...(fallback ? { fallback } : {}),
       reportOutcome: async (outcome) => {
         if (outcome.ok) {
@@ -158,6 +175,7 @@ export class ProviderRouting {
 
   async close(): Promise<void> {
     for (const [appId, pool] of [...this.pools]) this.retire(appId, pool);
+    await this.lanes.close();
   }
 }
 

@@ -122,7 +122,7 @@ export async function testEmailProvider(
         ...(email
           ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
           : {}),
-        explain: (error, step) => kind.explain(error, step, settings),
+        explain: (error, step) => kind.explain(error, step, settings, senderEmail),
       },
     );
     steps.push(...smtpSteps);

@@ -22,6 +22,7 @@ import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
@@ -84,6 +85,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));
+  await app.register(microsoftGuideRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 

@@ -16,6 +16,16 @@ export interface TokenSource {
   getToken(fresh: boolean): Promise<{ accessToken: string; expiresAt: number }>;
 }
 
+/**
+ * Admits each new pooled connection where the provider limits connections across processes (e.g.
+ * Exchange's per-mailbox cap): `open` resolves once the connection may exist, `release` when it closed.
+ */
+export interface ConnectionGate {
+  open(): Promise<{ release(): void }>;
+  /** Idle connections close after this, handing their place to whoever needs it. */
+  idleTimeoutMs: number;
+}
+
 /** Where and how to submit mail: everything a custom provider kind resolves to. */
 export interface SmtpTarget {
   host: string;
@@ -27,6 +37,7 @@ export interface SmtpTarget {
     | { method: "xoauth2"; user: string; tokens: TokenSource };
   /** At most this many connections to the server from one process. */
   maxConnections: number;
+  connectionGate?: ConnectionGate;
 }
 
 /** Marks an error with the class the worker should see (e.g. a refused destination). */
@@ -64,6 +75,19 @@ async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
   return { socket, checked };
 }
 
+/** A checked connection that holds its gate's admission until the socket closes. */
+async function gatedConnect(target: SmtpTarget, policy: OutboundPolicy, gate: ConnectionGate | undefined) {
+  const admission = await gate?.open();
+  try {
+    const { socket } = await connectChecked(target, policy);
+    if (admission) socket.once("close", () => admission.release());
+    return socket;
+  } catch (err) {
+    admission?.release();
+    throw err;
+  }
+}
+
 function transportOptions(target: SmtpTarget) {
   return {
     ...SMTP_TIMEOUTS,
@@ -87,17 +111,19 @@ function transportOptions(target: SmtpTarget) {
  * fresh one (Exchange answers 535 directly, so nodemailer's own renewal never triggers).
  */
 export function openSmtpPool(target: SmtpTarget, policy: OutboundPolicy): MailSender {
+  const gate = target.connectionGate;
   const transport = nodemailer.createTransport({
     ...transportOptions(target),
     pool: true,
     maxConnections: target.maxConnections,
     maxMessages: 100,
+    ...(gate ? { idleTimeout: gate.idleTimeoutMs } : {}),
     getSocket: (
       _options: unknown,
       callback: (err: Error | null, socketOptions?: { connection: net.Socket }) => void,
     ) => {
-      connectChecked(target, policy).then(
-        ({ socket }) => callback(null, { connection: socket }),
+      gatedConnect(target, policy, gate).then(
+        (socket) => callback(null, { connection: socket }),
         (err: Error) => callback(err),
       );
     },
@@ -355,16 +381,21 @@ export async function testSmtpTarget(
   return steps;
 }
 
-/** nodemailer's XOAUTH2 object, fed from our token source. */
+/**
+ * The SASL XOAUTH2 initial response: base64("user=" + mailbox + "\x01auth=Bearer " + token + "\x01\x01")
+ * (research/microsoft-oauth-smtp.md §2.2, byte for byte as Microsoft documents it).
+ */
+export function xoauth2InitialResponse(user: string, accessToken: string): string {
+  return Buffer.from(`user=${user}\x01auth=Bearer ${accessToken}\x01\x01`, "utf8").toString("base64");
+}
+
+/** nodemailer's XOAUTH2 object for a single connection, fed from our token source. */
 async function xoauth2For(auth: { user: string; tokens: TokenSource }) {
   const token = await auth.tokens.getToken(false);
   return {
     getToken: (_renew: boolean, cb: (err: Error | null, accessToken?: string) => void) =>
       cb(null, token.accessToken),
     buildXOAuth2Token: (accessToken?: string) =>
-      Buffer.from(
-        `user=${auth.user}\x01auth=Bearer ${accessToken ?? token.accessToken}\x01\x01`,
-        "utf8",
-      ).toString("base64"),
+      xoauth2InitialResponse(auth.user, accessToken ?? token.accessToken),
   };
 }

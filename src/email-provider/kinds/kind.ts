@@ -1,13 +1,15 @@
 import type { z } from "zod";
 import type { Config } from "../../config/config.ts";
-import type { ClassifiedError } from "../../mail/smtp-errors.ts";
+import type { ClassifiedError, ErrorClass } from "../../mail/smtp-errors.ts";
 import type { SmtpTarget, StepName, TestStep, TokenSource } from "../../mail/smtp-target.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
 import type { OutboundPolicy } from "../../security/outbound-guard.ts";
 
 /** What a kind may use from the running Postern. */
 export interface KindEnvironment {
   config: Config;
   policy: OutboundPolicy;
+  metrics: Metrics;
   /** One token source per provider version, shared by its pool and every worker in this process. */
   tokenSource(key: string, create: () => TokenSource): TokenSource;
 }
@@ -17,6 +19,22 @@ export interface CommonFields {
   senderEmail: string;
   senderName?: string | null | undefined;
   fallbackToDefault?: boolean | undefined;
+}
+
+/** Limits a provider puts on one sender, held across every Postern process (e.g. Exchange's, per mailbox). */
+export interface SenderLimits {
+  /** Whose limits these are, e.g. "microsoft:login@contoso.com": senders sharing a key share the limits. */
+  key: string;
+  maxConnections: number;
+  messagesPerMinute: number;
+}
+
+/** What a provider-specific reply means: a truer class, a message with the fix, and what it asks of the sender. */
+export interface ReplyMeaning {
+  errorClass: ErrorClass;
+  message: string;
+  /** slowDown: use fewer connections; pauseSeconds: send nothing through this sender for that long. */
+  sender?: { slowDown: true } | { pauseSeconds: number };
 }
 
 /**
@@ -60,5 +78,14 @@ export interface ProviderKind<
     env: KindEnvironment,
     versionKey: string,
   ): Promise<TestStep[]>;
-  explain(error: ClassifiedError, step: StepName, settings: Settings): string | undefined;
+  explain(
+    error: ClassifiedError,
+    step: StepName,
+    settings: Settings,
+    senderEmail: string,
+  ): string | undefined;
+  /** Present when the provider limits each sender: sends then take a slot shared by all processes. */
+  senderLimits?(settings: Settings, senderEmail: string, env: KindEnvironment): SenderLimits | undefined;
+  /** Reads the provider's own replies (e.g. Exchange's 432 4.3.2 or 5.7.139) beyond generic SMTP. */
+  interpret?(error: ClassifiedError, settings: Settings, senderEmail: string): ReplyMeaning | undefined;
 }

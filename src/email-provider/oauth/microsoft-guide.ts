@@ -1,0 +1,135 @@
+import { requireApp } from "../../apps/apps.ts";
+import type { Context } from "../../context.ts";
+import { findProvider } from "../service.ts";
+import { psQuote } from "./powershell.ts";
+
+export interface GuideStep {
+  title: string;
+  text: string;
+  commands?: { label: string; command: string }[];
+}
+
+export interface GuideValues {
+  clientId?: string | undefined;
+  tenantId?: string | undefined;
+  senderEmail?: string | undefined;
+}
+
+/** A value as a PowerShell argument, or the placeholder the developer still has to fill in. */
+const arg = (value: string | undefined, placeholder: string) => (value ? psQuote(value) : `<${placeholder}>`);
+
+/**
+ * The Microsoft 365 setup, step by step, with the developer's values filled in: Entra app registration,
+ * client secret, SMTP.SendAsApp with admin consent, then the Exchange Online PowerShell that registers the
+ * service principal and gives it the mailbox (research/microsoft-oauth-smtp.md §2.6, §3).
+ */
+export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
+  const clientId = arg(values.clientId, "client id");
+  const tenant = arg(values.tenantId, "tenant id");
+  const sender = arg(values.senderEmail, "sender email");
+  const spName = psQuote(`Postern SMTP sender ${values.clientId ?? ""}`.trim());
+  const entered = values.clientId
+    ? ` This provider uses client ID ${values.clientId}${values.tenantId ? ` in tenant ${values.tenantId}` : ""}.`
+    : "";
+  return {
+    steps: [
+      {
+        title: "Register an app in Microsoft Entra",
+        text: `In the Microsoft Entra admin center, open App registrations → New registration. Name it (for example "Postern SMTP sender"), keep "Accounts in this organizational directory only", leave the redirect URI empty and register. Its Overview page shows the Application (client) ID and the Directory (tenant) ID: enter both here.${entered}`,
+      },
+      {
+        title: "Create a client secret",
+        text: "In the app registration, open Certificates & secrets → Client secrets → New client secret. Copy its Value at once (it is shown only once; the Secret ID is not the secret) and enter it as the client secret. Note when it expires: a new one must be entered here before then.",
+      },
+      {
+        title: "Allow the app to send mail over SMTP",
+        text: "Open API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp → Add permissions. Then choose Grant admin consent (an administrator must do this). Without consent, tokens carry no SMTP.SendAsApp role and Exchange refuses them.",
+      },
+      {
+        title: "Find the Enterprise application's Object ID",
+        text: "Exchange needs the object ID of the app's service principal: open Enterprise applications (not App registrations), find the app by name or client ID, and copy the Object ID from its Overview page. The Object ID on the App registration's Overview page is a different object, and using it makes every login fail with 535 5.7.3.",
+        commands: [
+          {
+            label: "Or ask the Azure CLI for it",
+            command: `az ad sp show --id ${values.clientId ?? "<client id>"} --query id --output tsv`,
+          },
+        ],
+      },
+      {
+        title: "Connect to Exchange Online PowerShell",
+        text: "In PowerShell, as an Exchange administrator of the tenant:",
+        commands: [
+          { label: "Install the module (once)", command: "Install-Module -Name ExchangeOnlineManagement" },
+          { label: "Load it", command: "Import-Module ExchangeOnlineManagement" },
+          { label: "Sign in to the tenant", command: `Connect-ExchangeOnline -Organization ${tenant}` },
+        ],
+      },
+      {
+        title: "Register the service principal in Exchange",
+        text: "Replace <object id> with the Enterprise application's Object ID from the step above.",
+        commands: [
+          {
+            label: "Register it",
+            command: `New-ServicePrincipal -AppId ${clientId} -ObjectId <object id> -DisplayName ${spName}`,
+          },
+        ],
+      },
+      {
+        title: "Give it the sender mailbox",
+        text: "The service principal needs FullAccess to the mailbox it sends from; login emails go out From this address.",
+        commands: [
+          {
+            label: "Look up the service principal",
+            command: `$sp = Get-ServicePrincipal -Identity ${spName}`,
+          },
+          {
+            label: "Grant FullAccess",
+            command: `Add-MailboxPermission -Identity ${sender} -User $sp.Identity -AccessRights FullAccess`,
+          },
+        ],
+      },
+      {
+        title: "Check that SMTP AUTH is enabled",
+        text: "Exchange refuses every SMTP login (535 5.7.139) where SMTP AUTH is disabled, for the mailbox or, when the mailbox has no setting, for the whole tenant. True means disabled.",
+        commands: [
+          {
+            label: "Mailbox setting",
+            command: `Get-CASMailbox -Identity ${sender} | Format-List SmtpClientAuthenticationDisabled`,
+          },
+          {
+            label: "Tenant setting",
+            command: "Get-TransportConfig | Format-List SmtpClientAuthenticationDisabled",
+          },
+          {
+            label: "Enable it for the mailbox",
+            command: `Set-CASMailbox -Identity ${sender} -SmtpClientAuthenticationDisabled $false`,
+          },
+        ],
+      },
+      {
+        title: "Test the connection",
+        text: "Permissions can take 15 to 30 minutes to reach Exchange. Save the provider, then run Test connection: each step reports what failed and how to fix it.",
+      },
+    ],
+  };
+}
+
+/** The guide for an app: values entered in the (unsaved) form win over the saved Microsoft provider's. */
+export async function microsoftGuideForApp(
+  ctx: Context,
+  accountId: string,
+  appId: string,
+  entered: GuideValues,
+) {
+  await requireApp(ctx.db, accountId, appId);
+  const saved = await findProvider(ctx, appId);
+  const settings =
+    saved?.type === "smtp_oauth" && saved.settings.provider === "microsoft"
+      ? (saved.settings as { clientId?: string; tenantId?: string })
+      : undefined;
+  return microsoftGuide({
+    clientId: entered.clientId ?? settings?.clientId,
+    tenantId: entered.tenantId ?? settings?.tenantId,
+    senderEmail: entered.senderEmail ?? (settings ? saved?.senderEmail : undefined),
+  });
+}

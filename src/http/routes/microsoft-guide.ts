@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Context } from "../../context.ts";
+import { clientIdSchema, tenantIdSchema } from "../../email-provider/oauth/microsoft.ts";
+import { microsoftGuideForApp } from "../../email-provider/oauth/microsoft-guide.ts";
+import { sessionGuard } from "../auth.ts";
+import { emailSchema, idSchema, problems } from "../schemas.ts";
+
+const guide = z.object({
+  steps: z.array(
+    z.object({
+      title: z.string(),
+      text: z.string(),
+      commands: z.array(z.object({ label: z.string(), command: z.string() })).optional(),
+    }),
+  ),
+});
+
+/** The Microsoft 365 setup guide, filled in with the form's values (or the saved provider's). */
+export function microsoftGuideRoutes(ctx: Context): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.addHook("preHandler", sessionGuard(ctx));
+
+    app.get(
+      "/api/apps/:appId/email-provider/microsoft-guide",
+      {
+        schema: {
+          tags: ["email provider"],
+          summary: "Microsoft 365 setup steps (Entra portal and Exchange Online PowerShell), pre-filled",
+          description:
+            "Query values are the ones typed in the unsaved form; each one missing is taken from the saved Microsoft provider, else left as a placeholder. Members may read it.",
+          params: z.strictObject({ appId: idSchema }),
+          querystring: z.strictObject({
+            clientId: clientIdSchema.optional(),
+            tenantId: tenantIdSchema.optional(),
+            senderEmail: emailSchema.optional(),
+          }),
+          response: { 200: guide, ...problems },
+        },
+      },
+      async (request) => microsoftGuideForApp(ctx, request.account.id, request.params.appId, request.query),
+    );
+  };
+}
