@@ -1,0 +1,94 @@
+// Exchange's per-mailbox limits hold across workers: two Postern processes on one PostgreSQL database
+// send a burst of 200 login emails for one mailbox. The Exchange fake enforces the same small limits
+// and records every violation; the burst must wait in the queue instead of bouncing.
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/connection.ts";
+import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
+import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
+import { MAILBOX, type MicrosoftFakes, startMicrosoftFakes } from "../support/microsoft.ts";
+
+const BURST = 200;
+const MAX_CONNECTIONS = 2;
+const PER_MINUTE = 100;
+
+describe.runIf(backends.includes("postgres"))("a burst for one Microsoft sender across two workers", () => {
+  let ms: MicrosoftFakes;
+  let first: TestPostern;
+  let second: TestPostern;
+  let owner: Session;
+  let app: { id: string; publishableKey: string };
+
+  beforeAll(async () => {
+    ms = await startMicrosoftFakes({
+      limits: { concurrentConnectionsPerMailbox: MAX_CONNECTIONS, messagesPerMinute: PER_MINUTE },
+      env: {
+        POSTERN_MICROSOFT_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+        POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: String(PER_MINUTE),
+      },
+    });
+    const env = {
+      ...ms.env,
+      // Both processes open the same sealed secrets.
+      POSTERN_SECRET_KEY: formatKeyring([generateSecretKey()]),
+      POSTERN_LIMIT_IP_PER_HOUR: "100000",
+      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "100000",
+      POSTERN_LIMIT_ADDRESS_PER_HOUR: "100000",
+    };
+    first = await startTestPostern("postgres", env);
+    second = await startTestPostern("postgres", env, { databaseUrl: first.databaseUrl! });
+    owner = await first.signIn("owner@example.com");
+    app = await first.createApp(owner, { name: "Contoso" });
+    await first.unlock(owner.workspaceId);
+    const put = await first.request("PUT", `/api/apps/${app.id}/email-provider`, {
+      session: owner,
+      body: ms.providerBody(),
+    });
+    expect(put.status, put.text).toBe(200);
+  });
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    await ms?.close();
+  });
+
+  it(`delivers ${BURST} emails without ever exceeding ${MAX_CONNECTIONS} connections or ${PER_MINUTE} a minute at Exchange`, {
+    timeout: 240_000,
+  }, async () => {
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: BURST }, async (_, i) => {
+        const res = await first.request("POST", "/v1/login/email", {
+          headers: { authorization: `Bearer ${app.publishableKey}` },
+          body: { email: `burst-${i}@example.com` },
+        });
+        expect(res.status).toBe(202);
+      }),
+    );
+    await ms.exchange.waitForMessages(BURST, 200_000);
+    const seconds = (Date.now() - started) / 1000;
+
+    expect(ms.exchange.limitViolations).toEqual([]);
+    const maxConcurrent = ms.exchange.maxConcurrentByMailbox.get(MAILBOX)!;
+    expect(maxConcurrent).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    // More than a minute's worth: the second minute's emails waited for the window.
+    expect(seconds).toBeGreaterThan(60);
+    const attempts = await queryRows<{ status: string; attempts: number }>(
+      first.postern.ctx.db,
+      sql`select status, jsonb_array_length(attempts)::int as attempts from deliveries where app_id = ${app.id}`,
+    );
+    expect(attempts).toHaveLength(BURST);
+    expect(attempts.every((d) => d.status === "sent" && d.attempts === 1)).toBe(true);
+    const sentBy = async (t: TestPostern) =>
+      (await t.postern.metrics.deliveries.get()).values
+        .filter((v) => v.labels.status === "sent" && v.labels.route === "custom")
+        .reduce((sum, v) => sum + v.value, 0);
+    const [byFirst, bySecond] = [await sentBy(first), await sentBy(second)];
+    expect(byFirst + bySecond).toBe(BURST);
+    expect(byFirst).toBeGreaterThan(0);
+    expect(bySecond).toBeGreaterThan(0);
+    console.info(
+      `burst: ${BURST} emails in ${seconds.toFixed(1)} s, max ${maxConcurrent} concurrent at Exchange, ${byFirst}/${bySecond} sent by each worker, ${ms.identity.tokenRequests} token requests`,
+    );
+  });
+});
