@@ -1,0 +1,168 @@
+// The bench's "world" process: end users' HTTP clients and the receiving SMTP server. It runs apart
+// from the process under test so that Postern (or the raw sender it is compared with) has its core
+// to itself, as it would with real users and a real mail server elsewhere. Driven over IPC by world.ts.
+import http from "node:http";
+import type { ReceivedMessage } from "../../test/fakes/mail.ts";
+import { type SmtpServerFake, startSmtpServer } from "../../test/fakes/smtp-server.ts";
+import { now, sleep } from "./clock.ts";
+import type {
+  LoginLoad,
+  LoginLoadResult,
+  WorldCall,
+  WorldCalls,
+  WorldReply,
+  WorldRequest,
+} from "./world-protocol.ts";
+
+const acceptedAt = new Map<string, number>();
+const servers: SmtpServerFake[] = [];
+
+/**
+ * Records when each message is accepted. The fakes keep no arrival times, but they push a message
+ * right before answering 250, so the push is the accept. Messages are not kept: a long run would
+ * otherwise hold every parsed email in memory.
+ */
+function trackAccepts(list: ReceivedMessage[]): void {
+  list.push = (...items: ReceivedMessage[]) => {
+    const at = now();
+    for (const message of items) {
+      for (const recipient of message.envelope.rcptTo) acceptedAt.set(recipient.toLowerCase(), at);
+    }
+    return list.length;
+  };
+}
+
+/** Keep-alive connections, one pool per client address, as a crowd of browsers would hold them. */
+const agent = new http.Agent({ keepAlive: true });
+
+function postJson(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  localAddress: string | undefined,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method: "POST", agent, headers, ...(localAddress ? { localAddress } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+async function postLogins(load: LoginLoad): Promise<LoginLoadResult> {
+  const count = load.logins.length;
+  const startedAt = new Array<number>(count).fill(Number.NaN);
+  const respondedAt = new Array<number>(count).fill(Number.NaN);
+  const statuses: Record<string, number> = {};
+  let firstFailure: string | undefined;
+  const endpoint = new URL("/v1/login/email", load.url);
+
+  const send = async (i: number) => {
+    const login = load.logins[i]!;
+    const body = JSON.stringify({ email: login.email });
+    const headers = {
+      authorization: `Bearer ${login.publishableKey}`,
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+    };
+    const from = load.sourceAddresses?.[i % load.sourceAddresses.length];
+    startedAt[i] = now();
+    try {
+      const res = await postJson(endpoint, headers, body, from);
+      respondedAt[i] = now();
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.status !== 202) firstFailure ??= `${res.status} ${res.body.slice(0, 300)}`;
+    } catch (err) {
+      respondedAt[i] = now();
+      statuses.error = (statuses.error ?? 0) + 1;
+      firstFailure ??= String(err);
+    }
+  };
+
+  let next = 0;
+  if (load.ratePerSecond === undefined) {
+    // Closed loop: `concurrency` clients, each sending its next request when the last one answered.
+    const client = async () => {
+      while (next < count) await send(next++);
+    };
+    await Promise.all(Array.from({ length: load.concurrency }, client));
+  } else {
+    const t0 = now();
+    const inFlight = new Set<Promise<void>>();
+    for (; next < count; next++) {
+      const due = t0 + (next * 1000) / load.ratePerSecond;
+      if (due > now()) await sleep(due - now());
+      if (inFlight.size >= load.concurrency) await Promise.race(inFlight);
+      const request = send(next).finally(() => inFlight.delete(request));
+      inFlight.add(request);
+    }
+    await Promise.all(inFlight);
+  }
+  return { startedAt, respondedAt, statuses, firstFailure };
+}
+
+async function awaitAccepted(recipients: string[], timeoutMs: number): Promise<{ acceptedAt: number[] }> {
+  const deadline = now() + timeoutMs;
+  const keys = recipients.map((r) => r.toLowerCase());
+  for (;;) {
+    const missing = keys.filter((k) => !acceptedAt.has(k)).length;
+    if (missing === 0) return { acceptedAt: keys.map((k) => acceptedAt.get(k)!) };
+    if (now() > deadline) {
+      throw new Error(`${missing} of ${keys.length} emails were not accepted within ${timeoutMs} ms`);
+    }
+    await sleep(5);
+  }
+}
+
+const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise<WorldCalls[K]["result"]> } =
+  {
+    async startSmtp(options) {
+      const server = await startSmtpServer(options);
+      trackAccepts(server.messages);
+      servers.push(server);
+      return { port: server.port };
+    },
+    postLogins,
+    awaitAccepted: ({ recipients, timeoutMs }) => awaitAccepted(recipients, timeoutMs),
+    async smtpStats({ port }) {
+      const server = servers.find((s) => s.port === port);
+      if (!server) throw new Error(`no SMTP server on port ${port}`);
+      return { connections: server.connections, peakConnections: server.maxConcurrentConnections };
+    },
+    async usage() {
+      const cpu = process.cpuUsage();
+      return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
+    },
+  };
+
+function dispatch(request: WorldRequest): Promise<WorldCalls[WorldCall]["result"]> {
+  // The union is correlated by `call`; TypeScript cannot see that through an index, hence the cast.
+  const handler = handlers[request.call] as (
+    params: WorldRequest["params"],
+  ) => Promise<WorldCalls[WorldCall]["result"]>;
+  return handler(request.params);
+}
+
+process.on("message", (request: WorldRequest) => {
+  dispatch(request).then(
+    (result) => process.send?.({ id: request.id, ok: true, result } satisfies WorldReply),
+    (err: unknown) =>
+      process.send?.({
+        id: request.id,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      } satisfies WorldReply),
+  );
+});
+// The parent closing the channel ends the world: no servers left listening after a crashed run.
+process.on("disconnect", () => {
+  Promise.all(servers.map((s) => s.close())).finally(() => process.exit(0));
+});

@@ -1,0 +1,62 @@
+// The calls the bench makes into its "world" process (see world.ts), typed end to end.
+import type { SmtpServerFakeOptions } from "../../test/fakes/smtp-server.ts";
+
+/** The serialisable part of the SMTP fake's options (no callbacks cross a process boundary). */
+export type SmtpOptions = Pick<SmtpServerFakeOptions, "security" | "users" | "authMethods" | "name" | "host">;
+
+/** One end user asking an app for a login email. */
+export interface Login {
+  email: string;
+  publishableKey: string;
+}
+
+export interface LoginLoad {
+  /** Postern's base URL. */
+  url: string;
+  /** One request each, in this order. */
+  logins: Login[];
+  /** Requests in flight at most. */
+  concurrency: number;
+  /** Open-loop pacing: request i starts at i / rate seconds, whether or not earlier ones answered. */
+  ratePerSecond?: number;
+  /**
+   * Client addresses to send from, in turn (all of 127.0.0.0/8 is loopback on Linux), so that the
+   * requests look like many end users rather than one. Default: 127.0.0.1 only.
+   */
+  sourceAddresses?: string[];
+}
+
+export interface LoginLoadResult {
+  /** Per login, in the order given: when its request started and when its response arrived (clock.now). */
+  startedAt: number[];
+  respondedAt: number[];
+  /** HTTP status → count; "error" for requests that failed without a response. */
+  statuses: Record<string, number>;
+  firstFailure: string | undefined;
+}
+
+export interface ProcessUsage {
+  cpuMs: number;
+  rssBytes: number;
+}
+
+/** Each call: what it takes and what it answers. */
+export interface WorldCalls {
+  startSmtp: { params: SmtpOptions; result: { port: number } };
+  postLogins: { params: LoginLoad; result: LoginLoadResult };
+  /** Waits until every recipient has had a message accepted; answers the accept times in the same order. */
+  awaitAccepted: { params: { recipients: string[]; timeoutMs: number }; result: { acceptedAt: number[] } };
+  /** Connections one SMTP server (by port) has accepted, and the most it held open at once. */
+  smtpStats: { params: { port: number }; result: { connections: number; peakConnections: number } };
+  usage: { params: Record<string, never>; result: ProcessUsage };
+}
+
+export type WorldCall = keyof WorldCalls;
+
+export type WorldRequest = {
+  [K in WorldCall]: { id: number; call: K; params: WorldCalls[K]["params"] };
+}[WorldCall];
+
+export type WorldReply =
+  | { id: number; ok: true; result: WorldCalls[WorldCall]["result"] }
+  | { id: number; ok: false; error: string };

@@ -1,0 +1,262 @@
+// Basic Auth suite (issue 3): login emails per second through Postern's whole pipeline to a custom
+// SMTP provider, next to (a) a raw pooled nodemailer sender, the floor, and (b) a new connection per
+// email, the way Keycloak, GoTrue, Kratos, Zitadel and Logto send.
+import { signInToDashboard } from "./lib/dashboard.ts";
+import type { Backend } from "./lib/database.ts";
+import { driveLogins, loginsAt, type PipelineRun, recipients } from "./lib/pipeline.ts";
+import { startInProcessPostern } from "./lib/postern.ts";
+import { type SmtpDestination, sendConnectionPerEmail, sendPooled } from "./lib/senders.ts";
+import { formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
+import type { Suite } from "./lib/suite.ts";
+import { printTable } from "./lib/table.ts";
+import { type CpuShare, cpuHeaders, formatCpu, measured } from "./lib/usage.ts";
+import { startWorld, type World } from "./lib/world.ts";
+
+const DEFAULT_EMAILS = 2_000;
+/** A connection per email runs at ~10 emails/s on this server; more would only make the run long. */
+const PER_CONNECTION_CAP = 200;
+const WARM_UP = 100;
+/** Concurrent HTTP clients for the burst: enough to keep Postern's API busy. */
+const CLIENTS = 32;
+/**
+ * Postern's pool for one Basic Auth provider: maxConnections from src/email-provider/kinds/smtp-basic.ts,
+ * maxMessages from openSmtpPool in src/mail/smtp-target.ts. The floor uses the same, so the ratio
+ * measures Postern's own overhead and not a difference in pooling. Keep in step with those files.
+ */
+const POSTERN_POOL = { maxConnections: 3, maxMessages: 100 };
+
+const USERNAME = "bench";
+const PASSWORD = "bench-Passw0rd!";
+
+interface SenderRow {
+  label: string;
+  emails: number;
+  seconds: number;
+  emailsPerSecond: number;
+  connections: number;
+  cpu: CpuShare;
+}
+
+/**
+ * Every sender gets an SMTP server of its own (alike in every setting), so its connection counts are
+ * its own.
+ */
+async function smtpServer(world: World): Promise<SmtpDestination> {
+  const { port } = await world.call("startSmtp", {
+    security: "starttls",
+    users: { [USERNAME]: PASSWORD },
+    authMethods: ["PLAIN", "LOGIN"],
+  });
+  return {
+    host: "localhost",
+    port,
+    username: USERNAME,
+    password: PASSWORD,
+    senderEmail: "login@bench.example",
+    senderName: "Bench Login",
+  };
+}
+
+/** Times `send` from its start to the last of `emails` accepted, with the SMTP connections it opened. */
+async function timeSender(
+  world: World,
+  label: string,
+  to: SmtpDestination,
+  emails: string[],
+  send: () => Promise<void>,
+): Promise<SenderRow> {
+  const before = await world.call("smtpStats", { port: to.port });
+  const run = await measured(world, async () => {
+    await send();
+    return world.call("awaitAccepted", { recipients: emails, timeoutMs: 120_000 });
+  });
+  const after = await world.call("smtpStats", { port: to.port });
+  return {
+    label,
+    emails: emails.length,
+    seconds: run.wallMs / 1000,
+    emailsPerSecond: perSecond(emails.length, run.wallMs),
+    connections: after.connections - before.connections,
+    cpu: run.cpu,
+  };
+}
+
+interface PipelineResult {
+  row: SenderRow;
+  burst: PipelineRun;
+  paced: PipelineRun & { rate: number };
+  problems: string[];
+}
+
+async function measurePipeline(world: World, backend: Backend, count: number): Promise<PipelineResult> {
+  const to = await smtpServer(world);
+  const postern = await startInProcessPostern(backend);
+  try {
+    const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
+    await dashboard.unlockCustomProvider();
+    const app = await dashboard.createApp("Bench app");
+    await dashboard.putEmailProvider(app.id, {
+      type: "smtp_basic",
+      senderEmail: to.senderEmail,
+      senderName: to.senderName,
+      host: to.host,
+      port: to.port,
+      security: "starttls",
+      username: to.username,
+      password: to.password,
+    });
+    const logins = (label: string, n: number) => loginsAt(app.publishableKey, recipients(label, n));
+    const timeoutMs = Math.max(60_000, count * 60);
+    await driveLogins(world, postern.url, logins("warm-up", WARM_UP), { concurrency: 10 }, timeoutMs);
+
+    const before = await world.call("smtpStats", { port: to.port });
+    const burst = await measured(world, () =>
+      driveLogins(world, postern.url, logins("burst", count), { concurrency: CLIENTS }, timeoutMs),
+    );
+    const after = await world.call("smtpStats", { port: to.port });
+
+    // Under a burst the queue builds up, so its latency mostly measures the backlog; at half the
+    // sustained rate it measures the pipeline itself.
+    const rate = Math.max(1, Math.round(burst.value.emailsPerSecond / 2));
+    const pacedCount = Math.max(100, Math.min(Math.floor(count / 2), rate * 10));
+    const paced = await driveLogins(
+      world,
+      postern.url,
+      logins("paced", pacedCount),
+      { concurrency: 256, ratePerSecond: rate },
+      timeoutMs,
+    );
+    return {
+      row: {
+        label: "Postern: HTTP → queue → worker → SMTP",
+        emails: count,
+        seconds: burst.value.seconds,
+        emailsPerSecond: burst.value.emailsPerSecond,
+        connections: after.connections - before.connections,
+        cpu: burst.cpu,
+      },
+      burst: burst.value,
+      paced: { ...paced, rate },
+      problems: postern.problems,
+    };
+  } finally {
+    await postern.close();
+  }
+}
+
+function print(rows: SenderRow[], pipeline: PipelineResult, backend: Backend) {
+  printTable(
+    "Throughput (CPU sender: the sending process, of one core; world: SMTP server and HTTP clients, of one core; all: every core)",
+    ["sender", "emails", "seconds", "emails/s", "SMTP conns", ...cpuHeaders],
+    rows.map((r) => [
+      r.label,
+      formatNumber(r.emails),
+      formatNumber(r.seconds),
+      formatNumber(r.emailsPerSecond),
+      formatNumber(r.connections),
+      ...formatCpu(r.cpu),
+    ]),
+  );
+  const [postern, floor, , sequential, five] = rows as [
+    SenderRow,
+    SenderRow,
+    SenderRow,
+    SenderRow,
+    SenderRow,
+  ];
+  const ratio = (other: SenderRow) => formatRatio(postern.emailsPerSecond / other.emailsPerSecond);
+  console.log(
+    [
+      "",
+      `Ratios (Postern on ${backend})`,
+      `  Postern / floor (a)                          ${ratio(floor)}`,
+      `  Postern / connection per email, sequential   ${ratio(sequential)}`,
+      `  Postern / connection per email, 5 at a time  ${ratio(five)}`,
+    ].join("\n"),
+  );
+  const { burst, paced } = pipeline;
+  const ms = (v: number) => formatNumber(v, " ms");
+  const latency = (label: string, run: PipelineRun, which: "endToEnd" | "response") => [
+    label,
+    formatNumber(run.emails),
+    ms(run[which].p50),
+    ms(run[which].p99),
+    ms(run[which].max),
+  ];
+  printTable(
+    "Postern latency",
+    ["measure", "emails", "p50", "p99", "max"],
+    [
+      latency(`request → SMTP accept, burst (${CLIENTS} clients)`, burst, "endToEnd"),
+      latency(`request → SMTP accept, paced at ${paced.rate}/s`, paced, "endToEnd"),
+      latency(`request → 202, burst (${formatNumber(burst.requestsPerSecond)} req/s)`, burst, "response"),
+      latency("request → 202, paced", paced, "response"),
+    ],
+  );
+  console.log(
+    [
+      "",
+      "Notes",
+      `  (a) uses Postern's Basic Auth pool settings: ${POSTERN_POOL.maxConnections} connections, ${POSTERN_POOL.maxMessages} messages each.`,
+      `  (b) is capped at ${PER_CONNECTION_CAP} emails because it is slow: every connection pays the server's`,
+      "      ~100 ms greeting delay, STARTTLS and AUTH PLAIN.",
+      pipeline.problems.length
+        ? `  Postern logged ${pipeline.problems.length} warnings/errors; first: ${pipeline.problems[0]}`
+        : "  Postern logged no warnings or errors.",
+    ].join("\n"),
+  );
+}
+
+export const smtpBasicSuite: Suite = {
+  name: "smtp-basic",
+  summary: "Basic Auth provider: pipeline vs pooled nodemailer vs a connection per email",
+  defaultBackend: "pglite",
+  async run({ backend, emails }) {
+    const count = emails ?? DEFAULT_EMAILS;
+    const capped = Math.min(count, PER_CONNECTION_CAP);
+    const world = await startWorld();
+    try {
+      console.log(`\nPostern pipeline: ${count} emails on ${backend}…`);
+      const pipeline = await measurePipeline(world, backend, count);
+
+      console.log(`Pooled nodemailer: ${count} emails, ${POSTERN_POOL.maxConnections} connections…`);
+      const floorTo = await smtpServer(world);
+      const pool = POSTERN_POOL;
+      await sendPooled(floorTo, recipients("floor-warm-up", WARM_UP), pool);
+      const floorEmails = recipients("floor", count);
+      const floor = await timeSender(world, `(a) floor: pooled nodemailer`, floorTo, floorEmails, () =>
+        sendPooled(floorTo, floorEmails, pool),
+      );
+      const unboundedEmails = recipients("unbounded", count);
+      const unbounded = await timeSender(
+        world,
+        "    same, unlimited messages per connection",
+        floorTo,
+        unboundedEmails,
+        () => sendPooled(floorTo, unboundedEmails, { ...pool, maxMessages: Number.POSITIVE_INFINITY }),
+      );
+
+      console.log(`Connection per email: ${capped} emails, sequential and 5 at a time…`);
+      const perConnectionTo = await smtpServer(world);
+      const sequentialEmails = recipients("sequential", capped);
+      const sequential = await timeSender(
+        world,
+        "(b) connection per email, sequential",
+        perConnectionTo,
+        sequentialEmails,
+        () => sendConnectionPerEmail(perConnectionTo, sequentialEmails, 1),
+      );
+      const fiveEmails = recipients("five", capped);
+      const five = await timeSender(
+        world,
+        "(b) connection per email, 5 at a time",
+        perConnectionTo,
+        fiveEmails,
+        () => sendConnectionPerEmail(perConnectionTo, fiveEmails, 5),
+      );
+      print([pipeline.row, floor, unbounded, sequential, five], pipeline, backend);
+    } finally {
+      await world.close();
+    }
+  },
+};
