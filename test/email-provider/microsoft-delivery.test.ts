@@ -179,11 +179,15 @@ describe.each(backends)("Microsoft 365 delivery through the fakes (%s)", (backen
     );
     expect(waiting.attempts[0]).toMatchObject({ outcome: "retry", errorClass: "transient" });
     expect(waiting.attempts[0]!.message).toMatch(/pauses this sender/);
-    const [job] = await queryRows<{ wait: number }>(
-      t.postern.ctx.db,
-      sql`select extract(epoch from start_after - now())::float8 as wait from pgboss.job
-        where data->>'deliveryId' = ${id} and state = 'created'`,
-    );
+    // The worker marks the delivery queued, then enqueues its job for after the pause.
+    const job = await waitFor(async () => {
+      const [row] = await queryRows<{ wait: number }>(
+        t.postern.ctx.db,
+        sql`select extract(epoch from start_after - now())::float8 as wait from pgboss.job
+          where data->>'deliveryId' = ${id} and state = 'created'`,
+      );
+      return row;
+    });
     expect(job?.wait).toBeGreaterThan(45);
     await sleep(1_500);
     expect((await deliveryWhen(t, owner, app.id, id, () => true)).attempts).toHaveLength(1);
