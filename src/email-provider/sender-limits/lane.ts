@@ -28,6 +28,8 @@ export class SenderLane implements ConnectionGate {
   private inFlight = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
+  /** After shutdown the leases are gone already: closing sockets have nothing left to give back. */
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -71,7 +73,8 @@ export class SenderLane implements ConnectionGate {
     this.inFlight--;
     this.notify();
     this.trim();
-    await finishMessage(this.db, messageId);
+    // If this fails, the message still counts from when its send began.
+    if (!this.stopped) await finishMessage(this.db, messageId).catch(this.onError);
   }
 
   /** The pool's hook before each new connection: binds a lease to it until the socket closes. */
@@ -106,12 +109,21 @@ export class SenderLane implements ConnectionGate {
 
   /** Applies what the provider's reply asked of this sender, for every process. */
   async react(request: NonNullable<ReplyMeaning["sender"]>, reason: string): Promise<void> {
-    if ("slowDown" in request) await lowerConnectionCap(this.db, this.limits);
-    else await pauseSender(this.db, this.limits.key, request.pauseSeconds, reason);
+    const applied =
+      "slowDown" in request
+        ? lowerConnectionCap(this.db, this.limits)
+        : pauseSender(this.db, this.limits.key, request.pauseSeconds, reason);
+    await applied.catch(this.onError);
+  }
+
+  /** Shutdown: the owner has given back every lease of this process at once. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Gives back leases neither a send nor a connection needs any more. */
   private trim(): void {
+    if (this.stopped) return;
     while (this.held.length > Math.max(this.inFlight, this.bound.size)) {
       const index = this.held.findIndex((id) => !this.bound.has(id));
       if (index < 0) return;

@@ -35,6 +35,7 @@ export class SenderLanes {
 
   async close(): Promise<void> {
     clearInterval(this.renewal);
+    for (const lane of this.lanes.values()) lane.stop();
     await releaseAllLeases(this.db, this.holder).catch(this.onError);
   }
 }

@@ -57,7 +57,8 @@ export async function takeSlot(
           where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as window_frees_in`,
     );
     if (!state) throw new Error("sender limits query returned nothing");
-    if (state.paused_for !== null && state.paused_for > 0) {
+    // A pause stops new sends; a connection for a send already under way may still open.
+    if (want.message && state.paused_for !== null && state.paused_for > 0) {
       return { ok: false, blockedBy: "pause", waitSeconds: Math.ceil(state.paused_for) };
     }
     if (want.message && state.recent >= limits.messagesPerMinute) {
