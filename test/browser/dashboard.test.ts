@@ -258,6 +258,8 @@ describe("dashboard", () => {
       .getByRole("button", { name: /login code/ })
       .first()
       .waitFor();
+    // The email's own HTML, rendered in the sandboxed frame.
+    await page.frameLocator("iframe.mailbox-frame").getByText("login code is").waitFor();
     await screenshot(page, "dev-mailbox");
   });
 

@@ -6,7 +6,7 @@ export const canManage = (role: Role | undefined) => role === "owner" || role ==
 export const roleLabels: Record<Role, string> = { owner: "Owner", admin: "Admin", member: "Member" };
 
 export const roleDescriptions: Record<Role, string> = {
-  owner: "Everything, including members and roles",
-  admin: "Apps, keys, email provider and members",
-  member: "Read apps, delivery log and audit log",
+  owner: "Everything, including making other owners.",
+  admin: "Apps, keys, email provider and members.",
+  member: "Reads apps, the delivery log and the audit log.",
 };

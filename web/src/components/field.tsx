@@ -10,15 +10,21 @@ interface FieldShellProps {
   children: ReactNode;
 }
 
-/** Label, control, hint and a reserved line for the error, so an error never shifts the layout. */
-export function FieldShell({ label, id, hint, error, optional, children }: FieldShellProps) {
+/**
+ * The hint and the error share one reserved place: an error covers the hint instead of pushing the
+ * fields below it down, and a field without a hint keeps one line free for its error.
+ */
+export function FieldMessage({
+  id,
+  hint,
+  error,
+}: {
+  id: string;
+  hint?: ReactNode;
+  error?: string | undefined;
+}) {
   return (
-    <div className={`field${error ? " field-invalid" : ""}`}>
-      <label className="field-label" htmlFor={id}>
-        {label}
-        {optional && <span className="field-optional"> (optional)</span>}
-      </label>
-      {children}
+    <div className="field-message">
       {hint && (
         <div className="field-hint" id={`${id}-hint`}>
           {hint}
@@ -27,6 +33,20 @@ export function FieldShell({ label, id, hint, error, optional, children }: Field
       <div className="field-error" id={`${id}-error`} role={error ? "alert" : undefined}>
         {error ?? ""}
       </div>
+    </div>
+  );
+}
+
+/** Label, control, then the hint or the error in a place reserved for them. */
+export function FieldShell({ label, id, hint, error, optional, children }: FieldShellProps) {
+  return (
+    <div className={`field${error ? " field-invalid" : ""}`}>
+      <label className="field-label" htmlFor={id}>
+        {label}
+        {optional && <span className="field-optional"> (optional)</span>}
+      </label>
+      {children}
+      <FieldMessage id={id} hint={hint} error={error} />
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useEffect, useId, useState } from "react";
 import { ApiError, api, enc } from "../api/client.ts";
 import type { Member, Role, Workspace, WorkspaceSummary } from "../api/types.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
@@ -11,10 +11,7 @@ import { navigate } from "../router.tsx";
 import { useMe, useSession } from "../session.tsx";
 import { useResource } from "../use-resource.ts";
 
-const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({
-  value: r,
-  label: `${roleLabels[r]} — ${roleDescriptions[r]}`,
-}));
+const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({ value: r, label: roleLabels[r] }));
 
 export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
   return (
@@ -242,6 +239,12 @@ function InviteForm({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>();
   const [invited, setInvited] = useState<string>();
+  // The confirmation is news about one moment; it should not linger beside later changes.
+  useEffect(() => {
+    if (!invited) return;
+    const timer = window.setTimeout(() => setInvited(undefined), 6000);
+    return () => window.clearTimeout(timer);
+  }, [invited]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -281,6 +284,7 @@ function InviteForm({
           value={role}
           onChange={(e) => setRole(e.target.value as Role)}
           error={errors.role}
+          hint={roleDescriptions[role]}
           options={roleOptions.filter((o) => o.value !== "owner" || workspace.role === "owner")}
         />
         <div className="invite-submit">

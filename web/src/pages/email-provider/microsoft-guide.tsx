@@ -21,11 +21,20 @@ function useSettled<T>(value: T, ms: number): T {
   return settled;
 }
 
+// The guide route validates what it fills in; a half-typed value stays a placeholder until it is whole.
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const whole = (value: string, ...patterns: RegExp[]) => {
+  const trimmed = value.trim();
+  return patterns.some((p) => p.test(trimmed)) ? trimmed : "";
+};
+
 /** The Entra portal steps and Exchange Online PowerShell, filled in with what the form holds. */
 export function MicrosoftGuide({ appId, values }: { appId: string; values: GuideValues }) {
-  const clientId = useSettled(values.clientId.trim(), 400);
-  const tenantId = useSettled(values.tenantId.trim(), 400);
-  const senderEmail = useSettled(values.senderEmail.trim(), 400);
+  const clientId = useSettled(whole(values.clientId, GUID), 400);
+  const tenantId = useSettled(whole(values.tenantId, GUID, DOMAIN), 400);
+  const senderEmail = useSettled(whole(values.senderEmail, EMAIL), 400);
   const guide = useResource(`guide:${appId}:${clientId}:${tenantId}:${senderEmail}`, () =>
     api.get<{ steps: GuideStep[] }>(`/api/apps/${enc(appId)}/email-provider/microsoft-guide`, {
       query: { clientId, tenantId, senderEmail },

@@ -98,8 +98,8 @@ export function secretStatus(form: ProviderForm, saved: Provider | null): Secret
     destinationChanged =
       oauth !== undefined &&
       (form.provider !== oauth.provider ||
-        form.clientId.trim() !== oauth.clientId ||
-        form.tenantId.trim() !== oauth.tenantId);
+        form.clientId.trim().toLowerCase() !== oauth.clientId ||
+        form.tenantId.trim().toLowerCase() !== oauth.tenantId);
   }
   return { stored, destinationChanged, kept: stored && !destinationChanged && !form.replacingSecret };
 }

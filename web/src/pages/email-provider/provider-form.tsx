@@ -2,7 +2,7 @@ import { type FormEvent, type ReactNode, useId, useState } from "react";
 import { ApiError, api, enc } from "../../api/client.ts";
 import type { EmailProviderState, SmtpSecurity, TestResult, TestStepName } from "../../api/types.ts";
 import { Badge, FormError, Notice } from "../../components/feedback.tsx";
-import { FieldShell, SelectField, TextField } from "../../components/field.tsx";
+import { FieldMessage, FieldShell, SelectField, TextField } from "../../components/field.tsx";
 import { Tabs } from "../../components/tabs.tsx";
 import { MicrosoftGuide } from "./microsoft-guide.tsx";
 import {
@@ -449,12 +449,11 @@ function SecretInput({
             Replace
           </button>
         </div>
-        <div className="field-hint">
-          Saved encrypted. Postern never shows it again, and keeps it while you edit other fields.
-        </div>
-        <div className="field-error" role={error ? "alert" : undefined}>
-          {error ?? ""}
-        </div>
+        <FieldMessage
+          id={id}
+          hint="Saved encrypted. Postern never shows it again, and keeps it while you edit other fields."
+          error={error}
+        />
       </fieldset>
     );
   }
