@@ -64,6 +64,10 @@ async function start(options: { role?: Config["role"] }) {
         process.exit(1);
       });
   };
+  // pg-boss completes jobs without awaiting (a failure while the database restarts would be an
+  // unhandled rejection and, by Node's default, kill the process). The job simply times out and is
+  // retried, so log it and keep running.
+  process.on("unhandledRejection", (err) => postern.ctx.log.error({ err }, "unhandled rejection"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 }

@@ -114,8 +114,10 @@ async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
 
 async function openPostgres(connectionString: string): Promise<Storage> {
   const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
-  // An idle client whose server went away emits 'error'; without a listener the process would crash.
+  // A client whose server went away emits 'error' (idle ones on the pool, checked-out ones on
+  // themselves); without listeners the process would crash. The failed query reports it instead.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = drizzleNodePostgres(pool, { schema }) as unknown as Db;
   // Several processes may start at once: one migrates while the others wait on the lock.
   const lockClient = await pool.connect();

@@ -57,12 +57,15 @@ export function sendProblem(
 }
 
 /** Errors that mean "the database is not answering": the request may succeed later (503, not 500). */
-function isDatabaseUnavailable(err: { code?: string; message?: string }): boolean {
+function isDatabaseUnavailable(err: { code?: string; message?: string; cause?: unknown }): boolean {
+  // Drizzle wraps the driver's error; the connection failure is in its cause.
+  if (err.cause && typeof err.cause === "object" && isDatabaseUnavailable(err.cause as typeof err))
+    return true;
   return (
     ["ECONNREFUSED", "ECONNRESET", "57P01", "57P02", "57P03", "08006", "08001", "08003"].includes(
       err.code ?? "",
     ) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|terminating connection/i.test(
       err.message ?? "",
     )
   );

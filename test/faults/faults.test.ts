@@ -1,5 +1,6 @@
 import { execSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../support/harness.ts";
 import { startCluster, tally } from "./cluster.ts";
@@ -68,6 +69,24 @@ describe("faults on PostgreSQL with real API and worker processes", () => {
         duplicates: final.duplicates,
         drainedAfterMs: drainedAfter,
       });
+      // Retries back off: within one delivery, each wait is at least the base delay and they grow.
+      const db = new pg.Client({ connectionString: cluster.env.DATABASE_URL });
+      await db.connect();
+      const { rows } = await db.query<{ attempts: { at: string }[] }>(
+        "select attempts from deliveries where recipient like 'outage-b%' and attempt_count >= 4 limit 20",
+      );
+      await db.end();
+      expect(rows.length).toBeGreaterThan(0);
+      for (const { attempts } of rows) {
+        const gaps = attempts.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(attempts[i]!.at));
+        expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1_500);
+        expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
+      }
+      report("SMTP down backoff", {
+        sampleGapsMs: rows[0]!.attempts
+          .slice(1)
+          .map((a, i) => Date.parse(a.at) - Date.parse(rows[0]!.attempts[i]!.at)),
+      });
       expect(during.accepted).toHaveLength(300);
       expect(final.distinct).toBe(300);
       expect(final.duplicates).toBe(0);
@@ -80,7 +99,7 @@ describe("faults on PostgreSQL with real API and worker processes", () => {
     const cluster = await startCluster();
     const version = readdirSync("/etc/postgresql")[0];
     try {
-      await cluster.startWorker();
+      const worker = await cluster.startWorker();
       const load = cluster.sendLogins("pgr", 600, 10);
       await waitFor(() => cluster.smtp.messages.length >= 100 || undefined, 60_000, "load running");
       execSync(`pg_ctlcluster --skip-systemctl-redirect ${version} main stop -m fast`, { stdio: "ignore" });
