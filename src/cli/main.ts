@@ -129,6 +129,9 @@ program
   .description("Manage the sealing keys")
   .command("rotate")
   .description("Seal every secret under a new key; afterwards the old key can be removed")
-  .action(() => rotateKeys(config({ role: "api", seedDemo: false })));
+  .option("--reseal", "re-seal under the keyring's first key without generating a new one")
+  .action((options: { reseal?: boolean }) =>
+    rotateKeys(config({ role: "api", seedDemo: false }), { resealOnly: options.reseal === true }),
+  );
 
 await program.parseAsync(process.argv);

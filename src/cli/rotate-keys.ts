@@ -15,16 +15,17 @@ import {
 } from "../security/secret-box.ts";
 
 /**
- * Seals every stored secret under a fresh key. With the embedded key file the file is rewritten
- * (new key first); with POSTERN_SECRET_KEY the new keyring is printed for the operator to deploy.
+ * Seals every stored secret under a fresh key (or, with `resealOnly`, under the keyring's current
+ * first key). With the embedded key file the file is rewritten; with POSTERN_SECRET_KEY the new
+ * keyring is printed for the operator to deploy.
  */
-export async function rotateKeys(config: Config): Promise<void> {
+export async function rotateKeys(config: Config, options: { resealOnly?: boolean } = {}): Promise<void> {
   const keyFile = path.join(config.dataDir, "secret.key");
   const oldKeys = config.secretKey ? parseKeyring(config.secretKey) : await loadOrCreateKeyFile(keyFile);
-  const fresh = generateSecretKey();
-  const box = new SecretBox([fresh, ...oldKeys]);
+  const fresh = options.resealOnly ? oldKeys[0]! : generateSecretKey();
+  const box = new SecretBox(options.resealOnly ? oldKeys : [fresh, ...oldKeys]);
   // Written before re-sealing, so a crash halfway leaves a keyring that opens every row.
-  if (!config.secretKey) await writeKeyFile(keyFile, [fresh, ...oldKeys]);
+  if (!config.secretKey && !options.resealOnly) await writeKeyFile(keyFile, [fresh, ...oldKeys]);
 
   const storage = await openStorage({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const db = storage.db;
@@ -65,14 +66,21 @@ export async function rotateKeys(config: Config): Promise<void> {
 
   if (config.secretKey) {
     console.log(`Re-sealed ${resealed} secrets under key ${fresh.id}.`);
-    console.log(
-      "Set POSTERN_SECRET_KEY on every process to the new keyring below; the old key is no longer needed:",
-    );
-    console.log(formatKeyring([fresh]).trim());
+    if (!options.resealOnly) {
+      console.log(
+        "Set POSTERN_SECRET_KEY on every process to this keyring (the new key seals, the old one still opens",
+      );
+      console.log(
+        "what processes seal during the rollout); then run `postern keys rotate --reseal` with it, and drop the old key:",
+      );
+      console.log(
+        formatKeyring([fresh, ...oldKeys])
+          .trim()
+          .replace(/\n/g, ","),
+      );
+    }
   } else {
     await writeKeyFile(keyFile, [fresh]);
-    console.log(
-      `Re-sealed ${resealed} secrets under key ${fresh.id}; ${keyFile} now holds only the new key.`,
-    );
+    console.log(`Re-sealed ${resealed} secrets under key ${fresh.id}; ${keyFile} now holds only that key.`);
   }
 }
