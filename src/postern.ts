@@ -61,15 +61,17 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     dataDir: config.dataDir,
     ...(options.pglite ? { pglite: options.pglite } : {}),
   });
-  const queue: Queue = await startQueue(
-    storage,
-    {
-      retryLimit: 8,
-      retryDelaySeconds: config.delivery.retryBaseSeconds,
-      jobTimeoutSeconds: config.delivery.jobTimeoutSeconds,
-      maintenanceSeconds: config.delivery.maintenanceSeconds,
-    },
-    (err) => log.error({ err }, "queue error"),
+  const queue: Queue = await storage.exclusively(() =>
+    startQueue(
+      storage,
+      {
+        retryLimit: 8,
+        retryDelaySeconds: config.delivery.retryBaseSeconds,
+        jobTimeoutSeconds: config.delivery.jobTimeoutSeconds,
+        maintenanceSeconds: config.delivery.maintenanceSeconds,
+      },
+      (err) => log.error({ err }, "queue error"),
+    ),
   );
   const metrics = new Metrics(() => queue.depth());
   const ctx: Context = {

@@ -25,6 +25,11 @@ export interface Storage {
   /** Connection string for pg-boss on PostgreSQL; on PGlite pg-boss goes through `queueExecutor`. */
   connectionString: string | undefined;
   queueExecutor: SqlExecutor | undefined;
+  /**
+   * Runs `setup` while holding the database-wide startup lock, so processes starting together
+   * migrate and create the queue one after another (concurrent setup deadlocks in PostgreSQL).
+   */
+  exclusively<T>(setup: () => Promise<T>): Promise<T>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -32,7 +37,7 @@ export interface Storage {
 
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 // Any constant works; it only has to be the same in every Postern process.
-const MIGRATION_LOCK_ID = 7_046_873_511;
+const STARTUP_LOCK_ID = 7_046_873_511;
 
 /** Builds a parameterised drizzle SQL object from `$1`-style text, for raw statements from pg-boss. */
 export function rawSql(text: string, values: readonly unknown[] = []): SQL {
@@ -102,6 +107,8 @@ async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
         return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
       },
     },
+    // One process per PGlite data dir: nothing to serialise with.
+    exclusively: (setup) => setup(),
     ping: async () => {
       await client.query("select 1");
       return true;
@@ -119,20 +126,24 @@ async function openPostgres(connectionString: string): Promise<Storage> {
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   const db = drizzleNodePostgres(pool, { schema }) as unknown as Db;
+  const exclusively = async <T>(setup: () => Promise<T>): Promise<T> => {
+    const lockClient = await pool.connect();
+    try {
+      await lockClient.query("select pg_advisory_lock($1)", [STARTUP_LOCK_ID]);
+      return await setup();
+    } finally {
+      await lockClient.query("select pg_advisory_unlock($1)", [STARTUP_LOCK_ID]).catch(() => {});
+      lockClient.release();
+    }
+  };
   // Several processes may start at once: one migrates while the others wait on the lock.
-  const lockClient = await pool.connect();
-  try {
-    await lockClient.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_ID]);
-    await migrateNodePostgres(drizzleNodePostgres(pool, { schema }), { migrationsFolder });
-  } finally {
-    await lockClient.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]).catch(() => {});
-    lockClient.release();
-  }
+  await exclusively(() => migrateNodePostgres(drizzleNodePostgres(pool, { schema }), { migrationsFolder }));
   return {
     kind: "postgres",
     db,
     connectionString,
     queueExecutor: undefined,
+    exclusively,
     ping: async () => {
       try {
         await pool.query("select 1");
