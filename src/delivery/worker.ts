@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "../context.ts";
-import { apps, type DeliveryAttempt, deliveries, loginChallenges } from "../db/schema.ts";
+import { apps, type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
 import { type ComposedEmail, composeLoginEmail } from "../mail/login-email.ts";
 import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";

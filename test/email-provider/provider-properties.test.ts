@@ -48,7 +48,7 @@ const mutations: fc.Arbitrary<(b: Body) => unknown>[] = [
       "@b.example",
       "a b@c.example",
       "a@b.example\r\nBcc: x@y.example",
-      "x".repeat(250) + "@a.example",
+      `${"x".repeat(250)}@a.example`,
     )
     .map((v) => (b: Body) => ({ ...b, senderEmail: v })),
   fc

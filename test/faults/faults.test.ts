@@ -127,6 +127,7 @@ describe("faults on PostgreSQL with real API and worker processes", () => {
         180_000,
         "every accepted email delivered",
       );
+      expect(worker.child.exitCode).toBeNull();
       await waitFor(
         () => tally(cluster.smtp, "pgr-after").distinct === 50 || undefined,
         60_000,
