@@ -4,6 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   codeFrom,
+  devInbox,
   failureScreenshot,
   gotoWhenIdle,
   launchBrowser,
@@ -325,5 +326,51 @@ describe("dashboard", () => {
     watch.expect(signedOutCheck);
     await gotoWhenIdle(page, "/sign-in");
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
+    expect((await page.request.get("/api/me")).status()).toBe(401);
+  });
+
+  it("signs in with the magic link from the dev mailbox, and explains a used link", {
+    timeout: 60_000,
+  }, async () => {
+    const { page } = desktop;
+    // Keyboard only: the email field has focus, Enter submits.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("email");
+    const seen = await devInbox(postern.url);
+    await page.keyboard.type(owner);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Check your email" }).waitFor();
+    const mail = await waitForEmail(postern.url, owner, { seen });
+    const link = /https?:\/\/\S+\/api\/auth\/email\/link\?token=\S+/.exec(mail.text)?.[0] ?? "";
+    expect(link).not.toBe("");
+
+    await page.getByRole("link", { name: "Open the dev mailbox" }).click();
+    await page.getByRole("link", { name: link }).first().click();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("Acme");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByText("You have signed out.").waitFor();
+    await gotoWhenIdle(page, link);
+    await page.getByText("That sign-in link cannot be used").waitFor();
+  });
+
+  it("is reachable by keyboard, with a visible focus ring", { timeout: 60_000 }, async () => {
+    const { page } = desktop;
+    await signIn(desktop, postern.url, owner);
+    await gotoWhenIdle(page, appUrl);
+    await page.getByRole("heading", { name: "Storefront (prod)" }).waitFor();
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(() => document.activeElement?.textContent === "Delivery log");
+    }
+    expect(reached).toBe(true);
+    const outline = await page.evaluate(() => {
+      const style = getComputedStyle(document.activeElement!);
+      return `${style.outlineStyle} ${style.outlineWidth}`;
+    });
+    expect(outline).toBe("solid 2px");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`**${appUrl}/deliveries`);
   });
 });

@@ -217,13 +217,16 @@ describe("email provider", () => {
     const { publishableKey } = (await (await page.request.get(`/api/apps/${appId}`)).json()) as {
       publishableKey: string;
     };
+    const login = async (email: string) => {
+      const response = await fetch(`${postern.url}/v1/login/email`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${publishableKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ email }),
+      });
+      expect(response.status).toBe(202);
+    };
     const received = smtp.messages.length;
-    const response = await fetch(`${postern.url}/v1/login/email`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${publishableKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ email: "shopper@example.net" }),
-    });
-    expect(response.status).toBe(202);
+    await login("shopper@example.net");
     const [mail] = (await smtp.waitForMessages(received + 1)).slice(received);
     expect(mail?.to).toContain("shopper@example.net");
 
@@ -233,6 +236,23 @@ describe("email provider", () => {
     expect(await row.locator("td[data-label=Route]").textContent()).toBe("Custom provider");
     await row.getByRole("link").click();
     await expect.poll(() => page.locator(".attempt .smtp-reply").first().textContent()).toMatch(/^250/);
+
+    // A permanent refusal fails at once; the detail shows the server's reply and the error class.
+    smtp.replies.push({ code: 550, message: "5.1.1 Mailbox unavailable" });
+    await login("gone@example.net");
+    await page.getByRole("link", { name: "← All login emails" }).click();
+    const failed = page.locator("tbody tr", { hasText: "gone@example.net" });
+    await expect.poll(() => failed.locator(".badge").textContent(), { timeout: 20_000 }).toBe("Failed");
+    await failed.getByRole("link").click();
+    await expect
+      .poll(() => page.locator(".attempt .smtp-reply").first().textContent())
+      .toContain("550 5.1.1");
+    const errorClass = page
+      .locator(".attempt-body > div", { has: page.getByText("Error class") })
+      .locator("dd");
+    expect(await errorClass.textContent()).toMatch(/recipient|permanent/);
+    await page.getByText("Last error").waitFor();
+    await screenshot(page, "delivery-detail-failed");
   });
 
   it("configures Microsoft 365 OAuth against the fakes, with the setup guide pre-filled", {
@@ -265,11 +285,22 @@ describe("email provider", () => {
 
     // The guide's PowerShell carries the entered IDs and mailbox, each command with a copy button.
     const guide = page.locator(".guide");
+    const filledIn = [
+      `New-ServicePrincipal -AppId '${CLIENT_ID}'`,
+      `Add-MailboxPermission -Identity '${MAILBOX}'`,
+      `Connect-ExchangeOnline -Organization '${TENANT_ID}'`,
+    ];
     await expect
-      .poll(() => guide.textContent(), { timeout: 10_000 })
-      .toContain(`New-ServicePrincipal -AppId '${CLIENT_ID}'`);
-    expect(await guide.textContent()).toContain(`Add-MailboxPermission -Identity '${MAILBOX}'`);
-    expect(await guide.textContent()).toContain(TENANT_ID);
+      .poll(
+        async () => {
+          const text = (await guide.textContent()) ?? "";
+          return filledIn.filter((command) => !text.includes(command));
+        },
+        {
+          timeout: 10_000,
+        },
+      )
+      .toEqual([]);
     const connect = guide.locator(".guide-command", { hasText: "Connect-ExchangeOnline" });
     await connect.getByRole("button", { name: /^Copy/ }).click();
     await expect

@@ -254,8 +254,11 @@ export async function failureScreenshot(page: Page, testName: string): Promise<s
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screenshotDir, { recursive: true });
   const width = page.viewportSize()?.width ?? 1440;
-  // Let fonts and late layout settle so the picture is what a person would see.
-  await page.evaluate(() => document.fonts.ready);
+  // From the top (sticky parts stay where a reader first sees them), once fonts have settled.
+  await page.evaluate(async () => {
+    window.scrollTo(0, 0);
+    await document.fonts.ready;
+  });
   await page.screenshot({ path: path.join(screenshotDir, `${name}-${width}.png`), fullPage: true });
 }
 

@@ -1,6 +1,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { ApiError, api, setCsrfToken, setSessionExpiredListener } from "./api/client.ts";
 import type { Account, Me } from "./api/types.ts";
+import { writePendingLogin } from "./pending-login.ts";
 import { navigate } from "./router.tsx";
 
 export type SessionState =
@@ -32,6 +33,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const load = useCallback(async () => {
     try {
       const me = await loadMe();
+      // Signed in, by code or by link: a code still awaited in this tab is moot.
+      writePendingLogin(undefined);
       setCsrfToken(me.csrfToken);
       setState({ status: "signed-in", me });
     } catch (err) {

@@ -4,33 +4,10 @@ import type { Account } from "../api/types.ts";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
+import { type PendingLogin, readPendingLogin, writePendingLogin } from "../pending-login.ts";
 import { Link, useLocation } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { Brand } from "../shell.tsx";
-
-interface PendingLogin {
-  email: string;
-  loginId: string;
-  expiresAt: string;
-}
-
-// Kept for the tab's lifetime, so a trip to the dev mailbox and back does not lose the code step.
-const PENDING_KEY = "postern.pendingLogin";
-
-function readPending(): PendingLogin | undefined {
-  try {
-    const raw = sessionStorage.getItem(PENDING_KEY);
-    const pending = raw ? (JSON.parse(raw) as PendingLogin) : undefined;
-    return pending && new Date(pending.expiresAt).getTime() > Date.now() ? pending : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writePending(pending: PendingLogin | undefined): void {
-  if (pending) sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
-  else sessionStorage.removeItem(PENDING_KEY);
-}
 
 function useDevMailboxAvailable(): boolean {
   const [available, setAvailable] = useState(false);
@@ -49,11 +26,11 @@ function useDevMailboxAvailable(): boolean {
 export function SignInPage({ notice }: { notice?: string | undefined }) {
   const { searchParams } = useLocation();
   const devMailbox = useDevMailboxAvailable();
-  const [pending, setPending] = useState<PendingLogin | undefined>(readPending);
+  const [pending, setPending] = useState<PendingLogin | undefined>(readPendingLogin);
   const linkInvalid = searchParams.get("signin") === "link-invalid";
 
   const choosePending = (next: PendingLogin | undefined) => {
-    writePending(next);
+    writePendingLogin(next);
     setPending(next);
   };
 
@@ -163,7 +140,7 @@ function CodeStep({
         loginId: pending.loginId,
         code: code.trim(),
       });
-      writePending(undefined);
+      writePendingLogin(undefined);
       await completeSignIn(verified);
     } catch (err) {
       if (err instanceof ApiError) setError(err);

@@ -31,14 +31,27 @@ const whole = (value: string, ...patterns: RegExp[]) => {
 };
 
 /** The Entra portal steps and Exchange Online PowerShell, filled in with what the form holds. */
-export function MicrosoftGuide({ appId, values }: { appId: string; values: GuideValues }) {
-  const clientId = useSettled(whole(values.clientId, GUID), 400);
-  const tenantId = useSettled(whole(values.tenantId, GUID, DOMAIN), 400);
-  const senderEmail = useSettled(whole(values.senderEmail, EMAIL), 400);
-  const guide = useResource(`guide:${appId}:${clientId}:${tenantId}:${senderEmail}`, () =>
-    api.get<{ steps: GuideStep[] }>(`/api/apps/${enc(appId)}/email-provider/microsoft-guide`, {
-      query: { clientId, tenantId, senderEmail },
-    }),
+export function MicrosoftGuide({
+  appId,
+  values,
+  open,
+}: {
+  appId: string;
+  values: GuideValues;
+  /** Shown open until the provider works; then it is reference material. */
+  open: boolean;
+}) {
+  // One settled query for all three, so a pause in typing costs one request, not three.
+  const filled = [
+    ["clientId", whole(values.clientId, GUID)],
+    ["tenantId", whole(values.tenantId, GUID, DOMAIN)],
+    ["senderEmail", whole(values.senderEmail, EMAIL)],
+  ].filter(([, value]) => value);
+  const query = useSettled(new URLSearchParams(filled).toString(), 400);
+  const guide = useResource(`guide:${appId}:${query}`, () =>
+    api.get<{ steps: GuideStep[] }>(
+      `/api/apps/${enc(appId)}/email-provider/microsoft-guide${query ? `?${query}` : ""}`,
+    ),
   );
   // Keep the previous guide on screen while the next one loads: no flicker while typing.
   const [shown, setShown] = useState<GuideStep[]>();
@@ -47,10 +60,10 @@ export function MicrosoftGuide({ appId, values }: { appId: string; values: Guide
   }, [guide.data]);
 
   return (
-    <section className="guide" aria-labelledby="ms-guide-title">
-      <h3 id="ms-guide-title" className="guide-title">
-        Set up Microsoft 365
-      </h3>
+    <details className="guide" open={open}>
+      <summary className="guide-title">
+        <h3>Set up Microsoft 365</h3>
+      </summary>
       <p className="guide-intro">
         You need a Microsoft 365 subscription with Exchange Online. The commands below use the values from the
         form; they update as you type.
@@ -71,13 +84,17 @@ export function MicrosoftGuide({ appId, values }: { appId: string; values: Guide
               {step.commands?.map((command) => (
                 <div key={command.label} className="guide-command">
                   <div className="guide-command-label">{command.label}</div>
-                  <CodeBlock code={command.command} language="PowerShell" describe={command.label} />
+                  <CodeBlock
+                    code={command.command}
+                    language={command.command.startsWith("az ") ? "Azure CLI" : "PowerShell"}
+                    describe={command.label}
+                  />
                 </div>
               ))}
             </li>
           ))}
         </ol>
       )}
-    </section>
+    </details>
   );
 }

@@ -387,6 +387,7 @@ export function ProviderFormSection({
       {form.type === "smtp_oauth" && (
         <MicrosoftGuide
           appId={appId}
+          open={!(saved?.type === "smtp_oauth" && saved.health.status === "working")}
           values={{ clientId: form.clientId, tenantId: form.tenantId, senderEmail: form.senderEmail }}
         />
       )}

@@ -5,7 +5,7 @@ import { TestResultView } from "./test-result.tsx";
 
 const kindLabels: Record<Provider["type"], string> = {
   smtp_basic: "SMTP with Basic Auth",
-  smtp_oauth: "Microsoft 365 OAuth",
+  smtp_oauth: "OAuth (XOAUTH2)",
 };
 
 const securityLabels = { starttls: "STARTTLS", tls: "TLS", none: "no encryption" } as const;
