@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import type { WorkspaceSummary } from "./api/types.ts";
 import { WorkspaceSwitcher } from "./components/workspace-switcher.tsx";
 import { Link, useLocation } from "./router.tsx";
@@ -48,9 +48,17 @@ export function Shell({
   const [menuOpen, setMenuOpen] = useState(false);
   const [signingOut, setSigningOut] = useState(false);
 
-  // A new page closes the small-screen menu.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation.
-  useEffect(() => setMenuOpen(false), [pathname]);
+  const mainRef = useRef<HTMLElement>(null);
+  const firstPath = useRef(pathname);
+  // A new page closes the small-screen menu and starts keyboard and screen-reader users at its content.
+  useEffect(() => {
+    setMenuOpen(false);
+    if (pathname !== firstPath.current) {
+      firstPath.current = pathname;
+      // A page that focused its own first field (autoFocus) keeps it.
+      if (!mainRef.current?.contains(document.activeElement)) mainRef.current?.focus({ preventScroll: true });
+    }
+  }, [pathname]);
 
   const base = workspace ? `/w/${encodeURIComponent(workspace.id)}` : undefined;
   return (
@@ -107,7 +115,7 @@ export function Shell({
           </button>
         </div>
       </aside>
-      <main id="main" className="main" tabIndex={-1}>
+      <main id="main" className="main" tabIndex={-1} ref={mainRef}>
         <div className="main-inner">{children}</div>
       </main>
     </div>
