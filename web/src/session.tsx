@@ -21,7 +21,7 @@ interface SessionApi {
 
 const SessionContext = createContext<SessionApi | undefined>(undefined);
 
-export const SESSION_EXPIRED_NOTICE = "Your session expired. Sign in again to pick up where you left off.";
+const SESSION_EXPIRED_NOTICE = "Your session expired. Sign in again to pick up where you left off.";
 
 async function loadMe(): Promise<Me> {
   return api.get<Me>("/api/me", { quietUnauthorized: true });
