@@ -47,7 +47,8 @@ describe("dashboard", () => {
 
   afterEach(async (context) => {
     if (context.task.result?.state === "fail") {
-      for (const { page } of opened) await failureScreenshot(page, context.task.name);
+      for (const { page } of opened)
+        console.error(`Screenshot: ${await failureScreenshot(page, context.task.name)}`);
       console.error(`Postern's output so far:\n${postern.output()}`);
     }
     for (const { watch } of opened) watch.assertClean();

@@ -90,7 +90,7 @@ describe("email provider", () => {
 
   afterEach(async (context) => {
     if (context.task.result?.state === "fail") {
-      await failureScreenshot(desktop.page, context.task.name);
+      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
       console.error(`Postern's output so far:\n${postern.output()}`);
     }
     desktop.watch.assertClean();

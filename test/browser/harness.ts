@@ -242,9 +242,13 @@ export function codeFrom(subject: string): string {
   return code;
 }
 
-/** After a failed test: what the page looked like, in docs/screenshots/tmp (ignored by git). */
+/** After a failed test: what the page looked like, saved outside the repository; returns the path. */
 export async function failureScreenshot(page: Page, testName: string): Promise<string> {
-  const file = path.join(screenshotDir, "tmp", `${testName.replace(/[^a-z0-9]+/gi, "-").slice(0, 80)}.png`);
+  const file = path.join(
+    tmpdir(),
+    "postern-browser-failures",
+    `${testName.replace(/[^a-z0-9]+/gi, "-").slice(0, 80)}.png`,
+  );
   await mkdir(path.dirname(file), { recursive: true });
   await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
   return file;
