@@ -6,9 +6,10 @@ import type { Backend } from "./lib/database.ts";
 import { describeEnvironment } from "./lib/environment.ts";
 import type { Suite } from "./lib/suite.ts";
 import { rerunTrustingTestCa } from "./lib/trust.ts";
+import { scaleSuite } from "./scale.ts";
 import { smtpBasicSuite } from "./smtp-basic.ts";
 
-const suites: Suite[] = [smtpBasicSuite];
+const suites: Suite[] = [smtpBasicSuite, scaleSuite];
 const DEFAULT_SUITES = ["smtp-basic"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]

@@ -1,12 +1,13 @@
 // Basic Auth suite (issue 3): login emails per second through Postern's whole pipeline to a custom
 // SMTP provider, next to (a) a raw pooled nodemailer sender, the floor, and (b) a new connection per
 // email, the way Keycloak, GoTrue, Kratos, Zitadel and Logto send.
+import { basicAuthProvider, POSTERN_POOL, startBasicAuthServer } from "./lib/basic-auth.ts";
 import { signInToDashboard } from "./lib/dashboard.ts";
 import type { Backend } from "./lib/database.ts";
 import { driveLogins, loginsAt, type PipelineRun, recipients } from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { type SmtpDestination, sendConnectionPerEmail, sendPooled } from "./lib/senders.ts";
-import { formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
+import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
 import type { Suite } from "./lib/suite.ts";
 import { printTable } from "./lib/table.ts";
 import { type CpuShare, cpuHeaders, formatCpu, measured } from "./lib/usage.ts";
@@ -18,15 +19,6 @@ const PER_CONNECTION_CAP = 200;
 const WARM_UP = 100;
 /** Concurrent HTTP clients for the burst: enough to keep Postern's API busy. */
 const CLIENTS = 32;
-/**
- * Postern's pool for one Basic Auth provider: maxConnections from src/email-provider/kinds/smtp-basic.ts,
- * maxMessages from openSmtpPool in src/mail/smtp-target.ts. The floor uses the same, so the ratio
- * measures Postern's own overhead and not a difference in pooling. Keep in step with those files.
- */
-const POSTERN_POOL = { maxConnections: 3, maxMessages: 100 };
-
-const USERNAME = "bench";
-const PASSWORD = "bench-Passw0rd!";
 
 interface SenderRow {
   label: string;
@@ -35,26 +27,6 @@ interface SenderRow {
   emailsPerSecond: number;
   connections: number;
   cpu: CpuShare;
-}
-
-/**
- * Every sender gets an SMTP server of its own (alike in every setting), so its connection counts are
- * its own.
- */
-async function smtpServer(world: World): Promise<SmtpDestination> {
-  const { port } = await world.call("startSmtp", {
-    security: "starttls",
-    users: { [USERNAME]: PASSWORD },
-    authMethods: ["PLAIN", "LOGIN"],
-  });
-  return {
-    host: "localhost",
-    port,
-    username: USERNAME,
-    password: PASSWORD,
-    senderEmail: "login@bench.example",
-    senderName: "Bench Login",
-  };
 }
 
 /** Times `send` from its start to the last of `emails` accepted, with the SMTP connections it opened. */
@@ -89,22 +61,13 @@ interface PipelineResult {
 }
 
 async function measurePipeline(world: World, backend: Backend, count: number): Promise<PipelineResult> {
-  const to = await smtpServer(world);
+  const to = await startBasicAuthServer(world);
   const postern = await startInProcessPostern(backend);
   try {
     const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
     await dashboard.unlockCustomProvider();
     const app = await dashboard.createApp("Bench app");
-    await dashboard.putEmailProvider(app.id, {
-      type: "smtp_basic",
-      senderEmail: to.senderEmail,
-      senderName: to.senderName,
-      host: to.host,
-      port: to.port,
-      security: "starttls",
-      username: to.username,
-      password: to.password,
-    });
+    await dashboard.putEmailProvider(app.id, basicAuthProvider(to));
     const logins = (label: string, n: number) => loginsAt(app.publishableKey, recipients(label, n));
     const timeoutMs = Math.max(60_000, count * 60);
     await driveLogins(world, postern.url, logins("warm-up", WARM_UP), { concurrency: 10 }, timeoutMs);
@@ -150,10 +113,10 @@ function print(rows: SenderRow[], pipeline: PipelineResult, backend: Backend) {
     ["sender", "emails", "seconds", "emails/s", "SMTP conns", ...cpuHeaders],
     rows.map((r) => [
       r.label,
-      formatNumber(r.emails),
+      formatCount(r.emails),
       formatNumber(r.seconds),
       formatNumber(r.emailsPerSecond),
-      formatNumber(r.connections),
+      formatCount(r.connections),
       ...formatCpu(r.cpu),
     ]),
   );
@@ -178,7 +141,7 @@ function print(rows: SenderRow[], pipeline: PipelineResult, backend: Backend) {
   const ms = (v: number) => formatNumber(v, " ms");
   const latency = (label: string, run: PipelineRun, which: "endToEnd" | "response") => [
     label,
-    formatNumber(run.emails),
+    formatCount(run.emails),
     ms(run[which].p50),
     ms(run[which].p99),
     ms(run[which].max),
@@ -211,6 +174,7 @@ export const smtpBasicSuite: Suite = {
   name: "smtp-basic",
   summary: "Basic Auth provider: pipeline vs pooled nodemailer vs a connection per email",
   defaultBackend: "pglite",
+  // Every sender gets an SMTP server of its own (alike in every setting), so its connection counts are its own.
   async run({ backend, emails }) {
     const count = emails ?? DEFAULT_EMAILS;
     const capped = Math.min(count, PER_CONNECTION_CAP);
@@ -220,7 +184,7 @@ export const smtpBasicSuite: Suite = {
       const pipeline = await measurePipeline(world, backend, count);
 
       console.log(`Pooled nodemailer: ${count} emails, ${POSTERN_POOL.maxConnections} connections…`);
-      const floorTo = await smtpServer(world);
+      const floorTo = await startBasicAuthServer(world);
       const pool = POSTERN_POOL;
       await sendPooled(floorTo, recipients("floor-warm-up", WARM_UP), pool);
       const floorEmails = recipients("floor", count);
@@ -237,7 +201,7 @@ export const smtpBasicSuite: Suite = {
       );
 
       console.log(`Connection per email: ${capped} emails, sequential and 5 at a time…`);
-      const perConnectionTo = await smtpServer(world);
+      const perConnectionTo = await startBasicAuthServer(world);
       const sequentialEmails = recipients("sequential", capped);
       const sequential = await timeSender(
         world,

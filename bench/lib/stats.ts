@@ -32,6 +32,11 @@ export function formatNumber(value: number, unit = ""): string {
   return `${value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })}${unit}`;
 }
 
+/** Whole counts, thousands separated. */
+export function formatCount(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "–";
+}
+
 export function formatRatio(value: number): string {
   return Number.isFinite(value) ? `${formatNumber(value)}×` : "–";
 }
