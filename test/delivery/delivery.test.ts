@@ -159,6 +159,9 @@ describe("an email enqueued by a process that dies before sending is delivered a
       POSTERN_DATA_DIR: dataDir,
       POSTERN_DEFAULT_SMTP_URL: `smtp://localhost:${smtp.port}`,
       POSTERN_RETRY_BASE_SECONDS: "1",
+      // If the kill lands mid-attempt, the job is held until it times out; keep that short here.
+      POSTERN_JOB_TIMEOUT_SECONDS: "5",
+      POSTERN_QUEUE_MAINTENANCE_SECONDS: "1",
     };
     try {
       await smtp.stop(); // the first attempt cannot connect: the email is still owed when the process dies
@@ -174,7 +177,7 @@ describe("an email enqueued by a process that dies before sending is delivered a
       await smtp.restart();
       const second = await spawnPostern(env);
       try {
-        const [mail] = await smtp.waitForMessages(1, 30_000);
+        const [mail] = await smtp.waitForMessages(1, 60_000);
         expect(mail!.to).toContain("survivor@example.com");
       } finally {
         await second.kill();
