@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/connection.ts";
-import { auditEvents } from "../db/schema.ts";
+import { accounts, auditEvents } from "../db/schema.ts";
 import { randomId } from "../security/tokens.ts";
 
 export interface AuditEntry {
@@ -25,8 +25,9 @@ export async function listAudit(
   options: { limit: number; before?: Date | undefined },
 ) {
   const rows = await db
-    .select()
+    .select({ event: auditEvents, actorEmail: accounts.email })
     .from(auditEvents)
+    .leftJoin(accounts, eq(accounts.id, auditEvents.actorAccountId))
     .where(
       options.before
         ? and(eq(auditEvents.workspaceId, workspaceId), lt(auditEvents.createdAt, options.before))
@@ -34,10 +35,12 @@ export async function listAudit(
     )
     .orderBy(desc(auditEvents.createdAt))
     .limit(options.limit);
-  return rows.map((r) => ({
+  return rows.map(({ event: r, actorEmail }) => ({
     id: r.id,
     action: r.action,
     actorAccountId: r.actorAccountId,
+    // Null for the operator, whose actions have no account.
+    actor: r.actorAccountId ? { id: r.actorAccountId, email: actorEmail ?? null } : null,
     targetType: r.targetType,
     targetId: r.targetId,
     changes: r.changes,

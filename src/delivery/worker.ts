@@ -181,7 +181,7 @@ async function composeFor(ctx: Context, delivery: Delivery) {
   const appName = delivery.appId
     ? ((await ctx.db.select({ name: apps.name }).from(apps).where(eq(apps.id, delivery.appId)))[0]?.name ??
       "your app")
-    : "the Postern dashboard";
+    : "Postern";
   const linkPath = delivery.appId ? "/v1/login/email/link" : "/api/auth/email/link";
   return composeLoginEmail({
     appName,

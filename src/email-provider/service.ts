@@ -90,7 +90,7 @@ export function resolveSecret(
   return open(sealed);
 }
 
-async function checkSender(ctx: Context, senderEmail: string) {
+export async function checkSender(ctx: Context, senderEmail: string) {
   if (await findAccountByEmail(ctx.db, senderEmail)) {
     throw invalid(
       "sender_is_dashboard_account",

@@ -14,6 +14,7 @@ import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
 import {
+  checkSender,
   FEATURE,
   featureLocked,
   findProvider,
@@ -72,6 +73,8 @@ export async function testEmailProvider(
       ctx.secrets.open(sealed, providerSecretContext(appId, kind.secretField)),
     );
     senderEmail = normaliseEmail(input.config.senderEmail);
+    // The same sender rule as saving: a test email never goes out From a dashboard account.
+    await checkSender(ctx, senderEmail);
     senderName = input.config.senderName;
     try {
       await kind.validate(settings, env);

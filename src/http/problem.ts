@@ -71,7 +71,13 @@ function isDatabaseUnavailable(err: { code?: string; message?: string; cause?: u
   );
 }
 
-const fieldOf = (path: string) => path.replace(/^\//, "").replace(/\//g, ".");
+/** "/redirectUrls/1" → "redirectUrls[1]", "/config/host" → "config.host": the spelling domain errors use too. */
+const fieldOf = (path: string) =>
+  path
+    .split("/")
+    .filter(Boolean)
+    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join("");
 
 const API_PATHS = /^\/(api|v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/;
 

@@ -19,7 +19,8 @@ export const textSchema = (max: number) =>
     .min(1, "must not be empty")
     .max(max, `must be at most ${max} characters`);
 
-export const problemSchema = z.object({
+/** Problem details keep their extension members (errors[], attemptsRemaining, …) in responses. */
+export const problemSchema = z.looseObject({
   type: z.string(),
   title: z.string(),
   status: z.number(),

@@ -11,7 +11,12 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const screenshotDir = path.join(repoRoot, "docs/screenshots");
+// The committed screenshots (docs/screenshots) change only when asked, so `npm test` leaves the tree
+// clean; otherwise they go to test-results/ (ignored) for inspection.
+const screenshotDir = path.join(
+  repoRoot,
+  process.env.POSTERN_UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
+);
 
 export interface PosternProcess {
   url: string;
@@ -254,7 +259,7 @@ export async function failureScreenshot(page: Page, testName: string): Promise<s
   return file;
 }
 
-/** Saves a full-page screenshot as docs/screenshots/<name>-<width>.png. */
+/** Saves a full-page screenshot as <screenshotDir>/<name>-<width>.png. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(screenshotDir, { recursive: true });
   const width = page.viewportSize()?.width ?? 1440;

@@ -61,6 +61,17 @@ describe.each(backends)("dashboard sign-in and management API (%s)", (backend) =
     expect(after.body).toEqual(before.body);
   });
 
+  it("tells the sign-in page whether it is signed in and whether the dev mailbox is on, without a 401", async () => {
+    expect((await t.request("GET", "/api/session")).body).toEqual({
+      signedIn: false,
+      devMailbox: true,
+      signup: "open",
+    });
+    expect((await t.request("GET", "/api/session", { session: alice })).body).toMatchObject({
+      signedIn: true,
+    });
+  });
+
   it("answers 401 without a session", async () => {
     const res = await t.request("GET", "/api/me");
     expect(res.status).toBe(401);
@@ -166,8 +177,13 @@ describe.each(backends)("dashboard sign-in and management API (%s)", (backend) =
     expect(rotated.status).toBe(200);
     expect(rotated.body.secretKey).not.toBe(created.secretKey);
     const audit = await t.request("GET", `/api/workspaces/${alice.workspaceId}/audit`, { session: alice });
-    const actions = (audit.body.events as { action: string }[]).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(["app.created", "app.secret_key_rotated"]));
+    const events = audit.body.events as { action: string; actor: { email: string } | null }[];
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(["app.created", "app.secret_key_rotated"]),
+    );
+    expect(events.find((e) => e.action === "app.secret_key_rotated")!.actor).toMatchObject({
+      email: "alice@example.com",
+    });
     expect(JSON.stringify(audit.body)).not.toContain(rotated.body.secretKey as string);
   });
 

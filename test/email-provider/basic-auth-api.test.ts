@@ -22,7 +22,11 @@ describe.each(backends)("Custom Email Provider API, Basic Auth (%s)", (backend) 
 
   beforeAll(async () => {
     smtp = await startSmtpServer({ security: "starttls", users: { acme: PASSWORD } });
-    t = await startTestPostern(backend, { ...ALLOWLIST, POSTERN_LOG_LEVEL: "trace" });
+    t = await startTestPostern(backend, {
+      ...ALLOWLIST,
+      POSTERN_LOG_LEVEL: "trace",
+      POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: "100",
+    });
     owner = await t.signIn("owner@example.com");
     app = await t.createApp(owner, { name: "Acme" });
     await t.request("POST", `/api/workspaces/${owner.workspaceId}/members`, {
@@ -190,6 +194,13 @@ describe.each(backends)("Custom Email Provider API, Basic Auth (%s)", (backend) 
       body: basicBody(smtp.port, { senderEmail: "member@example.com", password: PASSWORD }),
     });
     expect(res.body).toMatchObject({ code: "sender_is_dashboard_account", field: "senderEmail" });
+    const tested = await call("POST", `/api/apps/${app.id}/email-provider/test`, {
+      body: {
+        config: basicBody(smtp.port, { senderEmail: "member@example.com", password: PASSWORD }),
+        sendTo: "owner@example.com",
+      },
+    });
+    expect(tested.body).toMatchObject({ code: "sender_is_dashboard_account", field: "senderEmail" });
     const dashboard = await t.request("POST", "/api/auth/email", { body: { email: "LOGIN@acme.example" } });
     expect(dashboard.status).toBe(403);
     expect(dashboard.body.code).toBe("sender_email_login_refused");

@@ -169,5 +169,14 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
     });
     expect(redirect.status).toBe(400);
     expect(redirect.body.field).toBe("redirectUrls[1]");
+    const schemaError = await t.request("POST", `/api/workspaces/${session.workspaceId}/apps`, {
+      session,
+      body: { name: "", redirectUrls: ["https://ok.example/cb", 7] },
+    });
+    expect(schemaError.body.field).toBe("name");
+    expect(schemaError.body.errors).toEqual([
+      { field: "name", message: expect.any(String) },
+      { field: "redirectUrls[1]", message: expect.any(String) },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { ApiError, api, setCsrfToken, setSessionExpiredListener } from "./api/client.ts";
-import type { Account, Me } from "./api/types.ts";
+import type { Account, Me, SessionStatus } from "./api/types.ts";
 import { writePendingLogin } from "./pending-login.ts";
 import { navigate } from "./router.tsx";
 
@@ -32,6 +32,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const load = useCallback(async () => {
     try {
+      // Asking first spares a signed-out visitor a 401 (and the browser's console error for it).
+      const session = await api.get<SessionStatus>("/api/session");
+      if (!session.signedIn) {
+        setCsrfToken(undefined);
+        setState((current) => (current.status === "signed-out" ? current : { status: "signed-out" }));
+        return;
+      }
       const me = await loadMe();
       // Signed in, by code or by link: a code still awaited in this tab is moot.
       writePendingLogin(undefined);

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provid
 import { z } from "zod";
 import {
   closeSession,
+  findSession,
   redeemDashboardLink,
   requestDashboardSignIn,
   SESSION_TTL_SECONDS,
@@ -90,6 +91,32 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
           if (err instanceof DomainError) return reply.redirect("/?signin=link-invalid", 303);
           throw err;
         }
+      },
+    );
+
+    app.get(
+      "/api/session",
+      {
+        schema: {
+          tags: ["dashboard auth"],
+          summary:
+            "Whether this browser is signed in, and what the sign-in page should offer (no 401 when signed out)",
+          response: {
+            200: z.object({
+              signedIn: z.boolean(),
+              devMailbox: z.boolean(),
+              signup: z.enum(["open", "invite"]),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const token = request.cookies[SESSION_COOKIE];
+        return {
+          signedIn: token ? (await findSession(ctx, token)) !== undefined : false,
+          devMailbox: ctx.config.defaultSmtpUrl === undefined,
+          signup: ctx.config.signup,
+        };
       },
     );
 

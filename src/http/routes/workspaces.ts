@@ -173,6 +173,7 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
                   id: z.string(),
                   action: z.string(),
                   actorAccountId: z.string().nullable(),
+                  actor: z.object({ id: z.string(), email: z.string().nullable() }).nullable(),
                   targetType: z.string(),
                   targetId: z.string(),
                   changes: z.record(z.string(), z.unknown()),

@@ -138,14 +138,6 @@ export const api = {
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
   delete: (path: string) => request<undefined>("DELETE", path),
   /** Whether a route answers at all: for optional features such as the dev mailbox. */
-  async exists(path: string): Promise<boolean> {
-    try {
-      const response = await fetch(path, { credentials: "same-origin" });
-      return response.ok;
-    } catch {
-      return false;
-    }
-  },
 };
 
 export const enc = encodeURIComponent;

@@ -215,3 +215,10 @@ export interface GuideStep {
   text: string;
   commands?: { label: string; command: string }[];
 }
+
+/** GET /api/session: answers signed-out visitors too. */
+export interface SessionStatus {
+  signedIn: boolean;
+  devMailbox: boolean;
+  signup: "open" | "invite";
+}

@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { ApiError, api } from "../api/client.ts";
-import type { Account } from "../api/types.ts";
+import type { Account, SessionStatus } from "../api/types.ts";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
@@ -13,9 +13,12 @@ function useDevMailboxAvailable(): boolean {
   const [available, setAvailable] = useState(false);
   useEffect(() => {
     let live = true;
-    void api.exists("/api/dev/inbox").then((ok) => {
-      if (live) setAvailable(ok);
-    });
+    void api.get<SessionStatus>("/api/session").then(
+      (session) => {
+        if (live) setAvailable(session.devMailbox);
+      },
+      () => {},
+    );
     return () => {
       live = false;
     };
