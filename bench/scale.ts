@@ -99,6 +99,8 @@ interface ScaleRow {
   workers: number;
   endToEnd: PipelineRun;
   connectionsPerEmail: number;
+  /** Emails delivered more than once during this step (should be 0). */
+  duplicates: number;
   api: ApiRun;
   rss: { role: string; bytes: number }[];
 }
@@ -152,10 +154,12 @@ async function measureGroup(
   const apiRun = await loadApi(api, keys, `api-${workers}`);
   // Drained before the processes stop, so no email of this step is left for the next.
   await world.call("awaitAccepted", { recipients: apiRun.accepted, timeoutMs: 300_000 });
+  const drained = await world.call("smtpStats", smtp);
   return {
     workers,
     endToEnd,
     connectionsPerEmail: (after.connections - before.connections) / emails,
+    duplicates: drained.duplicates - before.duplicates,
     api: apiRun,
   };
 }
@@ -164,7 +168,17 @@ function print(rows: ScaleRow[], floorPerSecond: number) {
   const mib = (bytes: number) => formatNumber(bytes / MIB, " MiB");
   printTable(
     `End to end: HTTP request → SMTP accept (${CLIENTS} clients from ${CLIENT_ADDRESSES.length} addresses, apps at random among ${SENDING_APPS})`,
-    ["workers", "emails", "emails/s", "× 1 worker", "× floor", "p50", "p99", "SMTP conns/email"],
+    [
+      "workers",
+      "emails",
+      "emails/s",
+      "× 1 worker",
+      "× floor",
+      "p50",
+      "p99",
+      "SMTP conns/email",
+      "duplicates",
+    ],
     rows.map((r) => [
       String(r.workers),
       formatCount(r.endToEnd.emails),
@@ -174,6 +188,7 @@ function print(rows: ScaleRow[], floorPerSecond: number) {
       formatNumber(r.endToEnd.endToEnd.p50, " ms"),
       formatNumber(r.endToEnd.endToEnd.p99, " ms"),
       formatNumber(r.connectionsPerEmail),
+      formatCount(r.duplicates),
     ]),
   );
   printTable(

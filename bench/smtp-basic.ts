@@ -26,6 +26,7 @@ interface SenderRow {
   seconds: number;
   emailsPerSecond: number;
   connections: number;
+  duplicates: number;
   cpu: CpuShare;
 }
 
@@ -49,6 +50,7 @@ async function timeSender(
     seconds: run.wallMs / 1000,
     emailsPerSecond: perSecond(emails.length, run.wallMs),
     connections: after.connections - before.connections,
+    duplicates: after.duplicates - before.duplicates,
     cpu: run.cpu,
   };
 }
@@ -96,6 +98,7 @@ async function measurePipeline(world: World, backend: Backend, count: number): P
         seconds: burst.value.seconds,
         emailsPerSecond: burst.value.emailsPerSecond,
         connections: after.connections - before.connections,
+        duplicates: after.duplicates,
         cpu: burst.cpu,
       },
       burst: burst.value,
@@ -163,6 +166,7 @@ function print(rows: SenderRow[], pipeline: PipelineResult, backend: Backend) {
       `  (a) uses Postern's Basic Auth pool settings: ${POSTERN_POOL.maxConnections} connections, ${POSTERN_POOL.maxMessages} messages each.`,
       `  (b) is capped at ${PER_CONNECTION_CAP} emails because it is slow: every connection pays the server's`,
       "      ~100 ms greeting delay, STARTTLS and AUTH PLAIN.",
+      `  Duplicate deliveries: ${formatCount(rows.reduce((n, r) => n + r.duplicates, 0))}.`,
       pipeline.problems.length
         ? `  Postern logged ${pipeline.problems.length} warnings/errors; first: ${pipeline.problems[0]}`
         : "  Postern logged no warnings or errors.",

@@ -14,19 +14,23 @@ import type {
   WorldRequest,
 } from "./world-protocol.ts";
 
+/** Recipient → when their (first) email was accepted, by any server. */
 const acceptedAt = new Map<string, number>();
-const servers: SmtpServerFake[] = [];
+const servers: { fake: SmtpServerFake; duplicates: number }[] = [];
 
 /**
  * Records when each message is accepted. The fakes keep no arrival times, but they push a message
- * right before answering 250, so the push is the accept. Messages are not kept: a long run would
- * otherwise hold every parsed email in memory.
+ * right before answering 250, so the push is the accept. Every recipient gets one email, so a second
+ * one is a duplicate delivery. Messages are not kept: a long run would otherwise hold them all in memory.
  */
-function trackAccepts(list: ReceivedMessage[]): void {
+function trackAccepts(list: ReceivedMessage[], onDuplicate: () => void): void {
   list.push = (...items: ReceivedMessage[]) => {
     const at = now();
     for (const message of items) {
-      for (const recipient of message.envelope.rcptTo) acceptedAt.set(recipient.toLowerCase(), at);
+      for (const recipient of message.envelope.rcptTo.map((r) => r.toLowerCase())) {
+        if (acceptedAt.has(recipient)) onDuplicate();
+        else acceptedAt.set(recipient, at);
+      }
     }
     return list.length;
   };
@@ -125,17 +129,21 @@ async function awaitAccepted(recipients: string[], timeoutMs: number): Promise<{
 const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise<WorldCalls[K]["result"]> } =
   {
     async startSmtp(options) {
-      const server = await startSmtpServer(options);
-      trackAccepts(server.messages);
+      const server = { fake: await startSmtpServer(options), duplicates: 0 };
+      trackAccepts(server.fake.messages, () => server.duplicates++);
       servers.push(server);
-      return { port: server.port };
+      return { port: server.fake.port };
     },
     postLogins,
     awaitAccepted: ({ recipients, timeoutMs }) => awaitAccepted(recipients, timeoutMs),
     async smtpStats({ port }) {
-      const server = servers.find((s) => s.port === port);
+      const server = servers.find((s) => s.fake.port === port);
       if (!server) throw new Error(`no SMTP server on port ${port}`);
-      return { connections: server.connections, peakConnections: server.maxConcurrentConnections };
+      return {
+        connections: server.fake.connections,
+        peakConnections: server.fake.maxConcurrentConnections,
+        duplicates: server.duplicates,
+      };
     },
     async usage() {
       const cpu = process.cpuUsage();
@@ -164,5 +172,5 @@ process.on("message", (request: WorldRequest) => {
 });
 // The parent closing the channel ends the world: no servers left listening after a crashed run.
 process.on("disconnect", () => {
-  Promise.all(servers.map((s) => s.close())).finally(() => process.exit(0));
+  Promise.all(servers.map((s) => s.fake.close())).finally(() => process.exit(0));
 });

@@ -46,8 +46,14 @@ export interface WorldCalls {
   postLogins: { params: LoginLoad; result: LoginLoadResult };
   /** Waits until every recipient has had a message accepted; answers the accept times in the same order. */
   awaitAccepted: { params: { recipients: string[]; timeoutMs: number }; result: { acceptedAt: number[] } };
-  /** Connections one SMTP server (by port) has accepted, and the most it held open at once. */
-  smtpStats: { params: { port: number }; result: { connections: number; peakConnections: number } };
+  /**
+   * Connections one SMTP server (by port) has accepted, the most it held open at once (closing ones
+   * included), and emails it accepted for a recipient that already had one.
+   */
+  smtpStats: {
+    params: { port: number };
+    result: { connections: number; peakConnections: number; duplicates: number };
+  };
   usage: { params: Record<string, never>; result: ProcessUsage };
 }
 
