@@ -106,7 +106,11 @@ export class ProviderRouting {
         this.env,
         `${appId}:${row.version}`,
       );
-      return openSmtpPool(lane ? { ...target, connectionGate: lane } : target, this.env.policy);
+      const connections = this.metrics.smtpConnections;
+      return openSmtpPool(lane ? { ...target, connectionGate: lane } : target, this.env.policy, (socket) => {
+        connections.inc({ kind: row.type });
+        socket.once("close", () => connections.dec({ kind: row.type }));
+      });
     });
     const interpret = kind.interpret;
     const sender = this.tracked(appId, pool);

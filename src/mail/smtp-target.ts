@@ -110,7 +110,12 @@ function transportOptions(target: SmtpTarget) {
  * XOAUTH2 connections ask the token source, and a `535` with a cached token is retried once with a
  * fresh one (Exchange answers 535 directly, so nodemailer's own renewal never triggers).
  */
-export function openSmtpPool(target: SmtpTarget, policy: OutboundPolicy): MailSender {
+export function openSmtpPool(
+  target: SmtpTarget,
+  policy: OutboundPolicy,
+  /** Sees every connection the pool opens (for the open-connections metric). */
+  onConnection?: (socket: net.Socket) => void,
+): MailSender {
   const gate = target.connectionGate;
   const transport = nodemailer.createTransport({
     ...transportOptions(target),
@@ -123,7 +128,10 @@ export function openSmtpPool(target: SmtpTarget, policy: OutboundPolicy): MailSe
       callback: (err: Error | null, socketOptions?: { connection: net.Socket }) => void,
     ) => {
       gatedConnect(target, policy, gate).then(
-        (socket) => callback(null, { connection: socket }),
+        (socket) => {
+          onConnection?.(socket);
+          callback(null, { connection: socket });
+        },
         (err: Error) => callback(err),
       );
     },

@@ -30,6 +30,12 @@ export class Metrics {
     labelNames: ["provider", "outcome"],
     registers: [this.registry],
   });
+  readonly smtpConnections = new Gauge({
+    name: "postern_smtp_connections_open",
+    help: "Open SMTP connections of custom providers, by provider kind",
+    labelNames: ["kind"],
+    registers: [this.registry],
+  });
   readonly smtpPools = new Gauge({
     name: "postern_smtp_pools_open",
     help: "Open SMTP transport pools (one per provider version)",

@@ -46,6 +46,9 @@ describe.each(backends)("login emails through a Basic Auth SMTP provider (%s)", 
     expect(mail!.envelope.mailFrom).toBe("login@acme.example");
     expect(mail!.authUser).toBe("acme");
     expect(smtp.authAttempts.at(-1)).toMatchObject({ method: "PLAIN", success: true });
+    const metrics = (await t.request("GET", "/metrics")).text;
+    expect(metrics).toMatch(/postern_smtp_connections_open\{kind="smtp_basic"\} [1-9]/);
+    expect(metrics).toMatch(/postern_smtp_pools_open [1-9]/);
   });
 
   it("sends over implicit TLS with AUTH LOGIN, and encodes a non-ASCII sender name (RFC 2047)", async () => {
