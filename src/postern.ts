@@ -18,7 +18,7 @@ import { Metrics } from "./metrics/metrics.ts";
 import { type Queue, startQueue } from "./queue/queue.ts";
 import { loadOrCreateOperatorToken } from "./security/operator-token.ts";
 import { parseAllowlist } from "./security/outbound-guard.ts";
-import { pruneRateLimitEvents } from "./security/rate-limit.ts";
+import { pruneRateLimits } from "./security/rate-limit.ts";
 import { loadOrCreateKeyFile, parseKeyring, SecretBox } from "./security/secret-box.ts";
 
 export interface PosternOptions {
@@ -59,6 +59,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   const storage = await openStorage({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
     ...(options.pglite ? { pglite: options.pglite } : {}),
   });
   const queue: Queue = await storage.exclusively(() =>
@@ -147,7 +148,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     });
     maintenance = setInterval(() => {
       const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
-      Promise.all([pruneRateLimitEvents(ctx.db, hourAgo), pruneSessions(ctx)]).catch((err) =>
+      Promise.all([pruneRateLimits(ctx.db, hourAgo), pruneSessions(ctx)]).catch((err) =>
         log.warn({ err }, "maintenance failed"),
       );
     }, 600_000);

@@ -16,6 +16,14 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  POSTERN_DATABASE_POOL_SIZE: positiveInt.default(10),
+  POSTERN_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|\d+|[0-9a-fA-F:.,/ ]+)$/,
+      "must be true, false, a hop count, or comma-separated proxy IPs/CIDRs",
+    )
+    .default("false"),
   POSTERN_DATA_DIR: z.string().min(1).default("./data"),
   POSTERN_DEFAULT_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   POSTERN_DEFAULT_FROM: z.string().min(3).optional(),
@@ -56,6 +64,9 @@ export interface Config {
   host: string;
   publicUrl: string;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client IP (per-IP limits). */
+  trustProxy: boolean | number | string[];
   dataDir: string;
   defaultSmtpUrl: string | undefined;
   defaultFrom: string;
@@ -99,6 +110,15 @@ export class ConfigError extends Error {
   }
 }
 
+function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === "true" || value === "false") return value === "true";
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 /** Reads and validates the configuration; every bad variable is named with what it must be. */
 export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -123,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       "",
     ),
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.POSTERN_DATABASE_POOL_SIZE,
+    trustProxy: parseTrustProxy(e.POSTERN_TRUST_PROXY),
     dataDir: path.resolve(e.POSTERN_DATA_DIR),
     defaultSmtpUrl: e.POSTERN_DEFAULT_SMTP_URL,
     defaultFrom: e.POSTERN_DEFAULT_FROM ?? "Postern <no-reply@postern.localhost>",

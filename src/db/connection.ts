@@ -79,9 +79,10 @@ export function transactionExecutor(tx: Db): SqlExecutor {
 export async function openStorage(options: {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
+  poolSize?: number;
   pglite?: PGlite;
 }): Promise<Storage> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
   let pglite = options.pglite;
   if (!pglite) {
     const dir = path.join(options.dataDir ?? "./data", "pglite");
@@ -119,8 +120,8 @@ async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
   };
 }
 
-async function openPostgres(connectionString: string): Promise<Storage> {
-  const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5_000 });
+async function openPostgres(connectionString: string, poolSize: number): Promise<Storage> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000 });
   // A client whose server went away emits 'error' (idle ones on the pool, checked-out ones on
   // themselves); without listeners the process would crash. The failed query reports it instead.
   pool.on("error", () => {});

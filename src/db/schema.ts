@@ -179,6 +179,17 @@ export const rateLimitEvents = pgTable(
   (t) => [index("rate_limit_by_key").on(t.key, t.at)],
 );
 
+/** Fixed-window counters for large budgets (per IP, per app): one atomic upsert per request. */
+export const rateLimitCounters = pgTable(
+  "rate_limit_counters",
+  {
+    key: text("key").notNull(),
+    windowStart: at("window_start").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
 export const auditEvents = pgTable(
   "audit_events",
   {

@@ -6,7 +6,7 @@ import type { Context } from "../context.ts";
 import { DomainError, invalid } from "../errors.ts";
 import type { OutgoingEmail } from "../mail/sender.ts";
 import { testSmtpTarget } from "../mail/smtp-target.ts";
-import { consumeRateLimits } from "../security/rate-limit.ts";
+import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { kindOf, type ProviderBody } from "./kinds/index.ts";
@@ -45,7 +45,7 @@ export async function testEmailProvider(
     );
   }
   await ctx.db.transaction((tx) =>
-    consumeRateLimits(
+    consumeSlidingLimits(
       tx,
       [
         {

@@ -40,13 +40,18 @@ export interface HttpDependencies {
   routes: "all" | "operations";
 }
 
+/** A hop count becomes "trust the nearest n proxies" (Fastify's types only take a function for it). */
+function trustProxyOption(setting: boolean | number | string[]) {
+  return typeof setting === "number" ? (_address: string, hop: number) => hop < setting : setting;
+}
+
 /** The Fastify app: plugins for cross-cutting concerns, then one route file per module. */
 export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyInstance> {
   const { ctx } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
-    trustProxy: false,
+    trustProxy: trustProxyOption(ctx.config.trustProxy),
     // Per-request lines would dominate the log; latency goes to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();

@@ -4,7 +4,7 @@ import type { Context } from "../context.ts";
 import { transactionExecutor } from "../db/connection.ts";
 import { deliveries, loginChallenges } from "../db/schema.ts";
 import { DomainError } from "../errors.ts";
-import { consumeRateLimits, type RateLimitRule } from "../security/rate-limit.ts";
+import { consumeBudgets, consumeSlidingLimits, type RateLimitRule } from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
 
 export const CODE_TTL_SECONDS = 10 * 60;
@@ -28,10 +28,11 @@ const sameAudience = (audience: Audience) => {
   return appId === null ? isNull(loginChallenges.appId) : eq(loginChallenges.appId, appId);
 };
 
-function limitRules(ctx: Context, audience: Audience, email: string, ip: string): RateLimitRule[] {
+/** Per address: a few emails, exact (sliding window, in the login transaction). */
+function addressRules(ctx: Context, audience: Audience, email: string): RateLimitRule[] {
   const scope = audienceAppId(audience) ?? "dashboard";
   const { limits } = ctx.config;
-  const rules: RateLimitRule[] = [
+  return [
     {
       key: `addr:${scope}:${email}`,
       limit: limits.addressPerMinute,
@@ -44,6 +45,13 @@ function limitRules(ctx: Context, audience: Audience, email: string, ip: string)
       windowSeconds: 3600,
       message: "Too many login emails for this address in the last hour.",
     },
+  ];
+}
+
+/** Per IP and per app: large budgets, counted without making requests wait on each other. */
+function budgetRules(ctx: Context, audience: Audience, ip: string): RateLimitRule[] {
+  const { limits } = ctx.config;
+  const rules: RateLimitRule[] = [
     {
       key: `ip:${ip}`,
       limit: limits.ipPerHour,
@@ -77,8 +85,9 @@ export async function startLogin(
   const payload: LoginEmailPayload = { code: randomCode(), linkToken: randomToken(32), requestIp: input.ip };
   const appId = audienceAppId(input.audience);
 
+  await consumeBudgets(ctx.db, budgetRules(ctx, input.audience, input.ip), now);
   await ctx.db.transaction(async (tx) => {
-    await consumeRateLimits(tx, limitRules(ctx, input.audience, input.email, input.ip), now);
+    await consumeSlidingLimits(tx, addressRules(ctx, input.audience, input.email), now);
     // A new code invalidates the older ones for the same address.
     await tx
       .update(loginChallenges)

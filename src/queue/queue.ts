@@ -1,5 +1,6 @@
 import PgBoss from "pg-boss";
 import type { SqlExecutor, Storage } from "../db/connection.ts";
+import { JobDispatcher } from "./dispatcher.ts";
 
 /** The one queue Postern uses: each job sends one login email, identified by its delivery row. */
 export const LOGIN_EMAIL_QUEUE = "login-email";
@@ -26,8 +27,8 @@ export interface Queue {
   /** Wakes this process's workers without waiting for their polling interval. */
   wakeLocalWorkers(): void;
   /**
-   * Runs `handler` for each job, up to `concurrency` at once. "retry" hands the job back to pg-boss,
-   * which schedules it again with backoff and jitter; a thrown error does the same.
+   * Runs `handler` for each job, up to `concurrency` at once (see JobDispatcher). "retry" hands the
+   * job back to pg-boss, which schedules it again with backoff and jitter; a thrown error does the same.
    */
   work(concurrency: number, handler: (job: Job) => Promise<"done" | "retry">): Promise<void>;
   /** Stops fetching, waits for the jobs in hand, then closes. */
@@ -67,7 +68,7 @@ export async function startQueue(
   await boss.createQueue(LOGIN_EMAIL_QUEUE, queueOptions);
   // createQueue keeps an existing queue as it is: apply this process's settings to it.
   await boss.updateQueue(LOGIN_EMAIL_QUEUE, queueOptions);
-  const workerIds: string[] = [];
+  const dispatchers: JobDispatcher<LoginEmailJob>[] = [];
 
   return {
     boss,
@@ -78,30 +79,21 @@ export async function startQueue(
       });
     },
     wakeLocalWorkers() {
-      for (const id of workerIds) boss.notifyWorker(id);
+      for (const dispatcher of dispatchers) dispatcher.notify();
     },
     async work(concurrency, handler) {
-      const id = await boss.work<LoginEmailJob>(
+      const dispatcher = new JobDispatcher<LoginEmailJob>(
+        boss,
         LOGIN_EMAIL_QUEUE,
-        { batchSize: concurrency, includeMetadata: true, pollingIntervalSeconds: 0.5 },
-        async (jobs) => {
-          // Failing one job must not fail its batch, so each outcome is settled per job.
-          await Promise.all(
-            jobs.map(async (job) => {
-              const outcome = await handler(job).catch((err: Error) => {
-                onError(err);
-                return "retry" as const;
-              });
-              if (outcome === "retry") await boss.fail(LOGIN_EMAIL_QUEUE, job.id, { retry: true });
-            }),
-          );
-          // A full batch means more are waiting: fetch again now instead of after the polling interval.
-          if (jobs.length === concurrency) boss.notifyWorker(id);
-        },
+        concurrency,
+        handler,
+        onError,
       );
-      workerIds.push(id);
+      dispatchers.push(dispatcher);
+      dispatcher.start();
     },
     async stop() {
+      await Promise.all(dispatchers.map((d) => d.stop(30_000)));
       await boss.stop({ graceful: true, wait: true, timeout: 30_000, close: true });
     },
     async depth() {

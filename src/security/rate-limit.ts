@@ -1,6 +1,6 @@
-import { and, count, eq, gt, lt } from "drizzle-orm";
-import { type Db, rawSql } from "../db/connection.ts";
-import { rateLimitEvents } from "../db/schema.ts";
+import { and, count, eq, gt, lt, sql } from "drizzle-orm";
+import { type Db, queryRows, rawSql } from "../db/connection.ts";
+import { rateLimitCounters, rateLimitEvents } from "../db/schema.ts";
 import { DomainError } from "../errors.ts";
 
 export interface RateLimitRule {
@@ -11,38 +11,61 @@ export interface RateLimitRule {
   message: string;
 }
 
+const limited = (rule: RateLimitRule, retryAfterSeconds: number) =>
+  new DomainError("rate_limited", "rate_limited", rule.message, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+  });
+
 /**
- * Sliding-window limits kept in the database, so they hold across every API process.
- * Must run inside a transaction: the advisory locks serialise concurrent requests for the same key
- * until the transaction ends, so two requests cannot both see "under the limit".
+ * Exact sliding-window limits, for small limits on one key (a few emails per address). Runs inside
+ * the caller's transaction: an advisory lock on the key serialises concurrent requests for that key
+ * until the transaction ends, so two requests cannot both see "under the limit". Only requests for
+ * the same key ever wait on each other.
  */
-export async function consumeRateLimits(tx: Db, rules: RateLimitRule[], now: Date): Promise<void> {
+export async function consumeSlidingLimits(tx: Db, rules: RateLimitRule[], now: Date): Promise<void> {
   const keys = [...new Set(rules.map((r) => r.key))].sort();
   for (const key of keys) await tx.execute(rawSql("select pg_advisory_xact_lock(hashtext($1))", [key]));
   for (const rule of rules) {
     const since = new Date(now.getTime() - rule.windowSeconds * 1000);
-    const [row] = await tx
-      .select({ n: count() })
-      .from(rateLimitEvents)
-      .where(and(eq(rateLimitEvents.key, rule.key), gt(rateLimitEvents.at, since)));
+    const inWindow = and(eq(rateLimitEvents.key, rule.key), gt(rateLimitEvents.at, since));
+    const [row] = await tx.select({ n: count() }).from(rateLimitEvents).where(inWindow);
     if ((row?.n ?? 0) >= rule.limit) {
       const [oldest] = await tx
         .select({ at: rateLimitEvents.at })
         .from(rateLimitEvents)
-        .where(and(eq(rateLimitEvents.key, rule.key), gt(rateLimitEvents.at, since)))
+        .where(inWindow)
         .orderBy(rateLimitEvents.at)
         .limit(1);
       const freeAt = (oldest?.at.getTime() ?? now.getTime()) + rule.windowSeconds * 1000;
-      throw new DomainError("rate_limited", "rate_limited", rule.message, {
-        retryAfterSeconds: Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000)),
-      });
+      throw limited(rule, (freeAt - now.getTime()) / 1000);
     }
   }
-  const uniqueKeys = [...new Set(rules.map((r) => r.key))];
-  await tx.insert(rateLimitEvents).values(uniqueKeys.map((key) => ({ key, at: now })));
+  await tx.insert(rateLimitEvents).values(keys.map((key) => ({ key, at: now })));
 }
 
-/** Drops events older than the longest window in use. */
-export async function pruneRateLimitEvents(db: Db, olderThan: Date): Promise<void> {
+/**
+ * Budgets with large limits (per IP, per app): a fixed-window counter bumped by one atomic upsert
+ * each, outside any transaction. Its row lock lasts one statement, so an app's logins never queue
+ * behind one another (a lock held to commit made them run one at a time). A request refused later
+ * still counts: budgets err on the safe side.
+ */
+export async function consumeBudgets(db: Db, rules: RateLimitRule[], now: Date): Promise<void> {
+  for (const rule of rules) {
+    const windowMs = rule.windowSeconds * 1000;
+    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+    const [row] = await queryRows<{ count: number }>(
+      db,
+      sql`insert into ${rateLimitCounters} (key, window_start, count) values (${rule.key}, ${windowStart}, 1)
+          on conflict (key, window_start) do update set count = ${rateLimitCounters.count} + 1
+          returning count`,
+    );
+    if ((row?.count ?? 0) > rule.limit)
+      throw limited(rule, (windowStart.getTime() + windowMs - now.getTime()) / 1000);
+  }
+}
+
+/** Drops events and counters older than the longest window in use. */
+export async function pruneRateLimits(db: Db, olderThan: Date): Promise<void> {
   await db.delete(rateLimitEvents).where(lt(rateLimitEvents.at, olderThan));
+  await db.delete(rateLimitCounters).where(lt(rateLimitCounters.windowStart, olderThan));
 }

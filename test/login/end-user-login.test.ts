@@ -240,7 +240,7 @@ describe.each(backends)("end-user passwordless login (%s)", (backend) => {
     const limited = await startTestPostern(backend, {
       POSTERN_LIMIT_ADDRESS_PER_MINUTE: "100",
       POSTERN_LIMIT_ADDRESS_PER_HOUR: "3",
-      POSTERN_LIMIT_IP_PER_HOUR: "5",
+      POSTERN_LIMIT_IP_PER_HOUR: "6",
     });
     try {
       const s = await limited.signIn("dev3@example.com");
@@ -255,7 +255,8 @@ describe.each(backends)("end-user passwordless login (%s)", (backend) => {
           }),
         );
       expect(sameAddress.map((r) => r.status)).toEqual([202, 202, 202, 429]);
-      // The sign-in above and 3 sends used 4 of this IP's 5: one more address gets through, then 429.
+      // Every request counts against the IP's budget, refused ones too: the sign-in and these 4 used 5
+      // of its 6, so one more address gets through, then 429.
       const other = await limited.request("POST", "/v1/login/email", {
         headers,
         body: { email: "other1@example.com" },
@@ -270,6 +271,32 @@ describe.each(backends)("end-user passwordless login (%s)", (backend) => {
     }
   });
 
+  it("holds an app's hourly budget across concurrent requests", async () => {
+    const budget = await startTestPostern(backend, {
+      POSTERN_LIMIT_APP_PER_HOUR: "5",
+      POSTERN_LIMIT_IP_PER_HOUR: "1000",
+    });
+    try {
+      const s = await budget.signIn("dev4@example.com");
+      const a = await budget.createApp(s);
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          budget.request("POST", "/v1/login/email", {
+            headers: { authorization: `Bearer ${a.publishableKey}` },
+            body: { email: `b${i}@example.com` },
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 202)).toHaveLength(5);
+      const refused = results.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(7);
+      expect(refused[0]!.body.detail).toMatch(/hourly login email budget/);
+      expect(Number(refused[0]!.headers["retry-after"])).toBeGreaterThan(0);
+    } finally {
+      await budget.close();
+    }
+  });
+
   it("rejects a missing or unknown publishable key", async () => {
     const none = await t.request("POST", "/v1/login/email", { body: { email: "a@example.com" } });
     expect(none.status).toBe(401);
@@ -279,5 +306,35 @@ describe.each(backends)("end-user passwordless login (%s)", (backend) => {
       body: { email: "a@example.com" },
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+describe("client addresses behind a reverse proxy", () => {
+  const attempt = async (trustProxy: string) => {
+    const t = await startTestPostern("pglite", {
+      POSTERN_TRUST_PROXY: trustProxy,
+      POSTERN_LIMIT_IP_PER_HOUR: "2",
+    });
+    try {
+      const s = await t.signIn("proxy@example.com");
+      const a = await t.createApp(s);
+      const send = (ip: string, email: string) =>
+        t.request("POST", "/v1/login/email", {
+          headers: { authorization: `Bearer ${a.publishableKey}`, "x-forwarded-for": ip },
+          body: { email },
+        });
+      return [
+        (await send("203.0.113.7", "p1@example.com")).status,
+        (await send("198.51.100.9", "p2@example.com")).status,
+      ];
+    } finally {
+      await t.close();
+    }
+  };
+
+  it("counts per-IP limits by X-Forwarded-For only when the operator trusts the proxy", async () => {
+    // The sign-in used one of the proxy's own 2; untrusted, everyone shares the proxy's address.
+    expect(await attempt("false")).toEqual([202, 429]);
+    expect(await attempt("true")).toEqual([202, 202]);
   });
 });

@@ -1,0 +1,103 @@
+import type PgBoss from "pg-boss";
+
+type Outcome = "done" | "retry";
+
+/**
+ * Runs up to `concurrency` jobs at once and fetches more as soon as any one finishes. pg-boss's own
+ * `work()` hands out batches and fetches again only when a whole batch is done, so one tenant's
+ * hanging SMTP server would hold every slot of the batch; here a slow send holds only its own.
+ */
+export class JobDispatcher<T extends object> {
+  private inFlight = 0;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private notified = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly queue: string,
+    private readonly concurrency: number,
+    private readonly handler: (job: PgBoss.JobWithMetadata<T>) => Promise<Outcome>,
+    private readonly onError: (err: Error) => void,
+    /** How often an idle dispatcher looks for work enqueued by other processes. */
+    private readonly pollMs = 500,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New work was enqueued in this process: fetch now instead of at the next poll. */
+  notify(): void {
+    this.notified = true;
+    this.wake?.();
+  }
+
+  /** Stops fetching and waits (at most `timeoutMs`) for the jobs in hand to finish. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    this.notify();
+    await this.loop;
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await this.sleep(50);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const free = this.concurrency - this.inFlight;
+      if (free === 0) {
+        await this.sleep(); // a finishing job wakes the loop
+        continue;
+      }
+      let jobs: PgBoss.JobWithMetadata<T>[] = [];
+      try {
+        jobs = (await this.boss.fetch<T>(this.queue, { batchSize: free, includeMetadata: true })) ?? [];
+      } catch (err) {
+        this.onError(err as Error);
+      }
+      for (const job of jobs) this.dispatch(job);
+      // Fewer than asked for: the queue is drained for now.
+      if (jobs.length < free) await this.sleep(this.pollMs);
+    }
+  }
+
+  private dispatch(job: PgBoss.JobWithMetadata<T>): void {
+    this.inFlight++;
+    this.handler(job)
+      .catch((err: Error) => {
+        this.onError(err);
+        return "retry" as const;
+      })
+      .then((outcome) =>
+        outcome === "retry"
+          ? this.boss.fail(this.queue, job.id, { retry: true })
+          : this.boss.complete(this.queue, job.id),
+      )
+      // If the database is away, the job stays active, times out, and pg-boss retries it.
+      .catch((err: Error) => this.onError(err))
+      .finally(() => {
+        this.inFlight--;
+        this.notify();
+      });
+  }
+
+  /** Waits for `ms` or until notified; a notification that came while awake is not lost. */
+  private sleep(ms?: number): Promise<void> {
+    if (this.notified) {
+      this.notified = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        if (this.wake === done) this.wake = undefined;
+        this.notified = false;
+        resolve();
+      };
+      if (ms !== undefined) timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}
