@@ -181,6 +181,14 @@ export async function findAppByPublishableKey(db: Db, publishableKey: string): P
   return app;
 }
 
+export async function findAppBySecretKey(db: Db, secretKey: string): Promise<App | undefined> {
+  const [app] = await db
+    .select()
+    .from(apps)
+    .where(eq(apps.secretKeyHash, sha256(secretKey)));
+  return app;
+}
+
 export async function getAppById(db: Db, appId: string): Promise<App | undefined> {
   const [app] = await db.select().from(apps).where(eq(apps.id, appId));
   return app;

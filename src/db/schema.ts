@@ -66,7 +66,7 @@ export const apps = pgTable(
       .references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     publishableKey: text("publishable_key").notNull().unique(),
-    secretKeyHash: text("secret_key_hash").notNull(),
+    secretKeyHash: text("secret_key_hash").notNull().unique(),
     secretKeyHint: text("secret_key_hint").notNull(),
     redirectUrls: jsonb("redirect_urls").$type<string[]>().notNull().default([]),
     createdAt: createdAt(),

@@ -1,8 +1,9 @@
+import { isIP } from "node:net";
 import type {} from "@fastify/cookie";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Account } from "../accounts/accounts.ts";
 import { findSession } from "../accounts/dashboard-sessions.ts";
-import { type App, findAppByPublishableKey } from "../apps/apps.ts";
+import { type App, findAppByPublishableKey, findAppBySecretKey } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { sameSecret } from "../security/tokens.ts";
@@ -14,6 +15,8 @@ declare module "fastify" {
     account: Account;
     csrfToken: string;
     publicApp: App;
+    /** The end user's address for rate limits: the socket's, or the one a secret-key caller vouches for. */
+    clientIp: string;
   }
 }
 
@@ -51,19 +54,48 @@ export function sessionGuard(ctx: Context) {
   };
 }
 
-/** Public login API: the app's publishable key as a bearer token. */
+/**
+ * Public login API: the app's publishable key as a bearer token (from browsers), or its secret key
+ * (from the developer's server). Only a secret-key caller may name the end user's address in
+ * `x-postern-client-ip`, so per-IP limits apply to the user rather than to the developer's server.
+ */
 export function publishableKeyGuard(ctx: Context) {
   return async (request: FastifyRequest) => {
     const key = bearer(request);
-    const app = key?.startsWith("pk_") ? await findAppByPublishableKey(ctx.db, key) : undefined;
+    const app = key?.startsWith("pk_")
+      ? await findAppByPublishableKey(ctx.db, key)
+      : key?.startsWith("sk_")
+        ? await findAppBySecretKey(ctx.db, key)
+        : undefined;
     if (!app) {
       throw new DomainError(
         "unauthorized",
         "invalid_publishable_key",
-        "Send your app's publishable key as `Authorization: Bearer pk_…`.",
+        "Send your app's publishable key (or, from a server, its secret key) as `Authorization: Bearer pk_…`.",
       );
     }
     request.publicApp = app;
+    request.clientIp = request.ip;
+    const forwarded = request.headers["x-postern-client-ip"];
+    if (typeof forwarded === "string") {
+      if (!key!.startsWith("sk_")) {
+        throw new DomainError(
+          "forbidden",
+          "client_ip_needs_secret_key",
+          "Only a call with the app's secret key may set x-postern-client-ip.",
+          { field: "x-postern-client-ip" },
+        );
+      }
+      if (!isIP(forwarded.trim())) {
+        throw new DomainError(
+          "invalid",
+          "invalid_client_ip",
+          "x-postern-client-ip must be an IPv4 or IPv6 address.",
+          { field: "x-postern-client-ip" },
+        );
+      }
+      request.clientIp = forwarded.trim();
+    }
   };
 }
 

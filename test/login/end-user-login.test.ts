@@ -338,3 +338,27 @@ describe("client addresses behind a reverse proxy", () => {
     expect(await attempt("true")).toEqual([202, 202]);
   });
 });
+
+describe("server-side calls with the secret key", () => {
+  it("may name the end user's address for per-IP limits; a publishable-key call may not", async () => {
+    const t = await startTestPostern("pglite", { POSTERN_LIMIT_IP_PER_HOUR: "1" });
+    try {
+      const s = await t.signIn("server@example.com");
+      const a = await t.createApp(s);
+      const send = (key: string, ip: string, email: string) =>
+        t.request("POST", "/v1/login/email", {
+          headers: { authorization: `Bearer ${key}`, "x-postern-client-ip": ip },
+          body: { email },
+        });
+      expect((await send(a.secretKey, "203.0.113.7", "s1@example.com")).status).toBe(202);
+      expect((await send(a.secretKey, "198.51.100.9", "s2@example.com")).status).toBe(202);
+      expect((await send(a.secretKey, "203.0.113.7", "s3@example.com")).status).toBe(429);
+      const spoofed = await send(a.publishableKey, "192.0.2.1", "s4@example.com");
+      expect(spoofed.status).toBe(403);
+      expect(spoofed.body.code).toBe("client_ip_needs_secret_key");
+      expect((await send(a.secretKey, "not-an-ip", "s5@example.com")).body.code).toBe("invalid_client_ip");
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -33,7 +33,10 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           },
         },
         async (request, reply) => {
-          const result = await requestAppLogin(ctx, request.publicApp, { ...request.body, ip: request.ip });
+          const result = await requestAppLogin(ctx, request.publicApp, {
+            ...request.body,
+            ip: request.clientIp,
+          });
           return reply.status(202).send(result);
         },
       );

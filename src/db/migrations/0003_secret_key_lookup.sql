@@ -1,0 +1,1 @@
+ALTER TABLE "apps" ADD CONSTRAINT "apps_secret_key_hash_unique" UNIQUE("secret_key_hash");
