@@ -1,16 +1,17 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic and oauth.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Backend } from "./lib/database.ts";
 import { describeEnvironment } from "./lib/environment.ts";
 import type { Suite } from "./lib/suite.ts";
 import { rerunTrustingTestCa } from "./lib/trust.ts";
+import { oauthSuite } from "./oauth.ts";
 import { scaleSuite } from "./scale.ts";
 import { smtpBasicSuite } from "./smtp-basic.ts";
 
-const suites: Suite[] = [smtpBasicSuite, scaleSuite];
-const DEFAULT_SUITES = ["smtp-basic"];
+const suites: Suite[] = [smtpBasicSuite, oauthSuite, scaleSuite];
+const DEFAULT_SUITES = ["smtp-basic", "oauth"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 

@@ -209,7 +209,7 @@ function print(rows: ScaleRow[], floorPerSecond: number) {
   console.log(
     [
       "",
-      `Floor: pooled nodemailer (${POSTERN_POOL.maxConnections} connections, ${POSTERN_POOL.maxMessages} messages each) in this run: ${formatNumber(floorPerSecond)} emails/s.`,
+      `Floor: pooled nodemailer (${POSTERN_POOL.maxConnections} connections, ${formatCount(POSTERN_POOL.maxMessages)} messages each) in this run: ${formatNumber(floorPerSecond)} emails/s.`,
       `RSS after both loads, with ${formatCount(APPS)} apps configured and ${formatCount(SENDING_APPS)} sending.`,
       "End-to-end requests spread over many client addresses (many end users); autocannon's come from one.",
     ].join("\n"),

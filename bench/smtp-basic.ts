@@ -167,7 +167,7 @@ function print(rows: Rows, pipeline: PipelineResult, backend: Backend) {
     [
       "",
       "Notes",
-      `  (a) uses Postern's Basic Auth pool settings: ${POSTERN_POOL.maxConnections} connections, ${POSTERN_POOL.maxMessages} messages each.`,
+      `  (a) uses Postern's Basic Auth pool settings: ${POSTERN_POOL.maxConnections} connections, ${formatCount(POSTERN_POOL.maxMessages)} messages each.`,
       `  (b) is capped at ${PER_CONNECTION_CAP} emails because it is slow: every connection pays the server's`,
       "      ~100 ms greeting delay, STARTTLS and AUTH PLAIN.",
       `  Duplicate deliveries: ${formatCount(Object.values(rows).reduce((n, r) => n + r.duplicates, 0))}.`,

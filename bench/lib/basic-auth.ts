@@ -10,7 +10,7 @@ const PASSWORD = "bench-Passw0rd!";
  * maxMessages from openSmtpPool in src/mail/smtp-target.ts. The floor uses the same, so the ratio
  * measures Postern's own overhead and not a difference in pooling. Keep in step with those files.
  */
-export const POSTERN_POOL = { maxConnections: 3, maxMessages: 100 };
+export const POSTERN_POOL = { maxConnections: 3, maxMessages: 1_000 };
 
 /**
  * A new SMTP server in the world process, as a submission server greets: STARTTLS required, AUTH PLAIN

@@ -15,18 +15,32 @@ export interface SmtpDestination {
   senderName: string;
 }
 
-const connectionOptions = (to: SmtpDestination): SMTPTransport.Options => ({
+/** An Exchange-like submission server reached as Postern reaches it: STARTTLS, then AUTH XOAUTH2. */
+export interface Xoauth2Destination {
+  host: string;
+  port: number;
+  /** The sender mailbox: the XOAUTH2 user, the envelope sender and the From address. */
+  mailbox: string;
+  senderName: string;
+  accessToken: string;
+}
+
+type Pool = { maxConnections: number; maxMessages: number };
+
+/** STARTTLS required and the certificate checked, as Postern connects. */
+const connectionOptions = (to: { host: string; port: number }): SMTPTransport.Options => ({
   ...SMTP_TIMEOUTS,
   host: to.host,
   port: to.port,
   secure: false,
   requireTLS: true,
   tls: { minVersion: "TLSv1.2", rejectUnauthorized: true },
-  auth: { user: to.username, pass: to.password },
 });
 
+const passwordAuth = (to: SmtpDestination) => ({ auth: { user: to.username, pass: to.password } });
+
 /** The login email Postern would compose for `recipient`, so every sender puts the same bytes on the wire. */
-function loginEmail(to: SmtpDestination, recipient: string) {
+function loginEmail(from: { name: string; address: string }, recipient: string) {
   const content = composeLoginEmail({
     appName: "Bench app",
     code: "123456",
@@ -35,22 +49,47 @@ function loginEmail(to: SmtpDestination, recipient: string) {
     requestIp: "127.0.0.1",
     ttlMinutes: 10,
   });
-  return { from: { name: to.senderName, address: to.senderEmail }, to: recipient, ...content };
+  return { from, to: recipient, ...content };
+}
+
+/** One pooled transport, every message handed to it at once. */
+async function sendAllPooled(options: SMTPPool.Options, messages: ReturnType<typeof loginEmail>[]) {
+  const transport = nodemailer.createTransport(options);
+  try {
+    await Promise.all(messages.map((message) => transport.sendMail(message)));
+  } finally {
+    transport.close();
+  }
 }
 
 /** (a) The floor: one pooled transport, every message handed to it at once. */
 export async function sendPooled(
   to: SmtpDestination,
   recipients: readonly string[],
-  pool: { maxConnections: number; maxMessages: number },
+  pool: Pool,
 ): Promise<void> {
-  const options: SMTPPool.Options = { ...connectionOptions(to), pool: true, ...pool };
-  const transport = nodemailer.createTransport(options);
-  try {
-    await Promise.all(recipients.map((r) => transport.sendMail(loginEmail(to, r))));
-  } finally {
-    transport.close();
-  }
+  const from = { name: to.senderName, address: to.senderEmail };
+  await sendAllPooled(
+    { ...connectionOptions(to), ...passwordAuth(to), pool: true, ...pool },
+    recipients.map((r) => loginEmail(from, r)),
+  );
+}
+
+/**
+ * (a) for XOAUTH2: the same, with one access token fetched beforehand. No token source, no sender
+ * limits: what the protocol itself costs.
+ */
+export async function sendPooledXoauth2(
+  to: Xoauth2Destination,
+  recipients: readonly string[],
+  pool: Pool,
+): Promise<void> {
+  const from = { name: to.senderName, address: to.mailbox };
+  const auth = { type: "OAuth2" as const, user: to.mailbox, accessToken: to.accessToken };
+  await sendAllPooled(
+    { ...connectionOptions(to), auth, pool: true, ...pool },
+    recipients.map((r) => loginEmail(from, r)),
+  );
 }
 
 /**
@@ -62,13 +101,18 @@ export async function sendConnectionPerEmail(
   recipients: readonly string[],
   parallel: number,
 ): Promise<void> {
+  const from = { name: to.senderName, address: to.senderEmail };
   let next = 0;
   const sender = async () => {
     while (next < recipients.length) {
       const recipient = recipients[next++]!;
-      const transport = nodemailer.createTransport({ ...connectionOptions(to), pool: false });
+      const transport = nodemailer.createTransport({
+        ...connectionOptions(to),
+        ...passwordAuth(to),
+        pool: false,
+      });
       try {
-        await transport.sendMail(loginEmail(to, recipient));
+        await transport.sendMail(loginEmail(from, recipient));
       } finally {
         transport.close();
       }

@@ -4,10 +4,12 @@
 import http from "node:http";
 import type { ReceivedMessage } from "../../test/fakes/mail.ts";
 import { type SmtpServerFake, startSmtpServer } from "../../test/fakes/smtp-server.ts";
+import { MAILBOX, type MicrosoftFakes, startMicrosoftFakes } from "../../test/support/microsoft.ts";
 import { now, sleep } from "./clock.ts";
 import type {
   LoginLoad,
   LoginLoadResult,
+  MicrosoftStats,
   WorldCall,
   WorldCalls,
   WorldReply,
@@ -17,6 +19,7 @@ import type {
 /** Recipient → when their (first) email was accepted, by any server. */
 const acceptedAt = new Map<string, number>();
 const servers: { fake: SmtpServerFake; duplicates: number }[] = [];
+const microsoftFakes: { fakes: MicrosoftFakes; duplicates: number }[] = [];
 
 /**
  * Records when each message is accepted. The fakes keep no arrival times, but they push a message
@@ -113,17 +116,40 @@ async function postLogins(load: LoginLoad): Promise<LoginLoadResult> {
   return { startedAt, respondedAt, statuses, firstFailure };
 }
 
-async function awaitAccepted(recipients: string[], timeoutMs: number): Promise<{ acceptedAt: number[] }> {
+/** Accept times of `recipients` once all have one, or when `timeoutMs` has passed (null: not yet). */
+async function acceptedWithin(recipients: string[], timeoutMs: number): Promise<(number | null)[]> {
   const deadline = now() + timeoutMs;
   const keys = recipients.map((r) => r.toLowerCase());
-  for (;;) {
-    const missing = keys.filter((k) => !acceptedAt.has(k)).length;
-    if (missing === 0) return { acceptedAt: keys.map((k) => acceptedAt.get(k)!) };
-    if (now() > deadline) {
-      throw new Error(`${missing} of ${keys.length} emails were not accepted within ${timeoutMs} ms`);
-    }
-    await sleep(5);
+  while (now() <= deadline && keys.some((k) => !acceptedAt.has(k))) await sleep(5);
+  return keys.map((k) => acceptedAt.get(k) ?? null);
+}
+
+async function awaitAccepted(recipients: string[], timeoutMs: number): Promise<{ acceptedAt: number[] }> {
+  const times = await acceptedWithin(recipients, timeoutMs);
+  const missing = times.filter((t) => t === null).length;
+  if (missing > 0) {
+    throw new Error(`${missing} of ${times.length} emails were not accepted within ${timeoutMs} ms`);
   }
+  return { acceptedAt: times as number[] };
+}
+
+function microsoftStats(exchangePort: number): MicrosoftStats {
+  const entry = microsoftFakes.find((m) => m.fakes.exchange.port === exchangePort);
+  if (!entry) throw new Error(`no Exchange fake on port ${exchangePort}`);
+  const { exchange, identity } = entry.fakes;
+  const peak = exchange.maxConcurrentByMailbox.get(MAILBOX) ?? 0;
+  // The fake keeps the peak of its whole life; starting it again makes the next call's peak its own.
+  exchange.maxConcurrentByMailbox.clear();
+  const violations = (limit: "concurrency" | "rate") =>
+    exchange.limitViolations.filter((v) => v.limit === limit).length;
+  return {
+    tokenRequests: identity.tokenRequests,
+    connections: exchange.connections,
+    peakConnectionsPerMailbox: peak,
+    violations: { concurrency: violations("concurrency"), rate: violations("rate") },
+    authFailures: exchange.authResults.filter((r) => !r.success).length,
+    duplicates: entry.duplicates,
+  };
 }
 
 const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise<WorldCalls[K]["result"]> } =
@@ -136,6 +162,9 @@ const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise
     },
     postLogins,
     awaitAccepted: ({ recipients, timeoutMs }) => awaitAccepted(recipients, timeoutMs),
+    acceptedWithin: async ({ recipients, timeoutMs }) => ({
+      acceptedAt: await acceptedWithin(recipients, timeoutMs),
+    }),
     async smtpStats({ port }) {
       const server = servers.find((s) => s.fake.port === port);
       if (!server) throw new Error(`no SMTP server on port ${port}`);
@@ -145,6 +174,18 @@ const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise
         duplicates: server.duplicates,
       };
     },
+    async startMicrosoft({ limits }) {
+      const entry = { fakes: await startMicrosoftFakes({ limits }), duplicates: 0 };
+      trackAccepts(entry.fakes.exchange.messages, () => entry.duplicates++);
+      microsoftFakes.push(entry);
+      return {
+        exchangePort: entry.fakes.exchange.port,
+        identityPort: entry.fakes.identity.port,
+        env: entry.fakes.env,
+        provider: entry.fakes.providerBody(),
+      };
+    },
+    microsoftStats: async ({ exchangePort }) => microsoftStats(exchangePort),
     async usage() {
       const cpu = process.cpuUsage();
       return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
@@ -172,5 +213,7 @@ process.on("message", (request: WorldRequest) => {
 });
 // The parent closing the channel ends the world: no servers left listening after a crashed run.
 process.on("disconnect", () => {
-  Promise.all(servers.map((s) => s.fake.close())).finally(() => process.exit(0));
+  Promise.all([...servers.map((s) => s.fake.close()), ...microsoftFakes.map((m) => m.fakes.close())]).finally(
+    () => process.exit(0),
+  );
 });

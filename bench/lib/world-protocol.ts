@@ -1,4 +1,5 @@
 // The calls the bench makes into its "world" process (see world.ts), typed end to end.
+import type { ExchangeLimits } from "../../test/fakes/exchange-smtp.ts";
 import type { SmtpServerFakeOptions } from "../../test/fakes/smtp-server.ts";
 
 /** The serialisable part of the SMTP fake's options (no callbacks cross a process boundary). */
@@ -35,6 +36,33 @@ export interface LoginLoadResult {
   firstFailure: string | undefined;
 }
 
+/** The Microsoft 365 fakes of one run, as Postern and the floor reach them. */
+export interface MicrosoftWorld {
+  /** The Exchange fake's port, which names these fakes in later calls. */
+  exchangePort: number;
+  identityPort: number;
+  /** POSTERN_MICROSOFT_AUTHORITY_HOST and POSTERN_MICROSOFT_SMTP pointing at the fakes. */
+  env: Record<string, string>;
+  /** A valid `smtp_oauth` PUT body for the fakes' app and mailbox. */
+  provider: Record<string, unknown>;
+}
+
+/** What the Microsoft fakes counted; cumulative unless said otherwise. */
+export interface MicrosoftStats {
+  /** POSTs to the identity fake's token endpoint, whatever their outcome. */
+  tokenRequests: number;
+  /** TCP connections the Exchange fake accepted. */
+  connections: number;
+  /** Most authenticated connections the sender mailbox held at once, since the previous microsoftStats call. */
+  peakConnectionsPerMailbox: number;
+  /** Messages Exchange refused for the mailbox's limits: 432 4.3.2 (connections) and 554 5.2.0 (a minute's quota). */
+  violations: { concurrency: number; rate: number };
+  /** XOAUTH2 logins refused. */
+  authFailures: number;
+  /** Emails accepted for a recipient that already had one. */
+  duplicates: number;
+}
+
 export interface ProcessUsage {
   cpuMs: number;
   rssBytes: number;
@@ -46,6 +74,11 @@ export interface WorldCalls {
   postLogins: { params: LoginLoad; result: LoginLoadResult };
   /** Waits until every recipient has had a message accepted; answers the accept times in the same order. */
   awaitAccepted: { params: { recipients: string[]; timeoutMs: number }; result: { acceptedAt: number[] } };
+  /** Like awaitAccepted, but when time is up answers what it has: null for recipients still waiting. */
+  acceptedWithin: {
+    params: { recipients: string[]; timeoutMs: number };
+    result: { acceptedAt: (number | null)[] };
+  };
   /**
    * Connections one SMTP server (by port) has accepted, the most it held open at once (closing ones
    * included), and emails it accepted for a recipient that already had one.
@@ -54,6 +87,9 @@ export interface WorldCalls {
     params: { port: number };
     result: { connections: number; peakConnections: number; duplicates: number };
   };
+  /** A Microsoft identity fake and an Exchange fake with these per-mailbox limits, the app allowed to send. */
+  startMicrosoft: { params: { limits: ExchangeLimits }; result: MicrosoftWorld };
+  microsoftStats: { params: { exchangePort: number }; result: MicrosoftStats };
   usage: { params: Record<string, never>; result: ProcessUsage };
 }
 
