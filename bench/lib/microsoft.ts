@@ -1,6 +1,11 @@
 // The Microsoft 365 provider the oauth suite sends through: the identity and Exchange fakes (in the
 // world process), Postern's settings for them, and a token fetched the way any client would.
 import { CLIENT_ID, CLIENT_SECRET, TENANT_ID } from "../../test/support/microsoft.ts";
+import { signInToDashboard } from "./dashboard.ts";
+import { loginsAt, recipients } from "./pipeline.ts";
+import type { InProcessPostern } from "./postern.ts";
+import type { World } from "./world.ts";
+import type { Login, MicrosoftStats, MicrosoftWorld } from "./world-protocol.ts";
 
 /** Exchange Online's own per-mailbox limits (research C1), which the Exchange fake defaults to. */
 export const EXCHANGE_LIMITS = { concurrentConnectionsPerMailbox: 3, messagesPerMinute: 30 };
@@ -52,4 +57,39 @@ export async function issuedTokensMetric(url: string): Promise<number> {
       return Number(sample[2]);
   }
   return 0;
+}
+
+/** What the fakes counted between two microsoftStats calls. */
+export interface RunStats {
+  connections: number;
+  peakConnectionsPerMailbox: number;
+  concurrencyViolations: number;
+  rateViolations: number;
+  tokenRequests: number;
+}
+
+export function between(before: MicrosoftStats, after: MicrosoftStats): RunStats {
+  return {
+    connections: after.connections - before.connections,
+    peakConnectionsPerMailbox: after.peakConnectionsPerMailbox,
+    concurrencyViolations: after.violations.concurrency - before.violations.concurrency,
+    rateViolations: after.violations.rate - before.violations.rate,
+    tokenRequests: after.tokenRequests - before.tokenRequests,
+  };
+}
+
+/** What the fakes have counted so far (and the mailbox's peak connections since the last call). */
+export const statsOf = (world: World, fakes: MicrosoftWorld) =>
+  world.call("microsoftStats", { exchangePort: fakes.exchangePort });
+
+/** A developer's app with the Microsoft provider on the fakes, saved through the dashboard API. */
+export async function appSendingThroughMicrosoft(
+  postern: InProcessPostern,
+  fakes: MicrosoftWorld,
+): Promise<(label: string, count: number) => Login[]> {
+  const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
+  await dashboard.unlockCustomProvider();
+  const app = await dashboard.createApp("Bench app");
+  await dashboard.putEmailProvider(app.id, fakes.provider);
+  return (label, count) => loginsAt(app.publishableKey, recipients(label, count));
 }
