@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { accounts, emailProviders, workspaceMembers, workspaces } from "../db/schema.ts";
@@ -43,7 +43,8 @@ export async function isSenderEmail(db: Db, email: string): Promise<boolean> {
   const [row] = await db
     .select({ appId: emailProviders.appId })
     .from(emailProviders)
-    .where(sql`lower(${emailProviders.senderEmail}) = ${normaliseEmail(email)}`)
+    // Sender emails are stored normalised (lower case), so the index on the column serves this.
+    .where(eq(emailProviders.senderEmail, normaliseEmail(email)))
     .limit(1);
   return row !== undefined;
 }

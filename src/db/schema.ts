@@ -208,26 +208,31 @@ export const auditEvents = pgTable(
 );
 
 /** Per-app custom email provider. Secrets are sealed; `version` changes with every saved change. */
-export const emailProviders = pgTable("email_providers", {
-  appId: text("app_id")
-    .primaryKey()
-    .references(() => apps.id, { onDelete: "cascade" }),
-  type: text("type").notNull(),
-  version: integer("version").notNull().default(1),
-  senderEmail: text("sender_email").notNull(),
-  senderName: text("sender_name"),
-  settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
-  sealedSecrets: jsonb("sealed_secrets").$type<Record<string, string>>().notNull(),
-  fallbackToDefault: boolean("fallback_to_default").notNull().default(false),
-  health: text("health", { enum: ["unknown", "working", "failing"] })
-    .notNull()
-    .default("unknown"),
-  healthReason: text("health_reason"),
-  healthAt: at("health_at"),
-  lastTest: jsonb("last_test").$type<Record<string, unknown>>(),
-  updatedAt: at("updated_at").notNull().defaultNow(),
-  updatedBy: text("updated_by"),
-});
+export const emailProviders = pgTable(
+  "email_providers",
+  {
+    appId: text("app_id")
+      .primaryKey()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    version: integer("version").notNull().default(1),
+    senderEmail: text("sender_email").notNull(),
+    senderName: text("sender_name"),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
+    sealedSecrets: jsonb("sealed_secrets").$type<Record<string, string>>().notNull(),
+    fallbackToDefault: boolean("fallback_to_default").notNull().default(false),
+    health: text("health", { enum: ["unknown", "working", "failing"] })
+      .notNull()
+      .default("unknown"),
+    healthReason: text("health_reason"),
+    healthAt: at("health_at"),
+    lastTest: jsonb("last_test").$type<Record<string, unknown>>(),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+    updatedBy: text("updated_by"),
+  },
+  // Every login checks that the address is no sender email.
+  (t) => [index("email_providers_by_sender").on(t.senderEmail)],
+);
 
 /**
  * Sending limits of one sender mailbox (e.g. Exchange Online's, per mailbox), shared by every Postern

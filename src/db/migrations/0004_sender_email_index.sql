@@ -1,0 +1,1 @@
+CREATE INDEX "email_providers_by_sender" ON "email_providers" USING btree ("sender_email");
