@@ -13,7 +13,7 @@ import {
   statsOf,
   XOAUTH2_MESSAGES_PER_CONNECTION,
 } from "./lib/microsoft.ts";
-import { driveLogins, type PipelineRun, recipients } from "./lib/pipeline.ts";
+import { driveLogins, type PipelineRun, printPipelineLatency, recipients } from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { sendPooledXoauth2 } from "./lib/senders.ts";
 import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
@@ -141,7 +141,7 @@ async function measureFloor(world: World, fakes: MicrosoftWorld, count: number):
   };
 }
 
-const ms = (v: number) => formatNumber(v, " ms");
+const _ms = (v: number) => formatNumber(v, " ms");
 const violations = (s: RunStats) =>
   `${formatCount(s.concurrencyViolations)} / ${formatCount(s.rateViolations)}`;
 
@@ -185,24 +185,7 @@ function printThroughput(postern: ThroughputResult, floor: SenderRow, backend: B
       "  Floor: 1, fetched before sending.",
     ].join("\n"),
   );
-  const { burst, paced } = postern;
-  const latency = (label: string, run: PipelineRun, which: "endToEnd" | "response") => [
-    label,
-    formatCount(run.emails),
-    ms(run[which].p50),
-    ms(run[which].p99),
-    ms(run[which].max),
-  ];
-  printTable(
-    "Postern latency, quota lifted",
-    ["measure", "emails", "p50", "p99", "max"],
-    [
-      latency(`request → Exchange accept, burst (${CLIENTS} clients)`, burst, "endToEnd"),
-      latency(`request → Exchange accept, paced at ${paced.rate}/s`, paced, "endToEnd"),
-      latency(`request → 202, burst (${formatNumber(burst.requestsPerSecond)} req/s)`, burst, "response"),
-      latency("request → 202, paced", paced, "response"),
-    ],
-  );
+  printPipelineLatency("Postern latency, quota lifted", "Exchange", CLIENTS, postern.burst, postern.paced);
 }
 
 /** Above this, the floor waits on the server rather than working: a Basic Auth floor needs about 1 ms. */

@@ -4,7 +4,7 @@
 import { basicAuthProvider, POSTERN_POOL, startBasicAuthServer } from "./lib/basic-auth.ts";
 import { signInToDashboard } from "./lib/dashboard.ts";
 import type { Backend } from "./lib/database.ts";
-import { driveLogins, loginsAt, type PipelineRun, recipients } from "./lib/pipeline.ts";
+import { driveLogins, loginsAt, type PipelineRun, printPipelineLatency, recipients } from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { type SmtpDestination, sendConnectionPerEmail, sendPooled } from "./lib/senders.ts";
 import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
@@ -144,25 +144,7 @@ function print(rows: Rows, pipeline: PipelineResult, backend: Backend) {
       `  Postern / connection per email, 5 at a time  ${ratio(five)}`,
     ].join("\n"),
   );
-  const { burst, paced } = pipeline;
-  const ms = (v: number) => formatNumber(v, " ms");
-  const latency = (label: string, run: PipelineRun, which: "endToEnd" | "response") => [
-    label,
-    formatCount(run.emails),
-    ms(run[which].p50),
-    ms(run[which].p99),
-    ms(run[which].max),
-  ];
-  printTable(
-    "Postern latency",
-    ["measure", "emails", "p50", "p99", "max"],
-    [
-      latency(`request → SMTP accept, burst (${CLIENTS} clients)`, burst, "endToEnd"),
-      latency(`request → SMTP accept, paced at ${paced.rate}/s`, paced, "endToEnd"),
-      latency(`request → 202, burst (${formatNumber(burst.requestsPerSecond)} req/s)`, burst, "response"),
-      latency("request → 202, paced", paced, "response"),
-    ],
-  );
+  printPipelineLatency("Postern latency", "SMTP", CLIENTS, pipeline.burst, pipeline.paced);
   console.log(
     [
       "",

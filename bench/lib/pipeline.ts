@@ -1,4 +1,5 @@
-import { type LatencySummary, perSecond, summarise } from "./stats.ts";
+import { formatCount, formatNumber, type LatencySummary, perSecond, summarise } from "./stats.ts";
+import { printTable } from "./table.ts";
 import type { World } from "./world.ts";
 import type { Login, LoginLoad } from "./world-protocol.ts";
 
@@ -56,4 +57,32 @@ export async function driveLogins(
     response: summarise(sent.respondedAt.map((at, i) => at - sent.startedAt[i]!)),
     requestsPerSecond: perSecond(emails.length, Math.max(...sent.respondedAt) - first),
   };
+}
+
+/** The latency table both pipeline suites print: end to end and to the 202, burst and paced. */
+export function printPipelineLatency(
+  title: string,
+  acceptedBy: string,
+  clients: number,
+  burst: PipelineRun,
+  paced: PipelineRun & { rate: number },
+): void {
+  const ms = (v: number) => formatNumber(v, " ms");
+  const latency = (label: string, run: PipelineRun, which: "endToEnd" | "response") => [
+    label,
+    formatCount(run.emails),
+    ms(run[which].p50),
+    ms(run[which].p99),
+    ms(run[which].max),
+  ];
+  printTable(
+    title,
+    ["measure", "emails", "p50", "p99", "max"],
+    [
+      latency(`request → ${acceptedBy} accept, burst (${clients} clients)`, burst, "endToEnd"),
+      latency(`request → ${acceptedBy} accept, paced at ${paced.rate}/s`, paced, "endToEnd"),
+      latency(`request → 202, burst (${formatNumber(burst.requestsPerSecond)} req/s)`, burst, "response"),
+      latency("request → 202, paced", paced, "response"),
+    ],
+  );
 }
