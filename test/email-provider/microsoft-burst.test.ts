@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/connection.ts";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
-import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
+import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 import { MAILBOX, type MicrosoftFakes, startMicrosoftFakes } from "../support/microsoft.ts";
 
 const BURST = 200;
@@ -76,9 +76,17 @@ describe.runIf(backends.includes("postgres"))("a burst for one Microsoft sender 
     expect(maxConcurrent).toBeLessThanOrEqual(MAX_CONNECTIONS);
     // More than a minute's worth: the second minute's emails waited for the window.
     expect(seconds).toBeGreaterThan(60);
-    const attempts = await queryRows<{ status: string; attempts: number }>(
-      first.postern.ctx.db,
-      sql`select status, jsonb_array_length(attempts)::int as attempts from deliveries where app_id = ${app.id}`,
+    // Exchange records the last message before the worker has written "sent": wait for the rows.
+    const attempts = await waitFor(
+      async () => {
+        const rows = await queryRows<{ status: string; attempts: number }>(
+          first.postern.ctx.db,
+          sql`select status, jsonb_array_length(attempts)::int as attempts from deliveries where app_id = ${app.id}`,
+        );
+        return rows.every((d) => d.status === "sent") ? rows : undefined;
+      },
+      30_000,
+      "every delivery row marked sent",
     );
     expect(attempts).toHaveLength(BURST);
     expect(attempts.every((d) => d.status === "sent" && d.attempts === 1)).toBe(true);
