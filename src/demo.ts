@@ -3,10 +3,11 @@ import { createAccount, findAccountByEmail } from "./accounts/accounts.ts";
 import { createSigningKey } from "./apps/signing-keys.ts";
 import type { Context } from "./context.ts";
 import { apps, workspaceMembers, workspaces } from "./db/schema.ts";
+import { canonicalEmail } from "./email-address/email-address.ts";
 import { randomToken, sha256 } from "./security/tokens.ts";
 
 export const DEMO_APP_ID = "app_demo";
-export const DEMO_ACCOUNT_EMAIL = "developer@postern.localhost";
+export const DEMO_ACCOUNT_EMAIL = canonicalEmail("developer@postern.localhost");
 
 /** First start on the embedded default: a demo workspace and app to try the login flow right away. */
 export async function seedDemo(

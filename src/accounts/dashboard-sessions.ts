@@ -1,38 +1,43 @@
 import { and, eq, gt, lt } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { dashboardSessions } from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
+import { DomainError } from "../errors.ts";
 import { redeemLink, startLogin, verifyCode } from "../login/challenges.ts";
-import { randomId, randomToken, sha256 } from "../security/tokens.ts";
-import {
-  createAccount,
-  findAccountByEmail,
-  getAccount,
-  isSenderEmail,
-  normaliseEmail,
-  senderEmailRefused,
-  touchAccountSignIn,
-} from "./accounts.ts";
+import { randomToken, sha256 } from "../security/tokens.ts";
+import { createAccount, findAccountByEmail, getAccount, touchAccountSignIn } from "./accounts.ts";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * Dashboard sign-in uses the same passwordless challenge as end users, always through the default
- * sender. With invite-only sign-up an unknown address gets the same answer and no email, so the
- * response never tells whether an account exists.
+ * sender. With invite-only sign-up an unknown address gets a decoy login: the same limits, the same
+ * answers (202, then `invalid_code` with tries left) and the same work, but no email, so nothing a
+ * caller sees tells whether an account exists.
  */
-export async function requestDashboardSignIn(ctx: Context, emailInput: string, ip: string) {
-  const email = normaliseEmail(emailInput);
-  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
-  if (ctx.config.signup === "invite" && !(await findAccountByEmail(ctx.db, email))) {
-    return { loginId: randomId("lgn"), expiresAt: new Date(ctx.now().getTime() + 600_000).toISOString() };
-  }
-  return startLogin(ctx, { audience: { kind: "dashboard" }, email, ip, sender: ctx.config.defaultFrom });
+export async function requestDashboardSignIn(ctx: Context, email: EmailAddress, ip: string) {
+  const decoy = ctx.config.signup === "invite" && !(await findAccountByEmail(ctx.db, email));
+  return startLogin(ctx, {
+    audience: { kind: "dashboard" },
+    email,
+    ip,
+    sender: ctx.config.defaultFrom,
+    decoy,
+  });
 }
 
-async function openSession(ctx: Context, email: string) {
-  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
-  const account =
-    (await findAccountByEmail(ctx.db, email)) ?? (await ctx.db.transaction((tx) => createAccount(tx, email)));
+async function openSession(ctx: Context, email: EmailAddress) {
+  const existing = await findAccountByEmail(ctx.db, email);
+  if (!existing && ctx.config.signup === "invite") {
+    // Only a decoy login has no account behind it, and its code was never sent: answer as for a used login.
+    throw new DomainError(
+      "invalid",
+      "login_expired",
+      "This login has expired or was already used; ask for a new code.",
+      { field: "loginId" },
+    );
+  }
+  const account = existing ?? (await ctx.db.transaction((tx) => createAccount(tx, email)));
   await touchAccountSignIn(ctx, account.id);
   const token = randomToken(32);
   const csrfToken = randomToken(24);
@@ -45,12 +50,12 @@ async function openSession(ctx: Context, email: string) {
 
 export async function verifyDashboardCode(ctx: Context, loginId: string, code: string) {
   const challenge = await verifyCode(ctx, { kind: "dashboard" }, loginId, code);
-  return openSession(ctx, challenge.email);
+  return openSession(ctx, challenge.email as EmailAddress);
 }
 
 export async function redeemDashboardLink(ctx: Context, token: string) {
   const challenge = await redeemLink(ctx, "dashboard", token);
-  return openSession(ctx, challenge.email);
+  return openSession(ctx, challenge.email as EmailAddress);
 }
 
 export async function findSession(ctx: Context, token: string) {

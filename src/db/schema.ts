@@ -143,7 +143,8 @@ export const deliveries = pgTable(
     sender: text("sender"),
     route: text("route", { enum: ["default", "custom"] }).notNull(),
     status: text("status", {
-      enum: ["queued", "sending", "sent", "retrying", "failed", "expired"],
+      // suppressed: a decoy login's (invite-only sign-in for an unknown address); it is never sent.
+      enum: ["queued", "sending", "sent", "retrying", "failed", "expired", "suppressed"],
     }).notNull(),
     attemptCount: integer("attempt_count").notNull().default(0),
     attempts: jsonb("attempts").$type<DeliveryAttempt[]>().notNull().default([]),

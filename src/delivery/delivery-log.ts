@@ -5,7 +5,8 @@ import { deliveries } from "../db/schema.ts";
 import { invalid, notFound } from "../errors.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
-export type DeliveryStatus = Delivery["status"];
+/** What an app's delivery can be; "suppressed" is only ever a decoy dashboard sign-in's, which has no app. */
+export type DeliveryStatus = Exclude<Delivery["status"], "suppressed">;
 
 /** The developer's view of one delivery. The sealed code is never part of it. */
 export function deliveryView(d: Delivery) {
@@ -15,7 +16,7 @@ export function deliveryView(d: Delivery) {
     recipient: d.recipient,
     sender: d.sender,
     route: d.route,
-    status: d.status,
+    status: d.status as DeliveryStatus,
     attemptCount: d.attemptCount,
     attempts: d.attempts,
     lastError: d.lastError,

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { emailSchema } from "../http/schemas.ts";
+import { emailAddressSchema } from "../email-address/email-address.ts";
 
 /**
  * Fields every provider kind has. The sender name is the display name on the From line; header
  * injection is impossible because CR, LF and NUL are refused here and nodemailer builds the header.
  */
 export const commonFields = {
-  senderEmail: emailSchema,
+  senderEmail: emailAddressSchema,
   senderName: z
     .string()
     // Checked before trimming: a leading CR/LF is refused, not silently cut off.

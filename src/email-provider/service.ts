@@ -1,9 +1,10 @@
 import { and, eq } from "drizzle-orm";
-import { findAccountByEmail, getAccount, normaliseEmail } from "../accounts/accounts.ts";
+import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { emailProviders } from "../db/schema.ts";
+import { accounts, emailProviders, workspaceMembers } from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
 import type { TestStep } from "../mail/smtp-target.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
@@ -90,11 +91,22 @@ export function resolveSecret(
   return open(sealed);
 }
 
-export async function checkSender(ctx: Context, senderEmail: string) {
-  if (await findAccountByEmail(ctx.db, senderEmail)) {
+/**
+ * The sender email must not be the dashboard account of a member of the app's workspace (invitations
+ * make members at once, so this covers invitees too). Accounts elsewhere are not this workspace's
+ * business: whether an address has an account in another workspace is neither checked nor revealed.
+ */
+export async function checkSender(ctx: Context, workspaceId: string, senderEmail: EmailAddress) {
+  const [member] = await ctx.db
+    .select({ accountId: accounts.id })
+    .from(accounts)
+    .innerJoin(workspaceMembers, eq(workspaceMembers.accountId, accounts.id))
+    .where(and(eq(accounts.email, senderEmail), eq(workspaceMembers.workspaceId, workspaceId)))
+    .limit(1);
+  if (member) {
     throw invalid(
       "sender_is_dashboard_account",
-      "The sender email is a dashboard account's email. Use a dedicated sending address: nobody can sign in with a sender email.",
+      "The sender email is the dashboard account of a member of this workspace. Use a dedicated sending address: nobody can log in to this app with its sender email.",
       "senderEmail",
     );
   }
@@ -134,8 +146,8 @@ export async function saveEmailProvider(
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
   const kind = kindOf(body.type);
-  const senderEmail = normaliseEmail(body.senderEmail);
-  await checkSender(ctx, senderEmail);
+  const { senderEmail } = body;
+  await checkSender(ctx, app.workspaceId, senderEmail);
   const existing = await findProvider(ctx, appId);
   const settings = kind.settingsOf(body);
   const secretContext = providerSecretContext(appId, kind.secretField);

@@ -1,5 +1,4 @@
 import type { Account } from "../accounts/accounts.ts";
-import { normaliseEmail } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
@@ -37,7 +36,7 @@ export async function testEmailProvider(
 ): Promise<TestResult> {
   const app = await requireApp(ctx.db, account.id, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  if (input.sendTo !== undefined && normaliseEmail(input.sendTo) !== account.email) {
+  if (input.sendTo !== undefined && input.sendTo !== account.email) {
     throw invalid(
       "send_to_not_allowed",
       "A test email can only be sent to your own account's address.",
@@ -72,9 +71,9 @@ export async function testEmailProvider(
     secret = resolveSecret(kind, input.config, existing, (sealed) =>
       ctx.secrets.open(sealed, providerSecretContext(appId, kind.secretField)),
     );
-    senderEmail = normaliseEmail(input.config.senderEmail);
-    // The same sender rule as saving: a test email never goes out From a dashboard account.
-    await checkSender(ctx, senderEmail);
+    senderEmail = input.config.senderEmail;
+    // The same sender rule as saving: a test email never goes out From a member's dashboard account.
+    await checkSender(ctx, app.workspaceId, input.config.senderEmail);
     senderName = input.config.senderName;
     try {
       await kind.validate(settings, env);

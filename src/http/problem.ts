@@ -71,6 +71,21 @@ function isDatabaseUnavailable(err: { code?: string; message?: string; cause?: u
   );
 }
 
+/** The SQLSTATE of a driver error, which Drizzle wraps in its own (the driver's is the cause). */
+function sqlStateOf(err: { code?: unknown; cause?: unknown }): string | undefined {
+  if (typeof err.code === "string" && /^[0-9A-Z]{5}$/.test(err.code)) return err.code;
+  return err.cause && typeof err.cause === "object" ? sqlStateOf(err.cause as typeof err) : undefined;
+}
+
+/** SQLSTATE class 22, data exception: a value the database cannot take (invalid byte, out of range…). */
+const isDataException = (err: { code?: unknown; cause?: unknown }) =>
+  sqlStateOf(err)?.startsWith("22") ?? false;
+
+function problemCodeOf(params: unknown): string | undefined {
+  const nested = (params as { params?: { problemCode?: unknown } } | undefined)?.params?.problemCode;
+  return typeof nested === "string" ? nested : undefined;
+}
+
 /** "/redirectUrls/1" → "redirectUrls[1]", "/config/host" → "config.host": the spelling domain errors use too. */
 const fieldOf = (path: string) =>
   path
@@ -108,7 +123,9 @@ export function registerProblemHandlers(app: FastifyInstance, options: { dashboa
         message: v.message ?? "is not valid",
       }));
       const first = errors[0]!;
-      return sendProblem(reply, 400, "validation_failed", `${first.field}: ${first.message}`, {
+      // A schema that knows the problem better names it (e.g. invalid_email); otherwise a generic code.
+      const code = problemCodeOf(error.validation[0]?.params) ?? "validation_failed";
+      return sendProblem(reply, 400, code, `${first.field}: ${first.message}`, {
         field: first.field,
         errors,
       });
@@ -124,6 +141,17 @@ export function registerProblemHandlers(app: FastifyInstance, options: { dashboa
     }
     if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
       return sendProblem(reply, 400, "empty_body", "The request has a JSON content type but no body.");
+    }
+    if (isDataException(error)) {
+      // The database refused a value (e.g. a NUL byte in text): bad input, not our failure. Logged
+      // without the statement or its parameters, which would copy the request's values into the log.
+      request.log.warn({ sqlState: sqlStateOf(error) }, "database refused a value from the request");
+      return sendProblem(
+        reply,
+        400,
+        "invalid_input",
+        "A value in the request contains characters that cannot be stored (such as NUL).",
+      );
     }
     if (isDatabaseUnavailable(error)) {
       reply.header("retry-after", "5");

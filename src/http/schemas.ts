@@ -1,12 +1,5 @@
 import { z } from "zod";
 
-/** An email address as people type it: trimmed, at most 254 characters, IDN domains allowed. */
-export const emailSchema = z
-  .string()
-  .trim()
-  .max(254, "must be at most 254 characters")
-  .pipe(z.email({ pattern: z.regexes.unicodeEmail, message: "must be a valid email address" }));
-
 /** Identifiers as this API issues them (`app_…`, `lgn_…`): anything else is refused before it reaches SQL. */
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "is not a valid id");
 

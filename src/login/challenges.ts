@@ -3,6 +3,7 @@ import type { App } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import { transactionExecutor } from "../db/connection.ts";
 import { deliveries, loginChallenges } from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
 import { consumeBudgets, consumeSlidingLimits, type RateLimitRule } from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
@@ -76,7 +77,19 @@ function budgetRules(ctx: Context, audience: Audience, ip: string): RateLimitRul
  */
 export async function startLogin(
   ctx: Context,
-  input: { audience: Audience; email: string; redirectUrl?: string | undefined; ip: string; sender: string },
+  input: {
+    audience: Audience;
+    email: EmailAddress;
+    redirectUrl?: string | undefined;
+    ip: string;
+    sender: string;
+    /**
+     * A decoy goes through every step of a real login (limits, supersede, challenge, delivery row,
+     * job) except that its delivery is suppressed and its code is never sent: the answer and the work
+     * are the same as for a real one, so a caller cannot tell which addresses have accounts.
+     */
+    decoy?: boolean;
+  },
 ): Promise<{ loginId: string; expiresAt: string }> {
   const now = ctx.now();
   const expiresAt = new Date(now.getTime() + CODE_TTL_SECONDS * 1000);
@@ -117,8 +130,10 @@ export async function startLogin(
       recipient: input.email,
       sender: input.sender,
       route: "default",
-      status: "queued",
-      sealedPayload: ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
+      status: input.decoy ? "suppressed" : "queued",
+      sealedPayload: input.decoy
+        ? null
+        : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
       expiresAt,
       createdAt: now,
       updatedAt: now,

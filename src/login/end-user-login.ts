@@ -1,23 +1,42 @@
 import { and, eq } from "drizzle-orm";
-import { isSenderEmail, normaliseEmail, senderEmailRefused } from "../accounts/accounts.ts";
 import { type App, getAppById } from "../apps/apps.ts";
 import { matchRedirectUrl } from "../apps/redirect-urls.ts";
 import { signSessionToken } from "../apps/signing-keys.ts";
 import type { Context } from "../context.ts";
-import { endUsers, type loginChallenges } from "../db/schema.ts";
-import { invalid } from "../errors.ts";
+import { emailProviders, endUsers, type loginChallenges } from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
+import { DomainError, invalid } from "../errors.ts";
 import { randomId } from "../security/tokens.ts";
 import { redeemLink, startLogin, verifyCode } from "./challenges.ts";
 
 export const SESSION_TOKEN_TTL_SECONDS = 60 * 60;
 
+/**
+ * Nobody logs in to an app with the address its custom provider sends from (the feature description's
+ * rule), and only to that app: another workspace's provider settings never refuse anyone here.
+ */
+async function refuseAppSender(ctx: Context, app: App, email: EmailAddress): Promise<void> {
+  const [row] = await ctx.db
+    .select({ appId: emailProviders.appId })
+    .from(emailProviders)
+    .where(and(eq(emailProviders.appId, app.id), eq(emailProviders.senderEmail, email)));
+  if (row) {
+    throw new DomainError(
+      "forbidden",
+      "sender_email_login_refused",
+      "This address sends this app's login emails and cannot be used to log in to it.",
+      { field: "email" },
+    );
+  }
+}
+
 export async function requestAppLogin(
   ctx: Context,
   app: App,
-  input: { email: string; redirectUrl?: string | undefined; ip: string },
+  input: { email: EmailAddress; redirectUrl?: string | undefined; ip: string },
 ) {
-  const email = normaliseEmail(input.email);
-  if (await isSenderEmail(ctx.db, email)) throw senderEmailRefused();
+  const { email } = input;
+  await refuseAppSender(ctx, app, email);
   let redirectUrl: string | undefined;
   if (input.redirectUrl !== undefined) {
     redirectUrl = matchRedirectUrl(app.redirectUrls, input.redirectUrl);
@@ -38,7 +57,9 @@ export async function requestAppLogin(
   });
 }
 
-async function issueSession(ctx: Context, app: App, email: string) {
+async function issueSession(ctx: Context, app: App, email: EmailAddress) {
+  // The provider may have been changed to send from this address since the login was requested.
+  await refuseAppSender(ctx, app, email);
   const now = ctx.now();
   const [user] = await ctx.db
     .insert(endUsers)
@@ -57,7 +78,7 @@ async function issueSession(ctx: Context, app: App, email: string) {
 
 export async function verifyAppLoginCode(ctx: Context, app: App, loginId: string, code: string) {
   const challenge = await verifyCode(ctx, { kind: "app", app }, loginId, code);
-  return issueSession(ctx, app, challenge.email);
+  return issueSession(ctx, app, challenge.email as EmailAddress);
 }
 
 /** The magic link: returns the session and where to send the browser (if the login asked for it). */
@@ -66,14 +87,6 @@ export async function redeemAppLoginLink(ctx: Context, token: string) {
   const app = await getAppById(ctx.db, challenge.appId!);
   if (!app)
     throw invalid("link_invalid", "This login link belongs to an app that no longer exists.", "token");
-  const session = await issueSession(ctx, app, challenge.email);
+  const session = await issueSession(ctx, app, challenge.email as EmailAddress);
   return { ...session, app, redirectUrl: challenge.redirectUrl };
-}
-
-export async function findEndUser(ctx: Context, appId: string, email: string) {
-  const [user] = await ctx.db
-    .select()
-    .from(endUsers)
-    .where(and(eq(endUsers.appId, appId), eq(endUsers.email, email)));
-  return user;
 }

@@ -31,19 +31,29 @@ export const SMTP_TIMEOUTS = {
   dnsTimeout: 10_000,
 };
 
+/**
+ * The one mapping of a login email to nodemailer's message. Addresses are passed as objects and the
+ * envelope is set explicitly, so nodemailer never re-parses an address string (which could find other
+ * recipients in it); `to` is a canonical address (src/email-address).
+ */
+export function nodemailerMessage(email: OutgoingEmail) {
+  return {
+    from: { name: email.from.name, address: email.from.address },
+    to: { name: "", address: email.to },
+    envelope: { from: email.from.address, to: [email.to] },
+    subject: email.subject,
+    text: email.text,
+    html: email.html,
+    messageId: email.messageId,
+  };
+}
+
 /** Wraps a pooled nodemailer transport as a MailSender. */
 export function poolSender(options: SMTPPool.Options): MailSender {
   const transport = nodemailer.createTransport({ ...SMTP_TIMEOUTS, ...options, pool: true });
   return {
     async send(email) {
-      const info = await transport.sendMail({
-        from: { name: email.from.name, address: email.from.address },
-        to: email.to,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-        messageId: email.messageId,
-      });
+      const info = await transport.sendMail(nodemailerMessage(email));
       return { messageId: info.messageId, smtpReply: info.response };
     },
     async close() {

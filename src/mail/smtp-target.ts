@@ -7,7 +7,7 @@ import {
   OutboundBlockedError,
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
-import { type MailSender, type OutgoingEmail, SMTP_TIMEOUTS } from "./sender.ts";
+import { type MailSender, nodemailerMessage, type OutgoingEmail, SMTP_TIMEOUTS } from "./sender.ts";
 import { type ClassifiedError, classifySmtpError } from "./smtp-errors.ts";
 
 /** A source of OAuth access tokens for XOAUTH2 (one per provider version). */
@@ -157,14 +157,7 @@ export function openSmtpPool(
     );
   }
   const sendOnce = async (email: OutgoingEmail) => {
-    const info = await transport.sendMail({
-      from: email.from,
-      to: email.to,
-      subject: email.subject,
-      text: email.text,
-      html: email.html,
-      messageId: email.messageId,
-    });
+    const info = await transport.sendMail(nodemailerMessage(email));
     return { messageId: info.messageId, smtpReply: info.response };
   };
   return {
@@ -361,17 +354,11 @@ export async function testSmtpTarget(
   const email = options.email;
   const sent = await timed(async () => {
     const raw = await new Promise<Buffer>((resolve, reject) =>
-      nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail(
-        {
-          from: email.from,
-          to: email.to,
-          subject: email.subject,
-          text: email.text,
-          html: email.html,
-          messageId: email.messageId,
-        },
-        (err, info) => (err ? reject(err) : resolve(info.message as Buffer)),
-      ),
+      nodemailer
+        .createTransport({ streamTransport: true, buffer: true })
+        .sendMail(nodemailerMessage(email), (err, info) =>
+          err ? reject(err) : resolve(info.message as Buffer),
+        ),
     );
     return new Promise<string>((resolve, reject) =>
       connection.send({ from: email.from.address, to: [email.to] }, raw, (err, info) =>

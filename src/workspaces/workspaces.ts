@@ -1,9 +1,17 @@
 import { and, asc, count, eq } from "drizzle-orm";
-import { createAccount, findAccountByEmail, isSenderEmail, normaliseEmail } from "../accounts/accounts.ts";
+import { createAccount, findAccountByEmail } from "../accounts/accounts.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
-import { accounts, workspaceFeatures, workspaceMembers, workspaces } from "../db/schema.ts";
+import {
+  accounts,
+  apps,
+  emailProviders,
+  workspaceFeatures,
+  workspaceMembers,
+  workspaces,
+} from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, forbidden, notFound } from "../errors.ts";
 import { randomId } from "../security/tokens.ts";
 
@@ -150,22 +158,33 @@ export async function listMembers(db: Db, accountId: string, workspaceId: string
   return rows.map((m) => ({ ...m, joinedAt: m.joinedAt.toISOString() }));
 }
 
+/** Whether an app of this workspace sends its login emails from this address. */
+async function sendsForWorkspace(db: Db, workspaceId: string, email: EmailAddress): Promise<boolean> {
+  const [row] = await db
+    .select({ appId: emailProviders.appId })
+    .from(emailProviders)
+    .innerJoin(apps, eq(apps.id, emailProviders.appId))
+    .where(and(eq(apps.workspaceId, workspaceId), eq(emailProviders.senderEmail, email)))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Invites by email: an unknown address becomes an account that can then sign in (even with invite-only sign-up). */
 export async function inviteMember(
   ctx: Context,
   actorId: string,
   workspaceId: string,
-  email: string,
+  email: EmailAddress,
   role: Role,
 ) {
   const actorRole = await requireRole(ctx.db, actorId, workspaceId, "admin");
   if (role === "owner" && actorRole !== "owner")
     throw forbidden("role_required", "Only an owner can make another owner.");
-  if (await isSenderEmail(ctx.db, email)) {
+  if (await sendsForWorkspace(ctx.db, workspaceId, email)) {
     throw new DomainError(
       "invalid",
       "sender_email_not_allowed",
-      "This address sends login emails for an application and cannot be a dashboard account.",
+      "This address is the sender email of an app in this workspace, so it cannot be a member's account here.",
       { field: "email" },
     );
   }
@@ -176,12 +195,9 @@ export async function inviteMember(
       .from(workspaceMembers)
       .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, account.id)));
     if (existing)
-      throw new DomainError(
-        "conflict",
-        "already_member",
-        `${normaliseEmail(email)} is already a member of this workspace.`,
-        { field: "email" },
-      );
+      throw new DomainError("conflict", "already_member", `${email} is already a member of this workspace.`, {
+        field: "email",
+      });
     await tx.insert(workspaceMembers).values({ workspaceId, accountId: account.id, role });
     await recordAudit(
       tx,
@@ -191,7 +207,7 @@ export async function inviteMember(
         action: "member.invited",
         targetType: "account",
         targetId: account.id,
-        changes: { email: normaliseEmail(email), role },
+        changes: { email, role },
       },
       ctx.now(),
     );

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccount } from "../../src/accounts/accounts.ts";
+import { canonicalEmail } from "../../src/email-address/email-address.ts";
 import {
   backends,
   OPERATOR_TOKEN,
@@ -262,7 +263,7 @@ describe("invite-only sign-up", () => {
       expect(t.postern.devMailbox!.list().filter((m) => m.to.includes("stranger@example.com"))).toHaveLength(
         0,
       );
-      await t.postern.ctx.db.transaction((tx) => createAccount(tx, "invited@example.com"));
+      await t.postern.ctx.db.transaction((tx) => createAccount(tx, canonicalEmail("invited@example.com")));
       const invited = await t.signIn("invited@example.com");
       expect((await t.request("GET", "/api/me", { session: invited })).status).toBe(200);
     } finally {

@@ -158,7 +158,7 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({
-      code: "validation_failed",
+      code: "invalid_email",
       field: "email",
       status: 400,
       title: "Bad Request",

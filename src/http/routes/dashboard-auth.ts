@@ -10,10 +10,11 @@ import {
   verifyDashboardCode,
 } from "../../accounts/dashboard-sessions.ts";
 import type { Context } from "../../context.ts";
+import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { DomainError } from "../../errors.ts";
 import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
-import { emailSchema, idSchema, problems } from "../schemas.ts";
+import { idSchema, problems } from "../schemas.ts";
 
 /** Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. */
 export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
@@ -34,7 +35,7 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
         schema: {
           tags: ["dashboard auth"],
           summary: "Email a sign-in code to a dashboard account",
-          body: z.strictObject({ email: emailSchema }),
+          body: z.strictObject({ email: emailAddressSchema }),
           response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
         },
       },

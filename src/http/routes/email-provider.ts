@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
+import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { providerBodySchema } from "../../email-provider/kinds/index.ts";
 import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
 import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
 import { testEmailProvider } from "../../email-provider/test-connection.ts";
 import { sessionGuard } from "../auth.ts";
-import { emailSchema, idSchema, problems } from "../schemas.ts";
+import { idSchema, problems } from "../schemas.ts";
 
 const health = z.object({
   status: z.enum(["unknown", "working", "failing"]),
@@ -114,7 +115,10 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
           description:
             "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
           params,
-          body: z.strictObject({ config: providerBodySchema.optional(), sendTo: emailSchema.optional() }),
+          body: z.strictObject({
+            config: providerBodySchema.optional(),
+            sendTo: emailAddressSchema.optional(),
+          }),
           response: { 200: testResult, ...problems },
         },
       },

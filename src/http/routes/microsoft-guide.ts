@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
+import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { clientIdSchema, tenantIdSchema } from "../../email-provider/oauth/microsoft.ts";
 import { microsoftGuideForApp } from "../../email-provider/oauth/microsoft-guide.ts";
 import { sessionGuard } from "../auth.ts";
-import { emailSchema, idSchema, problems } from "../schemas.ts";
+import { idSchema, problems } from "../schemas.ts";
 
 const guide = z.object({
   steps: z.array(
@@ -33,7 +34,7 @@ export function microsoftGuideRoutes(ctx: Context): FastifyPluginAsyncZod {
           querystring: z.strictObject({
             clientId: clientIdSchema.optional(),
             tenantId: tenantIdSchema.optional(),
-            senderEmail: emailSchema.optional(),
+            senderEmail: emailAddressSchema.optional(),
           }),
           response: { 200: guide, ...problems },
         },

@@ -3,10 +3,11 @@ import { z } from "zod";
 import { getAppById } from "../../apps/apps.ts";
 import { getJwks } from "../../apps/signing-keys.ts";
 import type { Context } from "../../context.ts";
+import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { DomainError, notFound } from "../../errors.ts";
 import { redeemAppLoginLink, requestAppLogin, verifyAppLoginCode } from "../../login/end-user-login.ts";
 import { publishableKeyGuard } from "../auth.ts";
-import { emailSchema, idSchema, problems } from "../schemas.ts";
+import { idSchema, problems } from "../schemas.ts";
 
 const sessionResponse = z.object({
   token: z.string(),
@@ -28,7 +29,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
             summary: "Send a login code and magic link",
             description: "Answers the same way whether or not the address has logged in before.",
             security: [{ publishableKey: [] }],
-            body: z.strictObject({ email: emailSchema, redirectUrl: z.string().max(2048).optional() }),
+            body: z.strictObject({ email: emailAddressSchema, redirectUrl: z.string().max(2048).optional() }),
             response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
           },
         },

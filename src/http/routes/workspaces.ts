@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { listAudit } from "../../audit/audit.ts";
 import type { Context } from "../../context.ts";
+import { emailAddressSchema } from "../../email-address/email-address.ts";
 import {
   changeMemberRole,
   createWorkspace,
@@ -13,7 +14,7 @@ import {
   requireRole,
 } from "../../workspaces/workspaces.ts";
 import { sessionGuard } from "../auth.ts";
-import { emailSchema, idSchema, problems, textSchema } from "../schemas.ts";
+import { idSchema, problems, textSchema } from "../schemas.ts";
 
 const role = z.enum(["owner", "admin", "member"]);
 const workspaceView = z.object({
@@ -101,7 +102,7 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
           tags,
           summary: "Invite by email (owners and admins)",
           params: workspaceParams,
-          body: z.strictObject({ email: emailSchema, role: role.default("member") }),
+          body: z.strictObject({ email: emailAddressSchema, role: role.default("member") }),
           response: { 201: z.object({ members: z.array(memberView) }), ...problems },
         },
       },
