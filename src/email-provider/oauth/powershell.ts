@@ -10,4 +10,5 @@ const SINGLE_QUOTES = /['\u2018\u2019\u201A\u201B]/g;
  * single-quote character followed by another is one literal quote, so doubling each one keeps the
  * value exactly and never ends the string.
  */
-export const psQuote = (value: string): string => `'${value.replace(SINGLE_QUOTES, (quote) => quote + quote)}'`;
+export const psQuote = (value: string): string =>
+  `'${value.replace(SINGLE_QUOTES, (quote) => quote + quote)}'`;
