@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { pruneSessions } from "./accounts/dashboard-sessions.ts";
 import type { Config } from "./config/config.ts";
 import type { Context } from "./context.ts";
-import { openStorage, type Storage } from "./db/connection.ts";
+import { migrationsApplied, openStorage, type Storage } from "./db/connection.ts";
 import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
@@ -23,7 +23,7 @@ import { loadOrCreateKeyFile, parseKeyring, SecretBox } from "./security/secret-
 
 export interface PosternOptions {
   config: Config;
-  /** Tests share one PGlite instance per worker instead of opening the data dir. */
+  /** An open PGlite to use instead of the data dir's (tests pass an in-memory one). */
   pglite?: PGlite;
   logger?: Logger;
   now?: () => Date;
@@ -119,13 +119,17 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   const demo = config.seedDemo ? await seedDemo(ctx) : undefined;
   const ready = async () => {
     const database = await storage.ping().catch(() => false);
+    const migrations = database && (await migrationsApplied(storage.db).catch(() => false));
     const queueRunning =
       database &&
       (await queue
         .depth()
         .then(() => true)
         .catch(() => false));
-    return { ok: database && queueRunning, checks: { database, migrations: database, queue: queueRunning } };
+    return {
+      ok: database && migrations && queueRunning,
+      checks: { database, migrations, queue: queueRunning },
+    };
   };
   const http = await buildHttpServer({
     ctx,

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -38,6 +38,25 @@ export interface Storage {
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 // Any constant works; it only has to be the same in every Postern process.
 const STARTUP_LOCK_ID = 7_046_873_511;
+
+/** How many migrations this version of Postern ships (drizzle-kit's journal). */
+const shippedMigrations = (
+  JSON.parse(readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as {
+    entries: unknown[];
+  }
+).entries.length;
+
+/**
+ * For readiness: every migration this version ships is recorded as applied (Drizzle's migrator keeps
+ * them in drizzle.__drizzle_migrations). A newer process may have applied more; that is fine.
+ */
+export async function migrationsApplied(db: Db): Promise<boolean> {
+  const [row] = await queryRows<{ applied: number }>(
+    db,
+    sql`select count(*)::int as applied from drizzle.__drizzle_migrations`,
+  );
+  return (row?.applied ?? 0) >= shippedMigrations;
+}
 
 /** Builds a parameterised drizzle SQL object from `$1`-style text, for raw statements from pg-boss. */
 export function rawSql(text: string, values: readonly unknown[] = []): SQL {

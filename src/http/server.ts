@@ -21,7 +21,7 @@ import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
-import { healthRoutes } from "./routes/health.ts";
+import { healthRoutes, type Readiness } from "./routes/health.ts";
 import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
@@ -34,7 +34,7 @@ export interface HttpDependencies {
   logger: Logger;
   metrics: Metrics;
   devMailbox: DevMailbox | undefined;
-  ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  ready(): Promise<Readiness>;
   providerEnv: KindEnvironment;
   /** A worker process serves only health and metrics. */
   routes: "all" | "operations";

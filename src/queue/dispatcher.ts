@@ -65,14 +65,22 @@ export class JobDispatcher<T extends object> {
   private dispatch(job: PgBoss.JobWithMetadata<T>): void {
     this.inFlight++;
     this.handler(job)
-      .catch((err: Error) => {
-        this.onError(err);
-        return "retry" as const;
-      })
-      .then((outcome) =>
-        outcome === "retry"
-          ? this.boss.fail(this.queue, job.id, { retry: true })
-          : this.boss.complete(this.queue, job.id),
+      .then(
+        (outcome) => ({ outcome, output: undefined }),
+        (err: Error) => {
+          this.onError(err);
+          // Kept as the job's output, as pg-boss's own work() does with a handler's error.
+          return { outcome: "retry" as const, output: { message: err.message } };
+        },
+      )
+      .then(({ outcome, output }) =>
+        // fail() with retries left puts the job back in the queue with the queue's backoff
+        // (retry_limit, retry_delay, retry_backoff); its third argument is the job's output.
+        outcome === "done"
+          ? this.boss.complete(this.queue, job.id)
+          : output
+            ? this.boss.fail(this.queue, job.id, output)
+            : this.boss.fail(this.queue, job.id),
       )
       // If the database is away, the job stays active, times out, and pg-boss retries it.
       .catch((err: Error) => this.onError(err))

@@ -22,7 +22,6 @@ export interface RetryPolicy {
 }
 
 export interface Queue {
-  boss: PgBoss;
   enqueue(job: LoginEmailJob, options?: { within?: SqlExecutor; startAfterSeconds?: number }): Promise<void>;
   /** Wakes this process's workers without waiting for their polling interval. */
   wakeLocalWorkers(): void;
@@ -71,7 +70,6 @@ export async function startQueue(
   const dispatchers: JobDispatcher<LoginEmailJob>[] = [];
 
   return {
-    boss,
     async enqueue(job, options = {}) {
       await boss.send(LOGIN_EMAIL_QUEUE, job, {
         ...(options.within ? { db: options.within as PgBoss.Db } : {}),

@@ -1,9 +1,14 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { HttpDependencies } from "../server.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+
+export interface Readiness {
+  ok: boolean;
+  checks: Record<string, boolean>;
+}
 
 /** Liveness, readiness and Prometheus metrics, on every role. */
-export function healthRoutes(deps: HttpDependencies): FastifyPluginAsyncZod {
+export function healthRoutes(deps: { ready(): Promise<Readiness>; metrics: Metrics }): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       "/healthz",
