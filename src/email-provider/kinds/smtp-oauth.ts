@@ -88,7 +88,7 @@ export const smtpOauth: ProviderKind<SmtpOauthBody, Settings> = {
   explain: (error, step, settings, senderEmail) =>
     oauthProvider(settings.provider).hint(error, step, settings, senderEmail),
   senderLimits: (settings, senderEmail, env) =>
-    oauthProvider(settings.provider).senderLimits?.(senderEmail, env.config),
+    oauthProvider(settings.provider).senderLimits?.(settings, senderEmail, env.config),
   interpret: (error, settings, senderEmail) =>
     oauthProvider(settings.provider).interpret?.(error, senderEmail),
 };
