@@ -38,6 +38,18 @@ export interface SmtpTarget {
   /** At most this many connections to the server from one process. */
   maxConnections: number;
   connectionGate?: ConnectionGate;
+  /**
+   * Set by kinds whose endpoint is the operator's own (the OAuth providers' POSTERN_MICROSOFT_SMTP), never
+   * from a developer's input: the policy's trusted endpoints then apply, but only over TLS.
+   */
+  operatorEndpoint?: boolean;
+}
+
+/** The outbound guard for one target: the operator's endpoint is trusted only over TLS. */
+function checkTarget(target: SmtpTarget, policy: OutboundPolicy) {
+  return checkOutboundTarget(target.host, target.port, policy, undefined, {
+    operatorEndpoint: target.operatorEndpoint === true && target.security !== "none",
+  });
 }
 
 /** Marks an error with the class the worker should see (e.g. a refused destination). */
@@ -50,9 +62,9 @@ function classified<T extends Error>(error: T, errorClass: ClassifiedError["erro
  * every pooled connection, so a DNS change cannot point an open pool at an internal address.
  */
 async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
-  let checked: Awaited<ReturnType<typeof checkOutboundTarget>>;
+  let checked: Awaited<ReturnType<typeof checkTarget>>;
   try {
-    checked = await checkOutboundTarget(target.host, target.port, policy);
+    checked = await checkTarget(target, policy);
   } catch (err) {
     if (err instanceof OutboundBlockedError) throw classified(err, "blocked");
     throw err;
@@ -242,7 +254,7 @@ export async function testSmtpTarget(
     return steps;
   };
 
-  const resolved = await timed(() => checkOutboundTarget(target.host, target.port, policy));
+  const resolved = await timed(() => checkTarget(target, policy));
   if (resolved.error) {
     const err =
       resolved.error instanceof OutboundBlockedError ? classified(resolved.error, "blocked") : resolved.error;

@@ -13,7 +13,11 @@ export interface OutboundPolicy {
   allowlist: string[];
   /** Ports open to non-allowlisted destinations; default 25, 465, 587, 2525. */
   allowedPorts?: number[];
-  /** Operator-set endpoints (e.g. the Microsoft SMTP host) trusted as they are. */
+  /**
+   * Operator-set endpoints (the Microsoft SMTP host) reached without the address checks, but only by a
+   * check that asks for one (`operatorEndpoint`), which only the OAuth kind's TLS connections do: a
+   * developer's host naming the same host and port is checked like any other.
+   */
   trustedEndpoints?: { host: string; port: number }[];
 }
 
@@ -226,13 +230,15 @@ async function resolveOnce(host: string, resolve: HostResolver): Promise<Address
 
 /**
  * Decides whether Postern may open an SMTP connection to host:port. Call it when the provider is saved and
- * again before every connection, and connect to the returned address.
+ * again before every connection, and connect to the returned address. `operatorEndpoint` says the
+ * destination is the operator's own endpoint, not a developer's: only then do trustedEndpoints apply.
  */
 export async function checkOutboundTarget(
   host: string,
   port: number,
   policy: OutboundPolicy,
   resolve: HostResolver = systemResolver,
+  { operatorEndpoint = false }: { operatorEndpoint?: boolean } = {},
 ): Promise<CheckedTarget> {
   const target = parseHost(host);
   if (target === undefined) {
@@ -257,9 +263,11 @@ export async function checkOutboundTarget(
     allowlisted,
   });
 
-  const trusted = (policy.trustedEndpoints ?? []).some(
-    (endpoint) => endpoint.port === port && parseHost(endpoint.host)?.host === target.host,
-  );
+  const trusted =
+    operatorEndpoint &&
+    (policy.trustedEndpoints ?? []).some(
+      (endpoint) => endpoint.port === port && parseHost(endpoint.host)?.host === target.host,
+    );
   if (trusted) return checked(true);
 
   // Entries a caller built without parseAllowlist and that do not parse match nothing: fail closed.

@@ -446,20 +446,38 @@ describe("trusted endpoints", () => {
     ],
   };
 
-  it("are reached as configured, without address checks", async () => {
-    expect(await checkOutboundTarget("smtp.office365.example", 587, policy, resolver)).toEqual({
+  const asOperatorEndpoint = { operatorEndpoint: true };
+
+  it("are reached as configured, without address checks, when the operator's endpoint is asked for", async () => {
+    expect(
+      await checkOutboundTarget("smtp.office365.example", 587, policy, resolver, asOperatorEndpoint),
+    ).toEqual({
       host: "smtp.office365.example",
       port: 587,
       address: "10.9.9.9",
       servername: "smtp.office365.example",
       allowlisted: true,
     });
-    expect((await checkOutboundTarget("127.0.0.1", 2587, policy, resolver)).address).toBe("127.0.0.1");
+    expect((await checkOutboundTarget("127.0.0.1", 2587, policy, resolver, asOperatorEndpoint)).address).toBe(
+      "127.0.0.1",
+    );
+  });
+
+  it("are checked like any host for a developer's destination with the same host and port", async () => {
+    expect((await refusal("smtp.office365.example", 587, policy, resolver)).code).toBe("blocked_address");
+    expect((await refusal("127.0.0.1", 2587, policy, resolver)).code).toBe("blocked_address");
   });
 
   it("match on host and port together", async () => {
-    expect((await refusal("smtp.office365.example", 25, policy, resolver)).code).toBe("blocked_address");
-    expect((await refusal("127.0.0.1", 587, policy, resolver)).code).toBe("blocked_address");
+    for (const [host, port] of [
+      ["smtp.office365.example", 25],
+      ["127.0.0.1", 587],
+    ] as const) {
+      const outcome = await checkOutboundTarget(host, port, policy, resolver, asOperatorEndpoint).catch(
+        (error: unknown) => error,
+      );
+      expect((outcome as OutboundBlockedError).code, `${host}:${port}`).toBe("blocked_address");
+    }
   });
 });
 
