@@ -4,6 +4,7 @@ import nodemailer from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
 import {
   checkOutboundTarget,
+  isPublicAddress,
   OutboundBlockedError,
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
@@ -260,11 +261,15 @@ export async function testSmtpTarget(
       resolved.error instanceof OutboundBlockedError ? classified(resolved.error, "blocked") : resolved.error;
     return fail("resolve", err, resolved.durationMs);
   }
+  // A private address (an allowlisted relay's, the operator's endpoint's) is not shown: developers would
+  // learn the internal network from it. A literal the developer typed is theirs to see.
+  const checked = resolved.value!;
+  const shown = checked.servername === undefined || isPublicAddress(checked.address);
   steps.push({
     name: "resolve",
     outcome: "ok",
     durationMs: resolved.durationMs,
-    detail: `${target.host} → ${resolved.value!.address}`,
+    detail: shown ? `${target.host} → ${checked.address}` : `${target.host} → an address the operator allows`,
   });
 
   const connected = await timed(() => connectChecked(target, policy));
@@ -273,7 +278,7 @@ export async function testSmtpTarget(
     name: "connect",
     outcome: "ok",
     durationMs: connected.durationMs,
-    detail: `TCP ${resolved.value!.address}:${target.port}`,
+    detail: shown ? `TCP ${checked.address}:${target.port}` : `TCP port ${target.port}`,
   });
   let socket: net.Socket | tls.TLSSocket = connected.value!.socket;
 
