@@ -111,7 +111,8 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   });
   const routing = new ProviderRouting(ctx, defaultRoute, metrics, {
     allowlist: parseAllowlist(config.smtpAllowlist),
-    // The operator's Microsoft endpoint is trusted as configured (it may be a national cloud or a fake).
+    // The operator's Microsoft endpoint is trusted as configured (it may be a national cloud or a fake),
+    // for the OAuth kind's TLS connections only; a developer's host naming it gets the usual checks.
     trustedEndpoints: [{ host: config.microsoft.smtpHost, port: config.microsoft.smtpPort }],
   });
   const resolveRoute: RouteResolver = routing.resolve;

@@ -114,18 +114,30 @@ export class ProviderRouting {
     });
     const interpret = kind.interpret;
     const sender = this.tracked(appId, pool);
+    // Set when this route's send failed for the provider's own configuration (token, credentials, TLS,
+    // destination): nothing was submitted, so its place in the lane's window goes back. A route serves
+    // one delivery (the worker resolves one per job), so this is that send's outcome.
+    let refusedForConfig = false;
     return {
       route: "custom",
       from,
       sender: interpret
         ? interpretedSender(sender, (error) => interpret(error, row.settings, row.senderEmail), lane)
         : sender,
-      ...(lane ? { acquireSlot: () => lane.acquireSlot() } : {}),
+      ...(lane
+        ? {
+            acquireSlot: async () => {
+              const slot = await lane.acquireSlot();
+              return "release" in slot ? { release: () => slot.release(!refusedForConfig) } : slot;
+            },
+          }
+        : {}),
       ...(fallback ? { fallback } : {}),
       reportOutcome: async (outcome) => {
         if (outcome.ok) {
           if (row.health !== "working") await recordHealth(this.ctx, appId, row.version, { ok: true });
         } else if (outcome.error.configProblem) {
+          refusedForConfig = true;
           // The failure itself counts as the latest probe: the next one waits PROBE_INTERVAL_MS.
           this.lastProbe.set(`${appId}:${row.version}`, Date.now());
           await recordHealth(this.ctx, appId, row.version, { ok: false, reason: outcome.error.message });

@@ -4,6 +4,7 @@ import nodemailer from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
 import {
   checkOutboundTarget,
+  isPublicAddress,
   OutboundBlockedError,
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
@@ -38,6 +39,18 @@ export interface SmtpTarget {
   /** At most this many connections to the server from one process. */
   maxConnections: number;
   connectionGate?: ConnectionGate;
+  /**
+   * Set by kinds whose endpoint is the operator's own (the OAuth providers' POSTERN_MICROSOFT_SMTP), never
+   * from a developer's input: the policy's trusted endpoints then apply, but only over TLS.
+   */
+  operatorEndpoint?: boolean;
+}
+
+/** The outbound guard for one target: the operator's endpoint is trusted only over TLS. */
+function checkTarget(target: SmtpTarget, policy: OutboundPolicy) {
+  return checkOutboundTarget(target.host, target.port, policy, undefined, {
+    operatorEndpoint: target.operatorEndpoint === true && target.security !== "none",
+  });
 }
 
 /** Marks an error with the class the worker should see (e.g. a refused destination). */
@@ -50,9 +63,9 @@ function classified<T extends Error>(error: T, errorClass: ClassifiedError["erro
  * every pooled connection, so a DNS change cannot point an open pool at an internal address.
  */
 async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
-  let checked: Awaited<ReturnType<typeof checkOutboundTarget>>;
+  let checked: Awaited<ReturnType<typeof checkTarget>>;
   try {
-    checked = await checkOutboundTarget(target.host, target.port, policy);
+    checked = await checkTarget(target, policy);
   } catch (err) {
     if (err instanceof OutboundBlockedError) throw classified(err, "blocked");
     throw err;
@@ -235,17 +248,21 @@ export async function testSmtpTarget(
     return steps;
   };
 
-  const resolved = await timed(() => checkOutboundTarget(target.host, target.port, policy));
+  const resolved = await timed(() => checkTarget(target, policy));
   if (resolved.error) {
     const err =
       resolved.error instanceof OutboundBlockedError ? classified(resolved.error, "blocked") : resolved.error;
     return fail("resolve", err, resolved.durationMs);
   }
+  // A private address (an allowlisted relay's, the operator's endpoint's) is not shown: developers would
+  // learn the internal network from it. A literal the developer typed is theirs to see.
+  const checked = resolved.value!;
+  const shown = checked.servername === undefined || isPublicAddress(checked.address);
   steps.push({
     name: "resolve",
     outcome: "ok",
     durationMs: resolved.durationMs,
-    detail: `${target.host} → ${resolved.value!.address}`,
+    detail: shown ? `${target.host} → ${checked.address}` : `${target.host} → an address the operator allows`,
   });
 
   const connected = await timed(() => connectChecked(target, policy));
@@ -254,7 +271,7 @@ export async function testSmtpTarget(
     name: "connect",
     outcome: "ok",
     durationMs: connected.durationMs,
-    detail: `TCP ${resolved.value!.address}:${target.port}`,
+    detail: shown ? `TCP ${checked.address}:${target.port}` : `TCP port ${target.port}`,
   });
   let socket: net.Socket | tls.TLSSocket = connected.value!.socket;
 

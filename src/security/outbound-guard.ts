@@ -13,7 +13,11 @@ export interface OutboundPolicy {
   allowlist: string[];
   /** Ports open to non-allowlisted destinations; default 25, 465, 587, 2525. */
   allowedPorts?: number[];
-  /** Operator-set endpoints (e.g. the Microsoft SMTP host) trusted as they are. */
+  /**
+   * Operator-set endpoints (the Microsoft SMTP host) reached without the address checks, but only by a
+   * check that asks for one (`operatorEndpoint`), which only the OAuth kind's TLS connections do: a
+   * developer's host naming the same host and port is checked like any other.
+   */
   trustedEndpoints?: { host: string; port: number }[];
 }
 
@@ -56,39 +60,6 @@ const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 // ipaddr.js could not read would be interpreted by getaddrinfo in ways this guard cannot predict.
 const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
 
-// Instance metadata endpoints. All sit in ranges refused anyway; naming them makes the refusal clear.
-// AWS/Azure/GCP/OCI, AWS ECS task metadata, Alibaba, AWS IPv6, GCP IPv6 (appsmith GHSA-9m89-5jw7-q5cr).
-const METADATA_ADDRESSES = new Set([
-  "169.254.169.254",
-  "169.254.170.2",
-  "100.100.100.200",
-  "fd00:ec2::254",
-  "fd20:ce::254",
-]);
-
-const IPV4_REASONS: Record<string, string> = {
-  unspecified: "an unspecified address",
-  broadcast: "the broadcast address",
-  multicast: "a multicast address",
-  linkLocal: "a link-local address",
-  loopback: "a loopback address",
-  carrierGradeNat: "a carrier-grade NAT address",
-  private: "a private address",
-  reserved: "a reserved address",
-};
-
-const IPV6_REASONS: Record<string, string> = {
-  unspecified: "an unspecified address",
-  linkLocal: "a link-local address",
-  multicast: "a multicast address",
-  loopback: "a loopback address",
-  uniqueLocal: "a unique-local (private) address",
-  deprecatedSiteLocal: "a site-local address",
-  teredo: "a Teredo tunnel address",
-  discard: "a discard-only address",
-  reserved: "a reserved address",
-};
-
 const GLOBAL_UNICAST = ipaddr.parseCIDR("2000::/3");
 const NAT64 = ipaddr.parseCIDR("64:ff9b::/96");
 
@@ -96,40 +67,28 @@ function embeddedIPv4(high: number, low: number): ipaddr.IPv4 {
   return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
 
-/** Why Postern refuses an address, in words for the developer; undefined when the address is public. */
-function refusalReason(address: Address): string | undefined {
-  if (METADATA_ADDRESSES.has(address.toString())) return "a cloud metadata address";
-  if (address instanceof ipaddr.IPv4) {
-    const range = address.range();
-    return range === "unicast" ? undefined : (IPV4_REASONS[range] ?? "a special-purpose address");
-  }
+/**
+ * True unless the address is public unicast. Loopback, private, link-local (cloud metadata among them:
+ * 169.254.169.254, fd00:ec2::254, …), CGNAT (Alibaba's 100.100.100.200), multicast, ULA, reserved and
+ * every other special-purpose range are refused.
+ */
+function isRefused(address: Address): boolean {
+  if (address instanceof ipaddr.IPv4) return address.range() !== "unicast";
   const { parts } = address;
   // Forms that carry an IPv4 address are judged by it: pretix PR #6264 and appsmith PR #41643 closed
   // bypasses through exactly these. (IPv4-mapped ones became IPv4 already, through ipaddr.process.)
-  if (address.match(NAT64)) {
-    const inner = refusalReason(embeddedIPv4(parts[6]!, parts[7]!));
-    return inner === undefined ? undefined : `a NAT64 form of ${inner}`;
-  }
+  if (address.match(NAT64)) return isRefused(embeddedIPv4(parts[6]!, parts[7]!));
   const range: string = address.range();
-  if (range === "6to4") {
-    const inner = refusalReason(embeddedIPv4(parts[1]!, parts[2]!));
-    return inner === undefined ? undefined : `a 6to4 form of ${inner}`;
-  }
-  const reason = IPV6_REASONS[range];
-  if (reason !== undefined) return reason;
-  if (parts.slice(0, 6).every((part) => part === 0)) {
-    const inner = refusalReason(embeddedIPv4(parts[6]!, parts[7]!));
-    return `a deprecated IPv4-compatible form of ${inner ?? "an IPv4 address"}`;
-  }
-  if (range !== "unicast") return "a special-purpose address";
+  if (range === "6to4") return isRefused(embeddedIPv4(parts[1]!, parts[2]!));
+  if (range !== "unicast") return true;
+  // Deprecated IPv4-compatible forms (::a.b.c.d): refused whatever they carry.
+  if (parts.slice(0, 6).every((part) => part === 0)) return true;
   // ipaddr.js calls unallocated space "unicast"; only 2000::/3 is allocated as global unicast.
-  if (!address.match(GLOBAL_UNICAST)) return "an address outside the public IPv6 range";
-  if (address.zoneId !== undefined) return "a scoped address";
-  return undefined;
+  return !address.match(GLOBAL_UNICAST) || address.zoneId !== undefined;
 }
 
 export function isPublicAddress(address: string): boolean {
-  return ipaddr.isValid(address) && refusalReason(ipaddr.process(address)) === undefined;
+  return ipaddr.isValid(address) && !isRefused(ipaddr.process(address));
 }
 
 function parseIPv6Literal(text: string): ParsedHost | undefined {
@@ -226,13 +185,15 @@ async function resolveOnce(host: string, resolve: HostResolver): Promise<Address
 
 /**
  * Decides whether Postern may open an SMTP connection to host:port. Call it when the provider is saved and
- * again before every connection, and connect to the returned address.
+ * again before every connection, and connect to the returned address. `operatorEndpoint` says the
+ * destination is the operator's own endpoint, not a developer's: only then do trustedEndpoints apply.
  */
 export async function checkOutboundTarget(
   host: string,
   port: number,
   policy: OutboundPolicy,
   resolve: HostResolver = systemResolver,
+  { operatorEndpoint = false }: { operatorEndpoint?: boolean } = {},
 ): Promise<CheckedTarget> {
   const target = parseHost(host);
   if (target === undefined) {
@@ -257,9 +218,11 @@ export async function checkOutboundTarget(
     allowlisted,
   });
 
-  const trusted = (policy.trustedEndpoints ?? []).some(
-    (endpoint) => endpoint.port === port && parseHost(endpoint.host)?.host === target.host,
-  );
+  const trusted =
+    operatorEndpoint &&
+    (policy.trustedEndpoints ?? []).some(
+      (endpoint) => endpoint.port === port && parseHost(endpoint.host)?.host === target.host,
+    );
   if (trusted) return checked(true);
 
   // Entries a caller built without parseAllowlist and that do not parse match nothing: fail closed.
@@ -270,16 +233,13 @@ export async function checkOutboundTarget(
     if (nameAllowlisted || inAllowlistedRange(address, entries)) continue;
     everyAddressAllowlisted = false;
     // Any refused address refuses the host: a name answering [public, 127.0.0.1] is a rebinding setup.
-    const reason = refusalReason(address);
-    if (reason !== undefined) {
-      const shown = address.toString();
-      const what =
-        target.kind === "name"
-          ? `${target.host} resolves to ${reason} (${shown})`
-          : `${host} is ${reason}${host.replace(/^\[|\]$/g, "").toLowerCase() === shown ? "" : ` (${shown})`}`;
+    // The refusal names neither the address a name resolved to nor what kind of address it is: either
+    // would let a developer map the internal network through it. A literal is named as it was typed.
+    if (isRefused(address)) {
+      const what = target.kind === "name" ? `${target.host} resolves to` : `${host} is`;
       throw new OutboundBlockedError(
         "blocked_address",
-        `${what}, which Postern does not connect to. ${ALLOWLIST_HINT}`,
+        `${what} a private or internal address, which Postern does not connect to. ${ALLOWLIST_HINT}`,
       );
     }
   }

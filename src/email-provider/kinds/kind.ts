@@ -23,7 +23,10 @@ export interface CommonFields {
 
 /** Limits a provider puts on one sender, held across every Postern process (e.g. Exchange's, per mailbox). */
 export interface SenderLimits {
-  /** Whose limits these are, e.g. "microsoft:login@contoso.com": senders sharing a key share the limits. */
+  /**
+   * Whose limits these are, e.g. "microsoft:<tenant>:login@contoso.com": senders sharing a key share the
+   * limits, so a key must name only what provably shares them (the mailbox within its own tenant).
+   */
   key: string;
   maxConnections: number;
   messagesPerMinute: number;
@@ -33,7 +36,11 @@ export interface SenderLimits {
 export interface ReplyMeaning {
   errorClass: ErrorClass;
   message: string;
-  /** slowDown: use fewer connections; pauseSeconds: send nothing through this sender for that long. */
+  /**
+   * What a reply about the sender itself asks of everyone sharing its limits — slowDown: use fewer
+   * connections; pauseSeconds: send nothing through this sender for that long. Never set for a failure
+   * of one provider's own credentials or permissions: that marks only the provider failing.
+   */
   sender?: { slowDown: true } | { pauseSeconds: number };
 }
 

@@ -22,7 +22,8 @@ export const smtpOauth: ProviderKind<SmtpOauthBody, Settings> = {
     before.provider !== after.provider ||
     oauthProvider(after.provider).destinationFields.some((field) => before[field] !== after[field]),
   auditedFields: ["provider", ...oauthFields],
-  // The endpoints are the operator's (POSTERN_MICROSOFT_*), trusted as configured: nothing to check here.
+  // The endpoints are the operator's (POSTERN_MICROSOFT_*), trusted as configured for this kind's TLS
+  // connections only (SmtpTarget.operatorEndpoint): nothing to check here.
   validate: async () => {},
   view: (settings) => ({ ...settings, clientSecretSet: true }),
 
@@ -30,6 +31,7 @@ export const smtpOauth: ProviderKind<SmtpOauthBody, Settings> = {
     const provider = oauthProvider(settings.provider);
     return {
       ...provider.smtpEndpoint(env.config),
+      operatorEndpoint: true,
       auth: {
         method: "xoauth2",
         user: senderEmail,
@@ -88,7 +90,7 @@ export const smtpOauth: ProviderKind<SmtpOauthBody, Settings> = {
   explain: (error, step, settings, senderEmail) =>
     oauthProvider(settings.provider).hint(error, step, settings, senderEmail),
   senderLimits: (settings, senderEmail, env) =>
-    oauthProvider(settings.provider).senderLimits?.(senderEmail, env.config),
+    oauthProvider(settings.provider).senderLimits?.(settings, senderEmail, env.config),
   interpret: (error, settings, senderEmail) =>
     oauthProvider(settings.provider).interpret?.(error, senderEmail),
 };

@@ -6,13 +6,16 @@ import { psQuote } from "./powershell.ts";
 const QUOTA_PAUSE_SECONDS = 60;
 /** Exchange does not say how long continuous-error throttling lasts; back off well past a minute (research B6). */
 const THROTTLED_PAUSE_SECONDS = 15 * 60;
-/** A broken configuration is probed at most once a minute (as routing does per process), across processes. */
-const CONFIG_PAUSE_SECONDS = 60;
-
 /**
  * What Exchange Online's replies mean and what to do about them (research/microsoft-oauth-smtp.md §2.5,
  * reliability-security-performance.md B6). Exchange gives one `535 5.7.3` for every OAuth failure, so
  * its message lists the causes in the order people hit them.
+ *
+ * Only replies about the mailbox itself (432 4.3.2, the submission quota, continuous-error throttling)
+ * ask something of the sender's lane: they are true for every provider sending as the mailbox, and no
+ * tenant can make Exchange give them to another. Failures of a provider's own credentials or rights
+ * (5.7.3, 5.7.139, SendAs, mailbox logon) mark only that provider failing, and routing probes it once
+ * a minute: pausing the lane for them would let any tenant naming a mailbox stop its real senders.
  */
 export function interpretExchangeReply(
   error: ClassifiedError,
@@ -47,7 +50,6 @@ export function interpretExchangeReply(
     return {
       errorClass: "auth",
       message: `Exchange refused to send as ${senderEmail} (SendAs denied). The sender email must be the mailbox the service principal has FullAccess to, or grant it SendAs: Add-RecipientPermission -Identity ${sender} -Trustee <service principal> -AccessRights SendAs`,
-      sender: { pauseSeconds: CONFIG_PAUSE_SECONDS },
     };
   }
   if (/5\.7\.139/.test(reply)) {
@@ -57,21 +59,18 @@ export function interpretExchangeReply(
       message: tenantWide
         ? "SMTP AUTH is disabled for the whole tenant (535 5.7.139). In Exchange Online PowerShell: Set-TransportConfig -SmtpClientAuthenticationDisabled $false"
         : `SMTP AUTH is disabled for ${senderEmail} (535 5.7.139). In Exchange Online PowerShell: Set-CASMailbox -Identity ${sender} -SmtpClientAuthenticationDisabled $false`,
-      sender: { pauseSeconds: CONFIG_PAUSE_SECONDS },
     };
   }
   if (code === 535 && /5\.7\.3/.test(reply)) {
     return {
       errorClass: "auth",
       message: `Exchange refused the app's token for ${senderEmail} (535 5.7.3). Usually the app's service principal is not registered in Exchange Online (New-ServicePrincipal with the Enterprise application's Object ID, not the App registration's) or has no FullAccess to the mailbox (Add-MailboxPermission -Identity ${sender} -User <service principal> -AccessRights FullAccess); also check that SMTP.SendAsApp has admin consent. The setup guide has the commands.`,
-      sender: { pauseSeconds: CONFIG_PAUSE_SECONDS },
     };
   }
   if (code === 430 && /mailbox logon failure/i.test(reply)) {
     return {
       errorClass: "auth",
       message: `Exchange accepted the token but the app may not open ${senderEmail} (430 4.2.0 mailbox logon failure): give its service principal FullAccess with Add-MailboxPermission -Identity ${sender} -User <service principal> -AccessRights FullAccess`,
-      sender: { pauseSeconds: CONFIG_PAUSE_SECONDS },
     };
   }
   return undefined;

@@ -140,9 +140,15 @@ export const microsoft: OAuthProvider<MicrosoftSettings, MicrosoftBody> = {
     };
   },
 
-  // Exchange counts connections and messages per mailbox, whichever app sends (research C1).
-  senderLimits: (senderEmail, config) => ({
-    key: `microsoft:${senderEmail.toLowerCase()}`,
+  // Exchange counts connections and messages per mailbox, whichever app sends (research C1), but only apps
+  // of the mailbox's own tenant can send as it: the lane is per (tenant, mailbox), so an app of another
+  // tenant naming the mailbox gets a lane of its own. The tenant is keyed as configured (lower-cased): a
+  // GUID and a domain of one tenant make two lanes, which together may exceed the mailbox's limits until
+  // Exchange's 432 or quota reply slows each down — safe, where a shared key guessed wrong would not be
+  // (the GUID, a token's `tid`, is only known after a token). An app that merely claims the tenant
+  // shares the lane but can neither pause it nor use up its window (ReplyMeaning.sender, SenderLane).
+  senderLimits: (settings, senderEmail, config) => ({
+    key: `microsoft:${settings.tenantId.toLowerCase()}:${senderEmail.toLowerCase()}`,
     maxConnections: config.microsoft.maxConnections,
     messagesPerMinute: config.microsoft.messagesPerMinute,
   }),

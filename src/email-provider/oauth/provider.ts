@@ -28,7 +28,7 @@ export interface OAuthProvider<
   tokenSource(settings: Settings, clientSecret: string, env: KindEnvironment): TokenSource;
   /** What an issued token shows to be wrong (e.g. a permission without admin consent), as summary and fix. */
   tokenProblem?(accessToken: string): { summary: string; hint: string } | undefined;
-  senderLimits?(senderEmail: string, config: Config): SenderLimits;
+  senderLimits?(settings: Settings, senderEmail: string, config: Config): SenderLimits;
   interpret?(error: ClassifiedError, senderEmail: string): ReplyMeaning | undefined;
   hint(error: ClassifiedError, step: StepName, settings: Settings, senderEmail: string): string | undefined;
 }

@@ -1,10 +1,17 @@
 import type { Db } from "../../db/connection.ts";
-import type { DeliveryRoute } from "../../delivery/routes.ts";
 import type { ConnectionGate } from "../../mail/smtp-target.ts";
 import type { ReplyMeaning, SenderLimits } from "../kinds/kind.ts";
-import { finishMessage, lowerConnectionCap, pauseSender, releaseLease, takeSlot } from "./store.ts";
+import {
+  finishMessage,
+  forgetMessage,
+  lowerConnectionCap,
+  pauseSender,
+  releaseLease,
+  takeSlot,
+} from "./store.ts";
 
-type Slot = Awaited<ReturnType<NonNullable<DeliveryRoute["acquireSlot"]>>>;
+/** A place in the sender's window (released when the send ends), or how long to wait for one. */
+type Slot = { release(submitted: boolean): Promise<void> } | { waitSeconds: number };
 
 /** How long a send may wait in this process for one of its own connections before going back to the queue. */
 const LOCAL_WAIT_MS = 3_000;
@@ -59,7 +66,7 @@ export class SenderLane implements ConnectionGate {
       if (taken.ok) {
         if (taken.leaseId) this.held.push(taken.leaseId);
         const messageId = taken.messageId!;
-        return { release: () => this.finish(messageId) };
+        return { release: (submitted) => this.finish(messageId, submitted) };
       }
       this.inFlight--;
       // Only a limit on connections can clear within this process: one of its own sends finishing.
@@ -69,12 +76,19 @@ export class SenderLane implements ConnectionGate {
     }
   }
 
-  private async finish(messageId: string): Promise<void> {
+  /**
+   * A submitted message counts until a minute after its send ended. One the provider never submitted
+   * (refused for its own credentials or configuration) gives its place back: a provider that only names
+   * a mailbox must not use up the window of the mailbox's real senders.
+   */
+  private async finish(messageId: string, submitted: boolean): Promise<void> {
     this.inFlight--;
     this.notify();
     this.trim();
     // If this fails, the message still counts from when its send began.
-    if (!this.stopped) await finishMessage(this.db, messageId).catch(this.onError);
+    if (!this.stopped) {
+      await (submitted ? finishMessage : forgetMessage)(this.db, messageId).catch(this.onError);
+    }
   }
 
   /** The pool's hook before each new connection: binds a lease to it until the socket closes. */

@@ -92,6 +92,11 @@ export async function finishMessage(db: Db, messageId: string): Promise<void> {
   await db.execute(sql`update ${senderMessages} set at = now() where ${senderMessages.id} = ${messageId}`);
 }
 
+/** A message that was never submitted does not count against the window. */
+export async function forgetMessage(db: Db, messageId: string): Promise<void> {
+  await db.delete(senderMessages).where(eq(senderMessages.id, messageId));
+}
+
 export async function releaseLease(db: Db, leaseId: string): Promise<void> {
   await db.delete(senderConnectionLeases).where(eq(senderConnectionLeases.id, leaseId));
 }
