@@ -25,9 +25,10 @@ function banner(postern: Postern, url: string): string {
     `  Dashboard     ${config.publicUrl}/`,
     `  API docs      ${config.publicUrl}/docs`,
   ];
-  if (postern.devMailbox)
+  // Only the all-in-one role serves the inbox; configuration keeps it on loopback (src/config/config.ts).
+  if (postern.devMailbox && config.role === "all")
     lines.push(
-      `  Dev mailbox   ${config.publicUrl}/api/dev/inbox  (the default sender; no email leaves this machine)`,
+      `  Dev mailbox   ${config.publicUrl}/api/dev/inbox  (the default sender: its emails stay on this machine, served on loopback only)`,
     );
   if (postern.demo) {
     lines.push(
