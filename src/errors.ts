@@ -8,6 +8,7 @@ export type ErrorKind =
   | "forbidden" // 403
   | "not_found" // 404
   | "conflict" // 409
+  | "misdirected" // 421: the request is addressed to a host this server does not answer for
   | "rate_limited" // 429, with retryAfterSeconds
   | "unavailable"; // 503, with retryAfterSeconds
 

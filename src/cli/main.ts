@@ -1,8 +1,7 @@
 import { Command, Option } from "commander";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
-import { createPostern, type Postern } from "../postern.ts";
-import { loadOrCreateOperatorToken } from "../security/operator-token.ts";
-import { rotateKeys } from "./rotate-keys.ts";
+import type { Postern } from "../postern.ts";
+import { switchFeature } from "./features.ts";
 
 function config(overrides: Partial<Config> = {}): Config {
   try {
@@ -25,9 +24,10 @@ function banner(postern: Postern, url: string): string {
     `  Dashboard     ${config.publicUrl}/`,
     `  API docs      ${config.publicUrl}/docs`,
   ];
-  if (postern.devMailbox)
+  // Only the all-in-one role serves the inbox; configuration keeps it on loopback (src/config/config.ts).
+  if (postern.devMailbox && config.role === "all")
     lines.push(
-      `  Dev mailbox   ${config.publicUrl}/api/dev/inbox  (the default sender; no email leaves this machine)`,
+      `  Dev mailbox   ${config.publicUrl}/api/dev/inbox  (the default sender: its emails stay on this machine, served on loopback only)`,
     );
   if (postern.demo) {
     lines.push(
@@ -48,7 +48,10 @@ function banner(postern: Postern, url: string): string {
 }
 
 async function start(options: { role?: Config["role"] }) {
-  const postern = await createPostern({ config: config(options.role ? { role: options.role } : {}) });
+  const validated = config(options.role ? { role: options.role } : {});
+  // Loaded only to run: `features` and `--help` should not wait for the whole server to load.
+  const { createPostern } = await import("../postern.ts");
+  const postern = await createPostern({ config: validated });
   const { url } = await postern.start();
   console.log(banner(postern, url));
   let stopping = false;
@@ -72,37 +75,6 @@ async function start(options: { role?: Config["role"] }) {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 }
 
-/** Goes through the running server's operator API, so it works for PGlite and PostgreSQL alike. */
-async function switchFeature(enabled: boolean, workspaceId: string, feature: string) {
-  const cfg = config();
-  const token =
-    cfg.operatorToken ?? (cfg.databaseUrl ? undefined : await loadOrCreateOperatorToken(cfg.dataDir));
-  if (!token) {
-    console.error("Set POSTERN_OPERATOR_TOKEN to the token the server runs with.");
-    process.exit(2);
-  }
-  const url = `${cfg.publicUrl}/api/operator/workspaces/${encodeURIComponent(workspaceId)}/features`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ feature, enabled }),
-    });
-  } catch {
-    console.error(
-      `Postern is not answering at ${cfg.publicUrl}; start it first (npm start), or set PUBLIC_URL.`,
-    );
-    process.exit(1);
-  }
-  const body = (await response.json()) as { detail?: string; features?: Record<string, boolean> };
-  if (!response.ok) {
-    console.error(body.detail ?? `The server answered ${response.status}.`);
-    process.exit(1);
-  }
-  console.log(`${feature} is now ${body.features?.[feature] ? "unlocked" : "locked"} for ${workspaceId}.`);
-}
-
 const program = new Command("postern").description("Self-hostable passwordless login");
 program
   .command("start")
@@ -114,24 +86,28 @@ program
 const features = program
   .command("features")
   .description("Unlock or lock premium features for a workspace (operator)");
-features
-  .command("enable <workspaceId> [feature]")
-  .action((workspaceId: string, feature = "custom-email-provider") =>
-    switchFeature(true, workspaceId, feature),
-  );
-features
-  .command("disable <workspaceId> [feature]")
-  .action((workspaceId: string, feature = "custom-email-provider") =>
-    switchFeature(false, workspaceId, feature),
-  );
+const urlHelp =
+  "the server's operator API (default: this machine's listener at HOST:PORT); plain http:// only to loopback";
+for (const [name, enabled] of [
+  ["enable", true],
+  ["disable", false],
+] as const) {
+  features
+    .command(`${name} <workspaceId> [feature]`)
+    .option("--url <url>", urlHelp)
+    .action((workspaceId: string, feature = "custom-email-provider", options: { url?: string }) =>
+      switchFeature(config(), { workspaceId, feature, enabled, url: options.url }),
+    );
+}
 program
   .command("keys")
   .description("Manage the sealing keys")
   .command("rotate")
   .description("Seal every secret under a new key; afterwards the old key can be removed")
   .option("--reseal", "re-seal under the keyring's first key without generating a new one")
-  .action((options: { reseal?: boolean }) =>
-    rotateKeys(config({ role: "api", seedDemo: false }), { resealOnly: options.reseal === true }),
-  );
+  .action(async (options: { reseal?: boolean }) => {
+    const { rotateKeys } = await import("./rotate-keys.ts");
+    await rotateKeys(config({ role: "api", seedDemo: false }), { resealOnly: options.reseal === true });
+  });
 
 await program.parseAsync(process.argv);

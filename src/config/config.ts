@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { isLoopbackHost } from "../security/loopback.ts";
 
 /**
  * Postern's whole configuration: read once from the environment at start and validated.
@@ -119,6 +120,35 @@ function parseTrustProxy(value: string): boolean | number | string[] {
     .filter(Boolean);
 }
 
+/** Where this machine reaches its own listener: a wildcard bind address is reached on its loopback. */
+export function localListenerUrl(config: Pick<Config, "host" | "port">): string {
+  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}`;
+}
+
+/** Without a default sender, default-route emails go to the built-in dev mailbox. */
+export function usesDevMailbox(config: Pick<Config, "defaultSmtpUrl">): boolean {
+  return config.defaultSmtpUrl === undefined;
+}
+
+/**
+ * The dev mailbox hands every login code to whoever reads it, so it runs only where nobody else can
+ * reach it: listening on loopback, and reached through a loopback name.
+ */
+function devMailboxExposure(config: Config): string | undefined {
+  if (!usesDevMailbox(config)) return undefined;
+  const exposed = [
+    ...(isLoopbackHost(config.host) ? [] : [`HOST is ${config.host}`]),
+    ...(isLoopbackHost(new URL(config.publicUrl).hostname) ? [] : [`PUBLIC_URL is ${config.publicUrl}`]),
+  ];
+  if (exposed.length === 0) return undefined;
+  return (
+    "POSTERN_DEFAULT_SMTP_URL: not set, so login emails would go to the built-in dev mailbox, which shows " +
+    `every login code to anyone who can reach it, but ${exposed.join(" and ")}. Set POSTERN_DEFAULT_SMTP_URL ` +
+    "to your SMTP relay, or keep HOST and PUBLIC_URL on loopback (127.0.0.1, ::1, localhost)."
+  );
+}
+
 /** Reads and validates the configuration; every bad variable is named with what it must be. */
 export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -138,10 +168,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
-    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST === "0.0.0.0" ? "localhost" : e.HOST}:${e.PORT}`).replace(
-      /\/$/,
-      "",
-    ),
+    publicUrl: (e.PUBLIC_URL ?? localListenerUrl({ host: e.HOST, port: e.PORT })).replace(/\/$/, ""),
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.POSTERN_DATABASE_POOL_SIZE,
     trustProxy: parseTrustProxy(e.POSTERN_TRUST_PROXY),
@@ -177,5 +204,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       maintenanceSeconds: e.POSTERN_QUEUE_MAINTENANCE_SECONDS,
     },
   };
-  return { ...config, ...overrides };
+  const merged = { ...config, ...overrides };
+  const exposure = devMailboxExposure(merged);
+  if (exposure) throw new ConfigError([exposure]);
+  return merged;
 }

@@ -12,10 +12,12 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
+import { usesDevMailbox } from "../config/config.ts";
 import type { Context } from "../context.ts";
 import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
 import type { KindEnvironment } from "../email-provider/kinds/kind.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { refuseForeignHosts } from "./host-guard.ts";
 import { registerProblemHandlers } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
@@ -59,6 +61,8 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   app.setSerializerCompiler(serializerCompiler);
   const dashboard = deps.routes === "all" && existsSync(dashboardDir);
   registerProblemHandlers(app, { dashboard });
+  // Before any route, so it guards all of them: the dashboard, its API, the inbox, the 404s.
+  if (usesDevMailbox(ctx.config)) refuseForeignHosts(app, ctx.config.publicUrl);
   deps.metrics.instrumentHttp(app);
 
   await app.register(cookie);
@@ -86,7 +90,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(healthRoutes(deps));
   if (deps.routes === "operations") return app;
   await app.register(publicLoginRoutes(ctx));
-  await app.register(dashboardAuthRoutes(ctx));
+  await app.register(dashboardAuthRoutes(ctx, { devMailbox: deps.devMailbox !== undefined }));
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));

@@ -47,7 +47,7 @@ describe.each(backends)("end-user passwordless login (%s)", (backend) => {
     const claims = await verifySessionToken(
       jwks.body as never,
       String(verified.body.token),
-      "http://postern.test",
+      "http://postern.localhost",
       app.id,
     );
     expect(claims).toMatchObject({

@@ -123,7 +123,7 @@ export async function startTestPostern(
     POSTERN_LOG_LEVEL: "silent",
     POSTERN_RETRY_BASE_SECONDS: "1",
     POSTERN_SEED_DEMO: "false",
-    PUBLIC_URL: "http://postern.test",
+    PUBLIC_URL: "http://postern.localhost",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   });

@@ -70,3 +70,31 @@ export async function spawnPostern(
     },
   };
 }
+
+/**
+ * Runs a `postern` command to its end, as an operator's shell would, and resolves with its exit code and
+ * output. The command is killed after `timeoutMs` (the code is then the signal's name).
+ */
+export async function runPostern(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | string | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    env: { ...process.env, POSTERN_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
+  const code = await new Promise<number | string | null>((resolve) =>
+    child.once("exit", (exitCode, signal) => resolve(exitCode ?? signal)),
+  );
+  clearTimeout(timer);
+  return { code, output };
+}

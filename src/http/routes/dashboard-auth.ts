@@ -16,8 +16,11 @@ import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
 
-/** Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. */
-export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
+/**
+ * Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. `devMailbox`
+ * says whether this process serves the dev mailbox, so the sign-in page offers it only where it exists.
+ */
+export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean }): FastifyPluginAsyncZod {
   const secure = ctx.config.publicUrl.startsWith("https:");
   const setSessionCookie = (reply: FastifyReply, token: string) =>
     reply.setCookie(SESSION_COOKIE, token, {
@@ -115,7 +118,7 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
         const token = request.cookies[SESSION_COOKIE];
         return {
           signedIn: token ? (await findSession(ctx, token)) !== undefined : false,
-          devMailbox: ctx.config.defaultSmtpUrl === undefined,
+          devMailbox: options.devMailbox,
           signup: ctx.config.signup,
         };
       },
@@ -173,7 +176,7 @@ export function dashboardAuthRoutes(ctx: Context): FastifyPluginAsyncZod {
               role: w.role,
               features: w.features,
             })),
-            devMailbox: ctx.config.defaultSmtpUrl === undefined,
+            devMailbox: options.devMailbox,
           };
         },
       );
