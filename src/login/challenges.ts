@@ -84,6 +84,31 @@ function emailBudgetRules(ctx: Context, audience: Audience): RateLimitRule[] {
 }
 
 /**
+ * Wrong codes per IP (across apps and the dashboard) and per app: each login allows a few tries,
+ * so without these a guesser starting many logins would get many guesses.
+ */
+function failedCodeRules(ctx: Context, audience: Audience, ip: string): RateLimitRule[] {
+  const { limits } = ctx.config;
+  const rules: RateLimitRule[] = [
+    {
+      key: `failed-code-ip:${clientKey(ip)}`,
+      limit: limits.failedCodesPerIpPerHour,
+      windowSeconds: 3600,
+      message: "Too many wrong codes from this network in the last hour.",
+    },
+  ];
+  if (audience.kind === "app") {
+    rules.push({
+      key: `failed-code-app:${audience.app.id}`,
+      limit: limits.failedCodesPerAppPerHour,
+      windowSeconds: 3600,
+      message: "Too many wrong codes for this application in the last hour.",
+    });
+  }
+  return rules;
+}
+
+/**
  * Starts a passwordless login: the challenge, its delivery row and the queue job are written in
  * one transaction, so there is never a challenge without its email, nor an email lost on a crash.
  */
@@ -166,10 +191,23 @@ const loginUnusable = () =>
     { field: "loginId" },
   );
 
-/** Checks a code with an atomic attempt counter; returns the verified email. */
-export async function verifyCode(ctx: Context, audience: Audience, loginId: string, code: string) {
+/**
+ * Checks a code with an atomic attempt counter; returns the verified email. Every attempt first
+ * takes a unit of the failed-code budgets and a right code gives it back: counting only after the
+ * check would let concurrent guesses all pass a ceiling that has one unit left. An attempt refused
+ * here never reaches the code, so a right guess past the ceiling is not told apart from a wrong one.
+ */
+export async function verifyCode(
+  ctx: Context,
+  audience: Audience,
+  loginId: string,
+  code: string,
+  ip: string,
+) {
   const now = ctx.now();
-  return ctx.db
+  const failures = failedCodeRules(ctx, audience, ip);
+  await consumeBudgets(ctx.db, failures, now);
+  const verified = await ctx.db
     .transaction(async (tx) => {
       const [challenge] = await tx
         .update(loginChallenges)
@@ -208,6 +246,8 @@ export async function verifyCode(ctx: Context, audience: Audience, loginId: stri
       if (!result.ok) throw result.error;
       return result.challenge;
     });
+  await refundBudgets(ctx.db, failures, now);
+  return verified;
 }
 
 /**
