@@ -48,8 +48,8 @@ async function openSession(ctx: Context, email: EmailAddress) {
   return { token, csrfToken, expiresAt, account };
 }
 
-export async function verifyDashboardCode(ctx: Context, loginId: string, code: string) {
-  const challenge = await verifyCode(ctx, { kind: "dashboard" }, loginId, code);
+export async function verifyDashboardCode(ctx: Context, loginId: string, code: string, ip: string) {
+  const challenge = await verifyCode(ctx, { kind: "dashboard" }, loginId, code, ip);
   return openSession(ctx, challenge.email as EmailAddress);
 }
 

@@ -50,6 +50,8 @@ const envSchema = z.object({
   POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
   POSTERN_LIMIT_IP_PER_HOUR: positiveInt.default(50),
   POSTERN_LIMIT_APP_PER_HOUR: positiveInt.default(1000),
+  POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR: positiveInt.default(20),
+  POSTERN_LIMIT_FAILED_CODES_PER_APP_PER_HOUR: positiveInt.default(500),
   POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: positiveInt.default(10),
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
@@ -91,6 +93,8 @@ export interface Config {
     addressPerHour: number;
     ipPerHour: number;
     appPerHour: number;
+    failedCodesPerIpPerHour: number;
+    failedCodesPerAppPerHour: number;
     providerTestsPerMinute: number;
   };
   delivery: {
@@ -194,6 +198,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       addressPerHour: e.POSTERN_LIMIT_ADDRESS_PER_HOUR,
       ipPerHour: e.POSTERN_LIMIT_IP_PER_HOUR,
       appPerHour: e.POSTERN_LIMIT_APP_PER_HOUR,
+      failedCodesPerIpPerHour: e.POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR,
+      failedCodesPerAppPerHour: e.POSTERN_LIMIT_FAILED_CODES_PER_APP_PER_HOUR,
       providerTestsPerMinute: e.POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE,
     },
     delivery: {

@@ -5,7 +5,13 @@ import { transactionExecutor } from "../db/connection.ts";
 import { deliveries, loginChallenges } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
-import { consumeBudgets, consumeSlidingLimits, type RateLimitRule } from "../security/rate-limit.ts";
+import {
+  clientKey,
+  consumeBudgets,
+  consumeSlidingLimits,
+  type RateLimitRule,
+  refundBudgets,
+} from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
 
 export const CODE_TTL_SECONDS = 10 * 60;
@@ -49,23 +55,55 @@ function addressRules(ctx: Context, audience: Audience, email: string): RateLimi
   ];
 }
 
-/** Per IP and per app: large budgets, counted without making requests wait on each other. */
-function budgetRules(ctx: Context, audience: Audience, ip: string): RateLimitRule[] {
-  const { limits } = ctx.config;
-  const rules: RateLimitRule[] = [
+/** Per IP: every login request counts, refused ones too, so one network cannot make us do unbounded work. */
+function requestRules(ctx: Context, ip: string): RateLimitRule[] {
+  return [
     {
-      key: `ip:${ip}`,
-      limit: limits.ipPerHour,
+      key: `ip:${clientKey(ip)}`,
+      limit: ctx.config.limits.ipPerHour,
       windowSeconds: 3600,
       message: "Too many login requests from this network in the last hour.",
     },
   ];
-  if (audience.kind === "app") {
-    rules.push({
+}
+
+/**
+ * Per app: only emails actually queued count. Anyone holding the public publishable key can send
+ * requests that get refused (an address asked for too often); were those charged, they would use
+ * up the app's budget and switch its logins off for everyone.
+ */
+function emailBudgetRules(ctx: Context, audience: Audience): RateLimitRule[] {
+  if (audience.kind !== "app") return [];
+  return [
+    {
       key: `app:${audience.app.id}`,
-      limit: limits.appPerHour,
+      limit: ctx.config.limits.appPerHour,
       windowSeconds: 3600,
       message: "This application has reached its hourly login email budget.",
+    },
+  ];
+}
+
+/**
+ * Wrong codes per IP (across apps and the dashboard) and per app: each login allows a few tries,
+ * so without these a guesser starting many logins would get many guesses.
+ */
+function failedCodeRules(ctx: Context, audience: Audience, ip: string): RateLimitRule[] {
+  const { limits } = ctx.config;
+  const rules: RateLimitRule[] = [
+    {
+      key: `failed-code-ip:${clientKey(ip)}`,
+      limit: limits.failedCodesPerIpPerHour,
+      windowSeconds: 3600,
+      message: "Too many wrong codes from this network in the last hour.",
+    },
+  ];
+  if (audience.kind === "app") {
+    rules.push({
+      key: `failed-code-app:${audience.app.id}`,
+      limit: limits.failedCodesPerAppPerHour,
+      windowSeconds: 3600,
+      message: "Too many wrong codes for this application in the last hour.",
     });
   }
   return rules;
@@ -98,48 +136,59 @@ export async function startLogin(
   const payload: LoginEmailPayload = { code: randomCode(), linkToken: randomToken(32), requestIp: input.ip };
   const appId = audienceAppId(input.audience);
 
-  await consumeBudgets(ctx.db, budgetRules(ctx, input.audience, input.ip), now);
-  await ctx.db.transaction(async (tx) => {
-    await consumeSlidingLimits(tx, addressRules(ctx, input.audience, input.email), now);
-    // A new code invalidates the older ones for the same address.
-    await tx
-      .update(loginChallenges)
-      .set({ supersededAt: now })
-      .where(
-        and(
-          sameAudience(input.audience),
-          eq(loginChallenges.email, input.email),
-          isNull(loginChallenges.consumedAt),
-          isNull(loginChallenges.supersededAt),
-        ),
-      );
-    await tx.insert(loginChallenges).values({
-      id: loginId,
-      appId,
-      email: input.email,
-      codeHash: codeHash(loginId, payload.code),
-      linkTokenHash: sha256(payload.linkToken),
-      redirectUrl: input.redirectUrl ?? null,
-      expiresAt,
-      createdAt: now,
+  await consumeBudgets(ctx.db, requestRules(ctx, input.ip), now);
+  // The app's unit is taken before the transaction, by the one-statement upsert that keeps an app's
+  // logins from queuing behind one lock (see consumeBudgets), and given back when the login is not
+  // queued after all (its address was asked for too often, or the transaction failed).
+  const emailBudget = emailBudgetRules(ctx, input.audience);
+  await consumeBudgets(ctx.db, emailBudget, now);
+  try {
+    await ctx.db.transaction(async (tx) => {
+      await consumeSlidingLimits(tx, addressRules(ctx, input.audience, input.email), now);
+      // A new code invalidates the older ones for the same address.
+      await tx
+        .update(loginChallenges)
+        .set({ supersededAt: now })
+        .where(
+          and(
+            sameAudience(input.audience),
+            eq(loginChallenges.email, input.email),
+            isNull(loginChallenges.consumedAt),
+            isNull(loginChallenges.supersededAt),
+          ),
+        );
+      await tx.insert(loginChallenges).values({
+        id: loginId,
+        appId,
+        email: input.email,
+        codeHash: codeHash(loginId, payload.code),
+        linkTokenHash: sha256(payload.linkToken),
+        redirectUrl: input.redirectUrl ?? null,
+        expiresAt,
+        createdAt: now,
+      });
+      await tx.insert(deliveries).values({
+        id: deliveryId,
+        appId,
+        challengeId: loginId,
+        recipient: input.email,
+        sender: input.sender,
+        route: "default",
+        status: input.decoy ? "suppressed" : "queued",
+        sealedPayload: input.decoy
+          ? null
+          : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
+        expiresAt,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await ctx.queue.enqueue({ deliveryId }, { within: transactionExecutor(tx) });
     });
-    await tx.insert(deliveries).values({
-      id: deliveryId,
-      appId,
-      challengeId: loginId,
-      recipient: input.email,
-      sender: input.sender,
-      route: "default",
-      status: input.decoy ? "suppressed" : "queued",
-      sealedPayload: input.decoy
-        ? null
-        : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
-      expiresAt,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await ctx.queue.enqueue({ deliveryId }, { within: transactionExecutor(tx) });
-  });
+  } catch (err) {
+    // A refund that fails leaves the unit spent: the budget errs on the safe side.
+    await refundBudgets(ctx.db, emailBudget, now).catch(() => undefined);
+    throw err;
+  }
   ctx.queue.wakeLocalWorkers();
   return { loginId, expiresAt: expiresAt.toISOString() };
 }
@@ -157,10 +206,23 @@ const loginUnusable = () =>
     { field: "loginId" },
   );
 
-/** Checks a code with an atomic attempt counter; returns the verified email. */
-export async function verifyCode(ctx: Context, audience: Audience, loginId: string, code: string) {
+/**
+ * Checks a code with an atomic attempt counter; returns the verified email. Every attempt first
+ * takes a unit of the failed-code budgets and a right code gives it back: counting only after the
+ * check would let concurrent guesses all pass a ceiling that has one unit left. An attempt refused
+ * here never reaches the code, so a right guess past the ceiling is not told apart from a wrong one.
+ */
+export async function verifyCode(
+  ctx: Context,
+  audience: Audience,
+  loginId: string,
+  code: string,
+  ip: string,
+) {
   const now = ctx.now();
-  return ctx.db
+  const failures = failedCodeRules(ctx, audience, ip);
+  await consumeBudgets(ctx.db, failures, now);
+  const verified = await ctx.db
     .transaction(async (tx) => {
       const [challenge] = await tx
         .update(loginChallenges)
@@ -199,6 +261,8 @@ export async function verifyCode(ctx: Context, audience: Audience, loginId: stri
       if (!result.ok) throw result.error;
       return result.challenge;
     });
+  await refundBudgets(ctx.db, failures, now);
+  return verified;
 }
 
 /**

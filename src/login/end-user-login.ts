@@ -76,8 +76,12 @@ async function issueSession(ctx: Context, app: App, email: EmailAddress) {
   return { token, user: { id: user!.id, email } };
 }
 
-export async function verifyAppLoginCode(ctx: Context, app: App, loginId: string, code: string) {
-  const challenge = await verifyCode(ctx, { kind: "app", app }, loginId, code);
+export async function verifyAppLoginCode(
+  ctx: Context,
+  app: App,
+  input: { loginId: string; code: string; ip: string },
+) {
+  const challenge = await verifyCode(ctx, { kind: "app", app }, input.loginId, input.code, input.ip);
   return issueSession(ctx, app, challenge.email as EmailAddress);
 }
 

@@ -1,4 +1,5 @@
 import { and, count, eq, gt, lt, sql } from "drizzle-orm";
+import ipaddr from "ipaddr.js";
 import { type Db, queryRows, rawSql } from "../db/connection.ts";
 import { rateLimitCounters, rateLimitEvents } from "../db/schema.ts";
 import { DomainError } from "../errors.ts";
@@ -9,6 +10,19 @@ export interface RateLimitRule {
   windowSeconds: number;
   /** What the caller is told when this rule trips. */
   message: string;
+}
+
+/**
+ * The address a client is counted under. An IPv6 subscriber is given a whole /64 at the least
+ * (RFC 6177, RFC 7934) and picks interface ids at will, so per-address counting would hand one
+ * client 2^64 budgets: IPv6 is counted per /64. An IPv4-mapped IPv6 address is the IPv4 client.
+ */
+export function clientKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === "ipv4") return address.toString();
+  const prefix = (address as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...prefix, 0, 0, 0, 0]).toString()}/64`;
 }
 
 const limited = (rule: RateLimitRule, retryAfterSeconds: number) =>
@@ -46,22 +60,43 @@ export async function consumeSlidingLimits(tx: Db, rules: RateLimitRule[], now: 
 /**
  * Budgets with large limits (per IP, per app): a fixed-window counter bumped by one atomic upsert
  * each, outside any transaction. Its row lock lasts one statement, so an app's logins never queue
- * behind one another (a lock held to commit made them run one at a time). A request refused later
- * still counts: budgets err on the safe side.
+ * behind one another (a lock held to commit made them run one at a time). Takes one unit of every
+ * rule or of none: a counter already at its limit is left as it is, and the units taken from the
+ * rules before it are given back.
  */
 export async function consumeBudgets(db: Db, rules: RateLimitRule[], now: Date): Promise<void> {
-  for (const rule of rules) {
-    const windowMs = rule.windowSeconds * 1000;
-    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+  for (const [i, rule] of rules.entries()) {
+    const windowStart = windowOf(rule, now);
     const [row] = await queryRows<{ count: number }>(
       db,
       sql`insert into ${rateLimitCounters} (key, window_start, count) values (${rule.key}, ${windowStart}, 1)
           on conflict (key, window_start) do update set count = ${rateLimitCounters.count} + 1
+          where ${rateLimitCounters.count} < ${rule.limit}
           returning count`,
     );
-    if ((row?.count ?? 0) > rule.limit)
-      throw limited(rule, (windowStart.getTime() + windowMs - now.getTime()) / 1000);
+    if (!row) {
+      await refundBudgets(db, rules.slice(0, i), now);
+      throw limited(rule, (windowStart.getTime() + rule.windowSeconds * 1000 - now.getTime()) / 1000);
+    }
   }
+}
+
+/**
+ * Gives back the units `consumeBudgets` took at `now` (same windows), for budgets that count only
+ * what happened: emails actually queued, codes actually wrong.
+ */
+export async function refundBudgets(db: Db, rules: RateLimitRule[], now: Date): Promise<void> {
+  for (const rule of rules) {
+    await db.execute(
+      sql`update ${rateLimitCounters} set count = ${rateLimitCounters.count} - 1
+          where key = ${rule.key} and window_start = ${windowOf(rule, now)} and ${rateLimitCounters.count} > 0`,
+    );
+  }
+}
+
+function windowOf(rule: RateLimitRule, now: Date): Date {
+  const windowMs = rule.windowSeconds * 1000;
+  return new Date(Math.floor(now.getTime() / windowMs) * windowMs);
 }
 
 /** Drops events and counters older than the longest window in use. */

@@ -232,6 +232,23 @@ async function memberRole(db: Db, workspaceId: string, accountId: string): Promi
   return target.role;
 }
 
+/**
+ * Locks the workspace row until the transaction ends, so changes to who owns it run one at a time:
+ * two owners leaving at once must not both see "another owner remains". The actor's role, the
+ * target's role and the owner count are read after the lock. NO KEY UPDATE does not block inserts
+ * that merely reference the workspace (its apps, members).
+ */
+async function lockOwnership(tx: Db, workspaceId: string): Promise<void> {
+  await tx
+    .select({ id: workspaces.id })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId))
+    .for("no key update");
+}
+
+const lastOwner = (field?: string) =>
+  new DomainError("conflict", "last_owner", "A workspace needs at least one owner.", field ? { field } : {});
+
 export async function changeMemberRole(
   ctx: Context,
   actorId: string,
@@ -239,16 +256,14 @@ export async function changeMemberRole(
   accountId: string,
   role: Role,
 ) {
-  const actorRole = await requireRole(ctx.db, actorId, workspaceId, "admin");
-  const current = await memberRole(ctx.db, workspaceId, accountId);
-  if ((current === "owner" || role === "owner") && actorRole !== "owner")
-    throw forbidden("role_required", "Only an owner can change an owner's role or make an owner.");
-  if (current === "owner" && role !== "owner" && (await ownerCount(ctx.db, workspaceId)) <= 1) {
-    throw new DomainError("conflict", "last_owner", "A workspace needs at least one owner.", {
-      field: "role",
-    });
-  }
   await ctx.db.transaction(async (tx) => {
+    await lockOwnership(tx, workspaceId);
+    const actorRole = await requireRole(tx, actorId, workspaceId, "admin");
+    const current = await memberRole(tx, workspaceId, accountId);
+    if ((current === "owner" || role === "owner") && actorRole !== "owner")
+      throw forbidden("role_required", "Only an owner can change an owner's role or make an owner.");
+    if (current === "owner" && role !== "owner" && (await ownerCount(tx, workspaceId)) <= 1)
+      throw lastOwner("role");
     await tx
       .update(workspaceMembers)
       .set({ role })
@@ -270,19 +285,13 @@ export async function changeMemberRole(
 }
 
 export async function removeMember(ctx: Context, actorId: string, workspaceId: string, accountId: string) {
-  const actorRole = await requireRole(
-    ctx.db,
-    actorId,
-    workspaceId,
-    actorId === accountId ? "member" : "admin",
-  );
-  const current = await memberRole(ctx.db, workspaceId, accountId);
-  if (current === "owner" && actorRole !== "owner")
-    throw forbidden("role_required", "Only an owner can remove an owner.");
-  if (current === "owner" && (await ownerCount(ctx.db, workspaceId)) <= 1) {
-    throw new DomainError("conflict", "last_owner", "A workspace needs at least one owner.");
-  }
   await ctx.db.transaction(async (tx) => {
+    await lockOwnership(tx, workspaceId);
+    const actorRole = await requireRole(tx, actorId, workspaceId, actorId === accountId ? "member" : "admin");
+    const current = await memberRole(tx, workspaceId, accountId);
+    if (current === "owner" && actorRole !== "owner")
+      throw forbidden("role_required", "Only an owner can remove an owner.");
+    if (current === "owner" && (await ownerCount(tx, workspaceId)) <= 1) throw lastOwner();
     await tx
       .delete(workspaceMembers)
       .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.accountId, accountId)));

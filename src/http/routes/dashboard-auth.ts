@@ -66,7 +66,7 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
         },
       },
       async (request, reply) => {
-        const session = await verifyDashboardCode(ctx, request.body.loginId, request.body.code);
+        const session = await verifyDashboardCode(ctx, request.body.loginId, request.body.code, request.ip);
         setSessionCookie(reply, session.token);
         return {
           csrfToken: session.csrfToken,

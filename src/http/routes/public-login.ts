@@ -57,7 +57,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           },
         },
         async (request) =>
-          verifyAppLoginCode(ctx, request.publicApp, request.body.loginId, request.body.code),
+          verifyAppLoginCode(ctx, request.publicApp, { ...request.body, ip: request.clientIp }),
       );
     });
 
