@@ -1,4 +1,4 @@
-// OAuth suite (issue 4): login emails for one Microsoft 365 sender through Postern's whole pipeline,
+// OAuth suite: login emails for one Microsoft 365 sender through Postern's whole pipeline,
 // HTTP request → queue → worker → MSAL token → XOAUTH2 at the Exchange fake, next to a raw pooled
 // nodemailer XOAUTH2 sender with one token fetched beforehand (the floor) on the same fake. Then the
 // same pipeline at Exchange's real per-mailbox limits, to show that Postern holds them.

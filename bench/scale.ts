@@ -1,4 +1,4 @@
-// Scale suite (issue 6): one API process and 1, 2 or 4 worker processes on one PostgreSQL database,
+// Scale suite: one API process and 1, 2 or 4 worker processes on one PostgreSQL database,
 // with 10,000 apps configured and 1,000 of them sending through Basic Auth providers of their own.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

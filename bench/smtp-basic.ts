@@ -1,4 +1,4 @@
-// Basic Auth suite (issue 3): login emails per second through Postern's whole pipeline to a custom
+// Basic Auth suite: login emails per second through Postern's whole pipeline to a custom
 // SMTP provider, next to (a) a raw pooled nodemailer sender, the floor, and (b) a new connection per
 // email, the way Keycloak, GoTrue, Kratos, Zitadel and Logto send.
 import { basicAuthProvider, POSTERN_POOL, startBasicAuthServer } from "./lib/basic-auth.ts";

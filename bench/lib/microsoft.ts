@@ -7,7 +7,7 @@ import type { InProcessPostern } from "./postern.ts";
 import type { World } from "./world.ts";
 import type { Login, MicrosoftStats, MicrosoftWorld } from "./world-protocol.ts";
 
-/** Exchange Online's own per-mailbox limits (research C1), which the Exchange fake defaults to. */
+/** Exchange Online's own per-mailbox limits (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), which the Exchange fake defaults to. */
 export const EXCHANGE_LIMITS = { concurrentConnectionsPerMailbox: 3, messagesPerMinute: 30 };
 
 /**

@@ -94,7 +94,7 @@ export async function sendPooledXoauth2(
 
 /**
  * (b) The peers' way: a new transport, so a new TCP + TLS + EHLO + AUTH, for every message (Keycloak,
- * GoTrue, Kratos, Zitadel and Logto all do this; research B8), with `parallel` messages in flight.
+ * GoTrue, Kratos, Zitadel and Logto all do this), with `parallel` messages in flight.
  */
 export async function sendConnectionPerEmail(
   to: SmtpDestination,

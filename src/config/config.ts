@@ -43,7 +43,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port")
     .default("smtp.office365.com:587"),
   // Exchange Online allows 3 concurrent SMTP connections and 30 messages a minute per mailbox; 2 leaves
-  // room for other clients of the same mailbox (research: reliability-security-performance.md B8, C1).
+  // room for other clients of the same mailbox (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements).
   POSTERN_MICROSOFT_MAX_CONNECTIONS: positiveInt.default(2),
   POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: positiveInt.default(30),
   POSTERN_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(1),
@@ -55,7 +55,6 @@ const envSchema = z.object({
   POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: positiveInt.default(10),
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
-  POSTERN_SEND_TIMEOUT_SECONDS: positiveInt.default(20),
   POSTERN_JOB_TIMEOUT_SECONDS: positiveInt.default(60),
   POSTERN_QUEUE_MAINTENANCE_SECONDS: positiveInt.default(30),
 });
@@ -100,7 +99,6 @@ export interface Config {
   delivery: {
     workerConcurrency: number;
     retryBaseSeconds: number;
-    sendTimeoutSeconds: number;
     /** A job held longer than this (its worker died) goes back to the queue. */
     jobTimeoutSeconds: number;
     /** How often pg-boss looks for such jobs. */
@@ -205,7 +203,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     delivery: {
       workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,
       retryBaseSeconds: e.POSTERN_RETRY_BASE_SECONDS,
-      sendTimeoutSeconds: e.POSTERN_SEND_TIMEOUT_SECONDS,
       jobTimeoutSeconds: e.POSTERN_JOB_TIMEOUT_SECONDS,
       maintenanceSeconds: e.POSTERN_QUEUE_MAINTENANCE_SECONDS,
     },

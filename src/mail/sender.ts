@@ -23,7 +23,7 @@ export interface MailSender {
   close(): Promise<void>;
 }
 
-/** Timeouts tighter than nodemailer's minutes-long defaults (research: Keycloak uses 10 s each). */
+/** Timeouts tighter than nodemailer's minutes-long defaults (Keycloak's email sender uses 10 s each). */
 export const SMTP_TIMEOUTS = {
   connectionTimeout: 10_000,
   greetingTimeout: 10_000,

@@ -1,7 +1,7 @@
 /**
  * Classifies a failed SMTP send into what the worker should do about it.
  * RFC 5321: 4yz is transient, 5yz permanent; TLS and authentication failures are configuration
- * problems that retrying cannot fix (research B6).
+ * problems that retrying cannot fix (RFC 5321 §4.2.1, RFC 3463 enhanced codes).
  */
 export type ErrorClass =
   | "network" // refused, reset, DNS, unreachable: retry
@@ -63,7 +63,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
   if (e.errorClass) {
     const retryable =
       e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
-    // Socket errors carry addresses and errno text (a port-scan oracle, research A1): say it plainly instead.
+    // Socket errors carry addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): say it plainly instead.
     const message =
       e.errorClass === "network"
         ? "Could not reach the SMTP server."

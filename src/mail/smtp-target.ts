@@ -397,7 +397,7 @@ export async function testSmtpTarget(
 
 /**
  * The SASL XOAUTH2 initial response: base64("user=" + mailbox + "\x01auth=Bearer " + token + "\x01\x01")
- * (research/microsoft-oauth-smtp.md §2.2, byte for byte as Microsoft documents it).
+ * (byte for byte as Microsoft documents it: https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
  */
 export function xoauth2InitialResponse(user: string, accessToken: string): string {
   return Buffer.from(`user=${user}\x01auth=Bearer ${accessToken}\x01\x01`, "utf8").toString("base64");

@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
 
 /**
- * The SSRF guard for developer-supplied SMTP hosts (research A1). A developer's host must resolve only to
+ * The SSRF guard for developer-supplied SMTP hosts (https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html). A developer's host must resolve only to
  * public addresses, and the caller connects to the address checked here (passing the host name as the TLS
  * servername), so a second DNS answer cannot swap in an internal address between check and connect
  * (the DNS-rebinding gap found in review of novuhq/novu PR #11784). Operators allowlist private relays.

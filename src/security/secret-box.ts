@@ -6,7 +6,7 @@ import path from "node:path";
  * Seals secrets at rest (SMTP passwords, OAuth client secrets, signing keys) with AES-256-GCM under an
  * operator key. The key id travels with each sealed value so keys can be rotated, and the owning record
  * is bound as additional authenticated data, so a sealed value copied onto another record does not open
- * (research A4; Zitadel's CryptoValue and n8n's encryption key follow the same pattern).
+ * (NIST SP 800-38D for GCM; Zitadel's CryptoValue and n8n's encryption key follow the same pattern).
  */
 
 export interface SecretKey {

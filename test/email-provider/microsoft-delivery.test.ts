@@ -76,7 +76,7 @@ describe.each(backends)("Microsoft 365 delivery through the fakes (%s)", (backen
   });
 
   it("sends the XOAUTH2 initial response byte for byte as Microsoft documents it", async () => {
-    // Microsoft's own example (research/microsoft-oauth-smtp.md §2.2).
+    // Microsoft's own example (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
     expect(
       xoauth2InitialResponse("test@contoso.onmicrosoft.com", "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA"),
     ).toBe(

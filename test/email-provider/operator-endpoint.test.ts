@@ -1,7 +1,7 @@
 // The operator's Microsoft SMTP endpoint (POSTERN_MICROSOFT_SMTP) is reached without the checks for
 // developers' hosts, because the operator set it — but only by the OAuth kind, which always uses TLS.
 // A developer's Basic Auth provider naming the same host and port is judged like any other host, so it
-// cannot reach an internal endpoint, nor send a password there in clear text (issue 9).
+// cannot reach an internal endpoint, nor send a password there in clear text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSmtpTarget } from "../../src/mail/smtp-target.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";

@@ -1,5 +1,5 @@
 // Exchange's per-mailbox limits are shared by the providers that send as one mailbox, but every tenant
-// is an attacker to every other (issue 9): an app that merely names a mailbox (another Entra tenant, or
+// is an attacker to every other: an app that merely names a mailbox (another Entra tenant, or
 // a service principal without permission on it) must never slow or pause the mailbox's real senders.
 // Only what Exchange says about the mailbox itself (432 4.3.2, the submission quota) slows the lane.
 import { randomUUID } from "node:crypto";

@@ -242,7 +242,7 @@ describe("Microsoft identity fake", () => {
     expect(await msalError(cca)).toMatchObject({ errorCode: "temporarily_unavailable", status: 503 });
     expect(fake.tokenRequests).toBe(requests + 1);
     fake.setFailure(null);
-    // MSAL replays the 503 for Retry-After seconds without calling the endpoint (research §1.3); the
+    // MSAL replays the 503 for Retry-After seconds without calling the endpoint (msal-common's ThrottlingUtils); the
     // replayed ServerError has an empty errorCode and no status, only the cached description.
     const throttled = await msalError(cca);
     expect(throttled).toMatchObject({ name: "ServerError", errorCode: "", status: undefined });

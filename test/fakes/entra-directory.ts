@@ -92,7 +92,7 @@ export class EntraDirectory {
     }
   }
 
-  /** A tenant path segment is a GUID or a verified domain name (research §1.1). */
+  /** A tenant path segment is a GUID or a verified domain name (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). */
   resolve(raw: string): FakeTenant | EntraError {
     if (!guidPattern.test(raw) && !dnsPattern.test(raw)) return entraErrors.tenantMalformed(raw);
     const key = raw.toLowerCase();

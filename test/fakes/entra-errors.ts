@@ -1,4 +1,4 @@
-// Entra token endpoint error bodies (research/microsoft-oauth-smtp.md §1.3, with wordings from real
+// Entra token endpoint error bodies (https://learn.microsoft.com/entra/identity-platform/reference-error-codes, with wordings from real
 // responses quoted in public issue threads; 7000222's wording and 1002012 are the least certain).
 import { randomUUID } from "node:crypto";
 
@@ -21,7 +21,7 @@ export interface EntraError {
 }
 
 export const entraErrors = {
-  /** 400 invalid_request; older logs show invalid_request here too (research §1.3). */
+  /** 400 invalid_request; older logs show invalid_request here too (https://learn.microsoft.com/entra/identity-platform/reference-error-codes). */
   tenantNotFound: (tenant: string): EntraError => ({
     status: 400,
     error: "invalid_tenant",

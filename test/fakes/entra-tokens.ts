@@ -1,8 +1,8 @@
-// App-only access tokens as Entra issues them for Exchange Online (research/microsoft-oauth-smtp.md §1.4).
+// App-only access tokens as Entra issues them for Exchange Online (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
 import { randomBytes, randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 
-/** The v1.0 claim set of an app-only token for "Office 365 Exchange Online" (research §1.4). */
+/** The v1.0 claim set of an app-only token for "Office 365 Exchange Online" (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference). */
 export interface AccessTokenClaims extends JWTPayload {
   aud: string;
   iss: string;
@@ -25,7 +25,7 @@ export interface AccessTokenClaims extends JWTPayload {
   ver: "1.0";
 }
 
-/** Audiences Exchange accepts (SmtpClientDiag Test-SmtpSaslAuthBlob.psm1, research §1.4). */
+/** Audiences Exchange accepts (SmtpClientDiag Test-SmtpSaslAuthBlob.psm1, https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference). */
 export const exchangeAudiences: readonly string[] = [
   "https://outlook.office365.com",
   "https://outlook.office.com",

@@ -1,5 +1,5 @@
 // Exchange Online's side of app-only SMTP: registered service principals, mailbox and SendAs grants,
-// SMTP AUTH switches, and the XOAUTH2 checks (research/microsoft-oauth-smtp.md §1.4, §2.2, §2.6, §3.2).
+// SMTP AUTH switches, and the XOAUTH2 checks (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
 import { exchangeAudiences } from "./entra-tokens.ts";
 import type { MicrosoftIdentityFake } from "./microsoft-identity.ts";
 
@@ -13,7 +13,7 @@ export type AuthDecision =
       reason: string;
     };
 
-/** Splits "user=<mailbox>\x01auth=Bearer <token>\x01\x01" the way SmtpClientDiag checks it (research §1.4). */
+/** Splits "user=<mailbox>\x01auth=Bearer <token>\x01\x01" the way Microsoft's SmtpClientDiag checks it (github.com/richfaj/SmtpClientDiag). */
 export function parseXoauth2(blobBase64: string): { mailbox: string; token: string } | undefined {
   const blob = Buffer.from(blobBase64, "base64").toString("utf8");
   const auth = blob.indexOf("\x01auth=Bearer ");
@@ -30,7 +30,7 @@ export class ExchangeDirectory {
   private readonly sendAs = new Map<string, Set<string>>();
   /** Set-TransportConfig -SmtpClientAuthenticationDisabled, per tenant. */
   private readonly tenantSmtpAuthDisabled = new Set<string>();
-  /** Set-CASMailbox -SmtpClientAuthenticationDisabled; a mailbox value overrides the tenant's (research §2.6). */
+  /** Set-CASMailbox -SmtpClientAuthenticationDisabled; a mailbox value overrides the tenant's (https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission). */
   private readonly mailboxSmtpAuthDisabled = new Map<string, boolean>();
 
   constructor(private readonly identity: MicrosoftIdentityFake) {}
@@ -82,14 +82,14 @@ export class ExchangeDirectory {
     if (mailboxSetting === undefined && this.tenantSmtpAuthDisabled.has(claims.tid)) {
       return fail("disabled-tenant", mailbox, appId, "SMTP AUTH disabled for tenant");
     }
-    // App-only tokens carry no upn; then roles must hold SMTP.SendAsApp (research §1.4).
+    // App-only tokens carry no upn; then roles must hold SMTP.SendAsApp (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
     if (!claims.roles?.includes("SMTP.SendAsApp")) {
       return fail("unsuccessful", mailbox, appId, "token lacks SMTP.SendAsApp");
     }
     const registered = this.servicePrincipals.get(`${claims.tid}/${appId.toLowerCase()}`);
     if (registered === undefined)
       return fail("unsuccessful", mailbox, appId, "service principal not registered");
-    // New-ServicePrincipal with the app registration's object id instead of the SP's fails (research §3.2).
+    // New-ServicePrincipal with the app registration's object id instead of the SP's fails (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
     if (registered !== claims.oid.toLowerCase()) {
       return fail("unsuccessful", mailbox, appId, "service principal registered with another object id");
     }

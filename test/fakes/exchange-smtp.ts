@@ -1,10 +1,10 @@
 // A fake of Exchange Online SMTP client submission (smtp.office365.com:587) for app-only XOAUTH2.
 // A small line-based server on node:net + node:tls, because smtp-server cannot produce Microsoft's
-// replies byte for byte (research/microsoft-oauth-smtp.md §6). Replies: exchange-replies.ts; token,
+// replies byte for byte (https://nodemailer.com/extras/smtp-server/). Replies: exchange-replies.ts; token,
 // service-principal and mailbox checks: exchange-directory.ts, validated through the identity fake.
 //
 // Not modelled: BDAT/CHUNKING and BINARYMIME are advertised (as Exchange does) but not implemented, the
-// Gmail-style 334 error continuation (Microsoft answers 535 directly, research §2.4), HVE's near-expiry
+// Gmail-style 334 error continuation (Microsoft answers 535 directly, https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth), HVE's near-expiry
 // rejection, and re-checking a session's token after its exp.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
@@ -32,7 +32,7 @@ export interface ExchangeSmtpFakeOptions {
   mailboxServer?: string;
   /**
    * Where a missing mailbox permission surfaces: 535 5.7.3 at AUTH (default) or 430 4.2.0 at end of
-   * DATA; both are reported (research §2.5).
+   * DATA; both are reported (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
    */
   mailboxPermissionFailure?: "auth" | "data";
   limits?: Partial<ExchangeLimits>;
@@ -71,7 +71,7 @@ export interface ExchangeSmtpFake extends Pick<ExchangeDirectory, ExchangeDirect
   /** TCP connections accepted so far. */
   readonly connections: number;
   readonly limits: ExchangeLimits;
-  /** Registers the app's service principal and gives it FullAccess to the mailbox (research §3.2). */
+  /** Registers the app's service principal and gives it FullAccess to the mailbox (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth). */
   allowApp(app: { tenantId: string; clientId: string; servicePrincipalId: string }, mailbox: string): void;
   /** The next reply at `stage` becomes `reply` (a full line such as "430 4.2.0 ..."), which fails that step. */
   injectOnce(stage: InjectStage, reply: string): void;
@@ -97,7 +97,7 @@ export async function startExchangeSmtpFake(options: ExchangeSmtpFakeOptions): P
   const sockets = new Set<Socket>();
   const secureContext: SecureContext = createSecureContext({
     ...tlsCredentials(options.cert),
-    minVersion: "TLSv1.2", // research §2.1: TLS 1.2+ required
+    minVersion: "TLSv1.2", // https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth: TLS 1.2+ required
   });
   const context: SessionContext = {
     directory,

@@ -1,5 +1,5 @@
 // A fake of the Microsoft identity platform v2.0 token endpoint (client credentials), over HTTPS with the
-// test CA. Protocol facts: research/microsoft-oauth-smtp.md §1 and §8.
+// test CA. Protocol facts: https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow.
 //
 // MSAL configuration that works (verified with @azure/msal-node 7.2.3, test CA trusted through
 // NODE_EXTRA_CA_CERTS; see test/fakes-selftest/microsoft-identity.test.ts):
@@ -12,7 +12,7 @@
 //   } })
 //
 // With all three, MSAL sends exactly one POST per token, as it does against login.microsoftonline.com
-// (whose metadata MSAL has built in, research §4.3), so an unknown tenant surfaces as AADSTS90002.
+// (whose metadata MSAL has built in, https://learn.microsoft.com/entra/msal/javascript/node/caching), so an unknown tenant surfaces as AADSTS90002.
 // Without authorityMetadata MSAL first GETs /<tenant>/v2.0/.well-known/openid-configuration (the issuer
 // must share the authority's host, so the fake builds it from the Host header); an unknown tenant then
 // fails earlier as ClientAuthError "endpoints_resolution_error". authorityMetadata without
@@ -51,7 +51,7 @@ export interface MicrosoftIdentityFakeOptions {
   tenants?: TenantSpec[];
   /** Default 3599, what client-credential responses typically carry. */
   expiresIn?: number;
-  /** When set, responses carry refresh_in (research §1.2: whether Entra sends it here is uncertain). */
+  /** When set, responses carry refresh_in (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow: whether Entra sends it here is uncertain). */
   refreshIn?: number;
   cert?: CertChoice;
   host?: string;
@@ -138,7 +138,7 @@ export async function startMicrosoftIdentityFake(
     if (!clientId) return entraErrors.missingParameter("client_id");
     const app = tenant.apps.get(clientId.toLowerCase());
     if (!app) return entraErrors.appNotFound(clientId, rawTenant);
-    // client_secret may also come as HTTP Basic (RFC 6749 §2.3.1; research §1.1).
+    // client_secret may also come as HTTP Basic (RFC 6749 §2.3.1; https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
     const secret = form.get("client_secret") ?? basic?.secret;
     if (!secret) return entraErrors.missingSecret();
     const match = app.secrets.find((s) => s.value === secret);

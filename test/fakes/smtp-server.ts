@@ -1,5 +1,5 @@
 // A generic SMTP server (password AUTH) for tests, built on the smtp-server package.
-// Settings from research/microsoft-oauth-smtp.md §6 and stack-notes.md: reverse lookup off (else a DNS
+// Settings from https://nodemailer.com/extras/smtp-server/ and stack-notes.md: reverse lookup off (else a DNS
 // query per connection) and 16 KiB command lines (real XOAUTH2 lines exceed the old 4 KiB default).
 import type { Socket } from "node:net";
 import {

@@ -1,5 +1,5 @@
 // The outbound guard refuses developers' hosts inside the network, and its refusals must not map that
-// network for them (issue 9): a tenant learns that a host is not allowed and why in general terms, never
+// network for them: a tenant learns that a host is not allowed and why in general terms, never
 // the address a name resolved to, nor what kind of internal address it is. Checked wherever the refusal
 // travels: the save's 400, Test connection's steps, the delivery log, the provider's health, the logs.
 import { PGlite } from "@electric-sql/pglite";

@@ -1,6 +1,6 @@
 import type { ClassifiedError } from "../../mail/smtp-errors.ts";
 
-/** What a developer can do about a failed SMTP step (issue 3: each failure gets an actionable hint). */
+/** What a developer can do about a failed SMTP step (each failure gets an actionable hint). */
 export function smtpHints(error: ClassifiedError): string | undefined {
   const reply = error.smtpReply ?? "";
   if (/5\.7\.30/.test(reply)) {

@@ -4,11 +4,13 @@ import { psQuote } from "./powershell.ts";
 
 /** Long enough for the per-minute submission window to pass (Exchange: 30 messages a minute per mailbox). */
 const QUOTA_PAUSE_SECONDS = 60;
-/** Exchange does not say how long continuous-error throttling lasts; back off well past a minute (research B6). */
+/** Exchange does not say how long continuous-error throttling lasts; back off well past a minute (https://learn.microsoft.com/exchange/mail-flow-best-practices/continuous-error-throttling-smtp-auth-submissions). */
 const THROTTLED_PAUSE_SECONDS = 15 * 60;
 /**
- * What Exchange Online's replies mean and what to do about them (research/microsoft-oauth-smtp.md §2.5,
- * reliability-security-performance.md B6). Exchange gives one `535 5.7.3` for every OAuth failure, so
+ * What Exchange Online's replies mean and what to do about them
+ * (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements,
+ * https://learn.microsoft.com/exchange/mail-flow-best-practices/continuous-error-throttling-smtp-auth-submissions).
+ * Exchange gives one `535 5.7.3` for every OAuth failure, so
  * its message lists the causes in the order people hit them.
  *
  * Only replies about the mailbox itself (432 4.3.2, the submission quota, continuous-error throttling)

@@ -21,7 +21,7 @@ const arg = (value: string | undefined, placeholder: string) => (value ? psQuote
 /**
  * The Microsoft 365 setup, step by step, with the developer's values filled in: Entra app registration,
  * client secret, SMTP.SendAsApp with admin consent, then the Exchange Online PowerShell that registers the
- * service principal and gives it the mailbox (research/microsoft-oauth-smtp.md §2.6, §3).
+ * service principal and gives it the mailbox (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth, https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission).
  */
 export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
   const clientId = arg(values.clientId, "client id");

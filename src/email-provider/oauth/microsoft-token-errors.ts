@@ -1,6 +1,6 @@
 import { TokenError } from "./token-error.ts";
 
-/** The fields of MSAL's AuthError/ServerError we read (msal-common ResponseHandler, research §1.3). */
+/** The fields of MSAL's AuthError/ServerError we read (msal-common's ResponseHandler). */
 interface MsalErrorLike {
   name?: string;
   errorCode?: string;
@@ -23,7 +23,7 @@ function aadstsCode(e: MsalErrorLike): number | undefined {
 
 /**
  * Explains a failed client-credentials request to Microsoft's token endpoint with the fix a developer
- * can apply (Entra's codes: research/microsoft-oauth-smtp.md §1.3). Outages are transient: Postern
+ * can apply (Entra's codes: https://learn.microsoft.com/entra/identity-platform/reference-error-codes). Outages are transient: Postern
  * retries them with backoff.
  */
 export function microsoftTokenError(

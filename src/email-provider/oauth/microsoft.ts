@@ -9,7 +9,7 @@ import type { OAuthProvider } from "./provider.ts";
 import { singleFlight } from "./single-flight.ts";
 import { TokenError } from "./token-error.ts";
 
-/** The scope Exchange requires for app-only SMTP, POP and IMAP (research/microsoft-oauth-smtp.md §1.1). */
+/** The scope Exchange requires for app-only SMTP, POP and IMAP (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth). */
 export const EXCHANGE_SCOPE = "https://outlook.office365.com/.default";
 /** MSAL has this cloud's endpoints built in; any other host gets them from us, so nothing is discovered. */
 const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com";
@@ -23,7 +23,7 @@ export const clientIdSchema = z
   .trim()
   .regex(GUID, "must be the Application (client) ID, a GUID such as 0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f");
 
-/** A GUID or a verified domain; `common` and `organizations` cannot get app-only tokens (research §1.1). */
+/** A GUID or a verified domain; `common` and `organizations` cannot get app-only tokens (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). */
 export const tenantIdSchema = z
   .string()
   .trim()
@@ -101,7 +101,7 @@ export const microsoft: OAuthProvider<MicrosoftSettings, MicrosoftBody> = {
       },
     });
     const count = (outcome: string) => env.metrics.tokenRequests.inc({ provider: "microsoft", outcome });
-    // MSAL serves its cached token until 5 minutes before expiry, then asks again (research §4.2):
+    // MSAL serves its cached token until 5 minutes before expiry, then asks again (https://learn.microsoft.com/entra/msal/javascript/node/caching):
     // well before Exchange would refuse it. `fresh` skips the cache after Exchange refused a token.
     return singleFlight(
       async (fresh) => {
@@ -140,7 +140,7 @@ export const microsoft: OAuthProvider<MicrosoftSettings, MicrosoftBody> = {
     };
   },
 
-  // Exchange counts connections and messages per mailbox, whichever app sends (research C1), but only apps
+  // Exchange counts connections and messages per mailbox, whichever app sends (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), but only apps
   // of the mailbox's own tenant can send as it: the lane is per (tenant, mailbox), so an app of another
   // tenant naming the mailbox gets a lane of its own. The tenant is keyed as configured (lower-cased): a
   // GUID and a domain of one tenant make two lanes, which together may exceed the mailbox's limits until
