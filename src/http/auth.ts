@@ -59,7 +59,7 @@ export function sessionGuard(ctx: Context) {
  * (from the developer's server). Only a secret-key caller may name the end user's address in
  * `x-postern-client-ip`, so per-IP limits apply to the user rather than to the developer's server.
  */
-export function publishableKeyGuard(ctx: Context) {
+export function appKeyGuard(ctx: Context) {
   return async (request: FastifyRequest) => {
     const key = bearer(request);
     const app = key?.startsWith("pk_")

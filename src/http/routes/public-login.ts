@@ -6,7 +6,7 @@ import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { DomainError, notFound } from "../../errors.ts";
 import { redeemAppLoginLink, requestAppLogin, verifyAppLoginCode } from "../../login/end-user-login.ts";
-import { publishableKeyGuard } from "../auth.ts";
+import { appKeyGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
 
 const sessionResponse = z.object({
@@ -18,7 +18,7 @@ const sessionResponse = z.object({
 export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
   return async (app) => {
     app.register(async (scope) => {
-      scope.addHook("preHandler", publishableKeyGuard(ctx));
+      scope.addHook("preHandler", appKeyGuard(ctx));
       const authenticated = scope.withTypeProvider<ZodTypeProvider>();
 
       authenticated.post(
