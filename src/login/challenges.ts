@@ -85,28 +85,47 @@ function emailBudgetRules(ctx: Context, audience: Audience): RateLimitRule[] {
 }
 
 /**
- * Wrong codes per IP (across apps and the dashboard) and per app: each login allows a few tries,
- * so without these a guesser starting many logins would get many guesses.
+ * Wrong codes per IP (across apps and the dashboard): each login allows a few tries, so without this a
+ * guesser starting many logins would get many guesses. Past it, that network gets 429 for every code.
  */
-function failedCodeRules(ctx: Context, audience: Audience, ip: string): RateLimitRule[] {
-  const { limits } = ctx.config;
-  const rules: RateLimitRule[] = [
+function failedCodeIpRules(ctx: Context, ip: string): RateLimitRule[] {
+  return [
     {
       key: `failed-code-ip:${clientKey(ip)}`,
-      limit: limits.failedCodesPerIpPerHour,
+      limit: ctx.config.limits.failedCodesPerIpPerHour,
       windowSeconds: 3600,
       message: "Too many wrong codes from this network in the last hour.",
     },
   ];
-  if (audience.kind === "app") {
-    rules.push({
+}
+
+/**
+ * Wrong codes per app, against guessing spread over many networks. Past it the app's logins are not
+ * refused (anyone with the public key could then switch them off): each login gets one try instead
+ * of five, so a correct code still signs in and a wrong one spends the login (429).
+ */
+function failedCodeAppRules(ctx: Context, audience: Audience): RateLimitRule[] {
+  if (audience.kind !== "app") return [];
+  return [
+    {
       key: `failed-code-app:${audience.app.id}`,
-      limit: limits.failedCodesPerAppPerHour,
+      limit: ctx.config.limits.failedCodesPerAppPerHour,
       windowSeconds: 3600,
-      message: "Too many wrong codes for this application in the last hour.",
-    });
+      message:
+        "Too many wrong codes for this application in the last hour, so a wrong code ends the login: ask for a new code.",
+    },
+  ];
+}
+
+/** Takes the budget's unit, or reports the error that says it is spent (without taking anything). */
+async function tryBudgets(ctx: Context, rules: RateLimitRule[], now: Date): Promise<DomainError | undefined> {
+  try {
+    await consumeBudgets(ctx.db, rules, now);
+    return undefined;
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === "rate_limited") return err;
+    throw err;
   }
-  return rules;
 }
 
 /**
@@ -220,8 +239,12 @@ export async function verifyCode(
   ip: string,
 ) {
   const now = ctx.now();
-  const failures = failedCodeRules(ctx, audience, ip);
-  await consumeBudgets(ctx.db, failures, now);
+  // A unit of each wrong-code budget is taken before the check, so concurrent guesses cannot overshoot,
+  // and given back when the code was right.
+  const ipRules = failedCodeIpRules(ctx, ip);
+  await consumeBudgets(ctx.db, ipRules, now);
+  const appRules = failedCodeAppRules(ctx, audience);
+  const appSpent = await tryBudgets(ctx, appRules, now);
   const verified = await ctx.db
     .transaction(async (tx) => {
       const [challenge] = await tx
@@ -251,6 +274,13 @@ export async function verifyCode(
         throw loginUnusable();
       }
       if (!sameSecret(challenge.codeHash, codeHash(challenge.id, code))) {
+        if (appSpent) {
+          await tx
+            .update(loginChallenges)
+            .set({ attempts: MAX_CODE_ATTEMPTS })
+            .where(eq(loginChallenges.id, challenge.id));
+          return { ok: false as const, error: appSpent };
+        }
         return { ok: false as const, error: invalidCode(MAX_CODE_ATTEMPTS - challenge.attempts) };
       }
       await tx.update(loginChallenges).set({ consumedAt: now }).where(eq(loginChallenges.id, challenge.id));
@@ -261,7 +291,7 @@ export async function verifyCode(
       if (!result.ok) throw result.error;
       return result.challenge;
     });
-  await refundBudgets(ctx.db, failures, now);
+  await refundBudgets(ctx.db, appSpent ? ipRules : [...ipRules, ...appRules], now);
   return verified;
 }
 

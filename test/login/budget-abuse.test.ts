@@ -175,7 +175,7 @@ describe.each(backends)("an app's budgets cannot be drained by others (%s)", (ba
       expectRateLimited(await user.verify(last.loginId, wrongCode(last.code)));
     });
 
-    it("stops guessing from many IPs at one app, and leaves other apps alone", async () => {
+    it("past the app's ceiling each login gets one try: guessing stops, the app's users still sign in", async () => {
       const target = await t.createApp(await t.signIn("dev-app@example.com"));
       const bystander = await t.createApp(await t.signIn("dev-other@example.com"));
       const started = await logins(target, "192.0.2.30", [
@@ -188,10 +188,17 @@ describe.each(backends)("an app's budgets cannot be drained by others (%s)", (ba
         for (let k = 0; k < 2; k++)
           expect((await guesser.verify(login.loginId, wrongCode(login.code))).body.code).toBe("invalid_code");
       }
-      const [fresh] = await logins(target, "192.0.2.30", ["a4@example.com"]);
+      // The ceiling (6) is reached: a wrong guess now spends the login, answered 429 with Retry-After…
+      const [fresh, person] = await logins(target, "192.0.2.30", ["a4@example.com", "a5@example.com"]);
       const refused = await asServer(t, target, "192.0.2.49").verify(fresh!.loginId, wrongCode(fresh!.code));
       expectRateLimited(refused);
       expect(refused.body.detail).toMatch(/application/);
+      const spent = await asServer(t, target, "192.0.2.48").verify(fresh!.loginId, fresh!.code);
+      expect(spent.body.code).toBe("too_many_attempts");
+      // …while someone with the right code still signs in: nobody can switch the app's logins off.
+      expect((await asServer(t, target, "192.0.2.52").verify(person!.loginId, person!.code)).status).toBe(
+        200,
+      );
 
       const [other] = await logins(bystander, "192.0.2.50", ["b1@example.com"]);
       expect((await asServer(t, bystander, "192.0.2.51").verify(other!.loginId, other!.code)).status).toBe(
