@@ -34,7 +34,8 @@ export function parseEmailAddress(input: string): ParsedEmailAddress {
   if (value.length > MAX_ADDRESS) return refused(`must be at most ${MAX_ADDRESS} characters`);
   if (/\s/u.test(value)) return refused("must be one address, without spaces");
   const at = value.lastIndexOf("@");
-  if (at <= 0 || at === value.length - 1) return refused("must be an address such as name@example.com");
+  if (at <= 0 || at === value.length - 1)
+    return refused("must be a valid email address, such as name@example.com");
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
   if (local.includes("@") || local.startsWith('"'))
