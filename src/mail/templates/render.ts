@@ -54,6 +54,11 @@ export function textFromHtml(html: string): string {
       { selector: "table", format: "block" },
       { selector: "tr", format: "block" },
       { selector: "td", format: "block" },
+      // Headings as written: shouting them in capitals is html-to-text's default, not the developer's.
+      ...(["h1", "h2", "h3", "h4", "h5", "h6"] as const).map((selector) => ({
+        selector,
+        options: { uppercase: false },
+      })),
     ],
   });
 }
