@@ -49,9 +49,8 @@ describe("locale negotiation", () => {
     expect(parseAcceptLanguage("en-US,en;q=0.9,*;q=0.1")).toEqual(["en-US", "en", "*"]);
     expect(parseAcceptLanguage(";;, ,q=1,de;q=abc, fr;q=2, ja;q=0.7")).toEqual(["ja"]);
     expect(parseAcceptLanguage(`${"x".repeat(5000)},de`)).toEqual([]);
-    expect(parseAcceptLanguage(Array.from({ length: 100 }, () => "sv").join(",") + ",de")).not.toContain(
-      "de",
-    );
+    const tooMany = `${Array.from({ length: 100 }, () => "sv").join(",")},de`;
+    expect(parseAcceptLanguage(tooMany)).not.toContain("de");
     expect(negotiateLocale(undefined, "\u0000\r\nde", "en").locale).toBe("en");
   });
 });
