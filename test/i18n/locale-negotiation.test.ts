@@ -1,5 +1,6 @@
 // Which language a login email is in: the request's locale, then Accept-Language, then the app's default.
 import { describe, expect, it } from "vitest";
+import { hostedLoginWords } from "../../src/i18n/hosted-login.ts";
 import { canonicalLocale, templateLocale } from "../../src/i18n/locales.ts";
 import { matchLocale, negotiateLocale, parseAcceptLanguage } from "../../src/i18n/negotiate.ts";
 
@@ -64,5 +65,19 @@ describe("locale tags", () => {
     expect(templateLocale("de-CH")).toBe("de-CH");
     expect(templateLocale("en-US-u-ca-buddhist")).toBeUndefined();
     expect(templateLocale("x".repeat(40))).toBeUndefined();
+  });
+});
+
+describe("the hosted login page's words", () => {
+  it("follow the same negotiation, with plurals", () => {
+    const polish = hostedLoginWords(undefined, "pl-PL,pl;q=0.9", "en");
+    expect(polish.locale).toBe("pl");
+    expect(polish.format(polish.strings.title, { appName: "Sklep" })).toBe("Zaloguj się do aplikacji Sklep");
+    expect(polish.codeExpires(1)).toBe("Kod wygasa za 1 minutę.");
+    expect(polish.codeExpires(10)).toBe("Kod wygasa za 10 minut.");
+    expect(polish.attemptsLeft(3)).toBe("Zostały 3 próby.");
+    const german = hostedLoginWords("de", undefined, "en");
+    expect(german.codeExpires(10)).toBe("Er läuft in 10 Minuten ab.");
+    expect(hostedLoginWords(undefined, "xx", "ja").strings.verify).toBe("ログイン");
   });
 });
