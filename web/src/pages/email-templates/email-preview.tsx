@@ -112,10 +112,10 @@ export function EmailPreview({
               <div className="preview-frame-wrap">
                 <iframe
                   title="HTML preview of the login email"
-                  className="preview-frame"
+                  className={`preview-frame preview-frame-${width}`}
                   sandbox=""
                   srcDoc={email.html}
-                  style={{ width: width === "mobile" ? `min(${px}px, 100%)` : px }}
+                  style={{ width: px }}
                 />
               </div>
             </div>
