@@ -79,25 +79,23 @@ export async function updateEmailSettings(
     replyTo: before.replyTo as string | null,
     footer: before.branding.footer,
   };
-  const next = { ...current };
-  for (const key of Object.keys(current) as (keyof typeof current)[]) {
-    const value = patch[key];
-    // An emptied field is a cleared one.
-    if (value !== undefined) (next as Record<string, string | null>)[key] = value === "" ? null : value;
-  }
-  next.defaultLocale ??= current.defaultLocale;
+  // An emptied field is a cleared one; the default locale is never cleared (the schema refuses null).
+  const orNull = (value: string | null | undefined, kept: string | null) =>
+    value === undefined ? kept : value === "" ? null : value;
+  const next = {
+    defaultLocale: patch.defaultLocale ?? current.defaultLocale,
+    logoUrl: orNull(patch.logoUrl, current.logoUrl),
+    accentColor: orNull(patch.accentColor, current.accentColor),
+    replyTo: orNull(patch.replyTo, current.replyTo),
+    footer: orNull(patch.footer, current.footer),
+  };
   const changes: Record<string, unknown> = {};
   for (const key of Object.keys(next) as (keyof typeof next)[])
     if (next[key] !== current[key]) changes[key] = { from: current[key], to: next[key] };
   if (Object.keys(changes).length === 0) return getEmailSettings(ctx, accountId, appId);
 
   const now = ctx.now();
-  const values = {
-    ...next,
-    defaultLocale: next.defaultLocale as string,
-    updatedAt: now,
-    updatedBy: accountId,
-  };
+  const values = { ...next, updatedAt: now, updatedBy: accountId };
   await ctx.db.transaction(async (tx) => {
     await tx
       .insert(appEmailSettings)
@@ -122,7 +120,8 @@ export async function updateEmailSettings(
 /** Every locale the app's login email can be in: the built-in translations and the app's own templates. */
 export async function listTemplates(ctx: Context, accountId: string, appId: string) {
   await requireApp(ctx.db, accountId, appId);
-  const [settings, saved] = [await loadEmailSettings(ctx.db, appId), await savedLocales(ctx, appId)];
+  const settings = await loadEmailSettings(ctx.db, appId);
+  const saved = await savedLocales(ctx, appId);
   const byLocale = new Map(saved.map((row) => [row.locale, row]));
   const locales = [...new Set<string>([...BUILT_IN_LOCALES, ...saved.map((row) => row.locale).sort()])];
   return {

@@ -1,68 +1,17 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, enc } from "../../api/client.ts";
-import type {
-  Delivery,
-  EmailTemplate,
-  TemplatePart,
-  TemplatePreview,
-  TemplateProblem,
-  TemplateSample,
-  TemplateSource,
-  TemplateTestSent,
-} from "../../api/types.ts";
+import type { EmailTemplate, TemplatePart, TemplateProblem, TemplateSample } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
-import { DeliveryStatusBadge, isInFlight, RouteLabel } from "../../components/delivery-status.tsx";
 import { Badge, ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
 import { FieldMessage } from "../../components/field.tsx";
 import { Tabs } from "../../components/tabs.tsx";
-import { Link } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { BrandingDraft } from "./branding-form.tsx";
 import { CodeEditor, type CodeEditorHandle } from "./code-editor.tsx";
 import { EmailPreview } from "./email-preview.tsx";
-
-interface Draft {
-  subject: string;
-  html: string;
-  text: string;
-  /** The text part is derived from the HTML when the email is sent. */
-  deriveText: boolean;
-}
-
-const draftOf = (t: TemplateSource): Draft => ({
-  subject: t.subject,
-  html: t.html,
-  text: t.text ?? "",
-  deriveText: t.text === null,
-});
-const sourceOf = (d: Draft): TemplateSource => ({
-  subject: d.subject,
-  html: d.html,
-  text: d.deriveText ? null : d.text,
-});
-const sameDraft = (a: Draft, b: Draft) =>
-  a.subject === b.subject &&
-  a.html === b.html &&
-  a.deriveText === b.deriveText &&
-  (a.deriveText || a.text === b.text);
-
-const PREVIEW_DELAY_MS = 300;
-const looksLikeEmail = (s: string) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s);
-
-/** The unsaved branding the preview can show: only values the API would accept (the form names the rest). */
-function previewBranding(branding: BrandingDraft) {
-  const out: Record<string, string | null> = {};
-  const logo = branding.logoUrl.trim();
-  if (logo === "" || /^https:\/\/\S+$/.test(logo)) out.logoUrl = logo || null;
-  const color = branding.accentColor.trim();
-  if (color === "" || /^#[0-9a-fA-F]{6}$/.test(color)) out.accentColor = color || null;
-  const replyTo = branding.replyTo.trim();
-  if (replyTo === "" || looksLikeEmail(replyTo)) out.replyTo = replyTo || null;
-  const footer = branding.footer.trim();
-  if (footer.length <= 500 && footer.split("\n").length <= 6 && !/[^\P{Cc}\n]/u.test(footer))
-    out.footer = footer || null;
-  return out;
-}
+import { type Draft, draftOf, sameDraft, sourceOf } from "./template-draft.ts";
+import { TestEmailStatus, useTemplateTest } from "./test-email.tsx";
+import { useLivePreview } from "./use-live-preview.ts";
 
 type Busy = "save" | "reset" | "test";
 
@@ -163,13 +112,11 @@ function LoadedEditor({
   const [draft, setDraft] = useState<Draft>(() => draftOf(template));
   const [part, setPart] = useState<"html" | "text">("html");
   const [sample, setSample] = useState<TemplateSample>({});
-  const [preview, setPreview] = useState<TemplatePreview>();
-  const [lastGood, setLastGood] = useState<TemplatePreview["email"]>(null);
   const [busy, setBusy] = useState<Busy>();
   const [error, setError] = useState<ApiError>();
   const [conflict, setConflict] = useState(false);
   const [confirmReset, setConfirmReset] = useState(false);
-  const [test, setTest] = useState<{ sent: TemplateTestSent; delivery?: Delivery }>();
+  const test = useTemplateTest(appId, path);
   const [savedNote, setSavedNote] = useState(false);
   const editors = { html: useRef<CodeEditorHandle>(null), text: useRef<CodeEditorHandle>(null) };
   const subjectId = useId();
@@ -190,32 +137,9 @@ function LoadedEditor({
     return () => window.removeEventListener("beforeunload", warn);
   }, [dirty, disabled]);
 
-  // Check and render as the developer types: the latest answer wins, older ones are dropped.
-  const generation = useRef(0);
-  const brandingKey = JSON.stringify(previewBranding(branding));
-  const sampleKey = JSON.stringify(sample);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys stand for the objects they serialise.
-  useEffect(() => {
-    const mine = ++generation.current;
-    const timer = window.setTimeout(async () => {
-      try {
-        const result = await api.post<TemplatePreview>(`${path}/preview`, {
-          ...sourceOf(draft),
-          branding: JSON.parse(brandingKey),
-          sample: {
-            ...(sample.expiresInMinutes ? { expiresInMinutes: sample.expiresInMinutes } : {}),
-            ...(sample.recipient && looksLikeEmail(sample.recipient) ? { recipient: sample.recipient } : {}),
-          },
-        });
-        if (generation.current !== mine) return;
-        setPreview(result);
-        if (result.email) setLastGood(result.email);
-      } catch (err) {
-        if (generation.current === mine && err instanceof ApiError) setError(err);
-      }
-    }, PREVIEW_DELAY_MS);
-    return () => window.clearTimeout(timer);
-  }, [path, draft, brandingKey, sampleKey]);
+  const live = useLivePreview(path, draft, branding, sample);
+  const preview = live.preview;
+  const lastGood = live.lastGood;
 
   // The problems shown: the live check's, or the save's when it refused.
   const problems: TemplateProblem[] =
@@ -254,6 +178,14 @@ function LoadedEditor({
     }
   };
 
+  const runTest = async () => {
+    setBusy("test");
+    setError(undefined);
+    const refused = await test.send(sourceOf(draft));
+    if (refused) setError(refused);
+    setBusy(undefined);
+  };
+
   const reset = async () => {
     setBusy("reset");
     setError(undefined);
@@ -269,31 +201,8 @@ function LoadedEditor({
     }
   };
 
-  const sendTest = async () => {
-    setBusy("test");
-    setError(undefined);
-    setTest(undefined);
-    try {
-      const sent = await api.post<TemplateTestSent>(`${path}/test`, sourceOf(draft));
-      setTest({ sent });
-      // Follow it through the worker, as the delivery log would show it.
-      for (let i = 0; i < 60; i++) {
-        const delivery = await api.get<Delivery>(
-          `/api/apps/${enc(appId)}/deliveries/${enc(sent.deliveryId)}`,
-        );
-        setTest({ sent, delivery });
-        if (!isInFlight(delivery.status)) break;
-        await new Promise((resolve) => window.setTimeout(resolve, 1000));
-      }
-    } catch (err) {
-      if (err instanceof ApiError) setError(err);
-    } finally {
-      setBusy(undefined);
-    }
-  };
-
   const templateProblem = error?.problem.errors?.some((e) => e.code);
-  const deliveryLink = test ? `${appBase}/deliveries/${enc(test.sent.deliveryId)}` : "";
+  const shownError = error ?? live.error;
   return (
     <div className="template-editor">
       <div className="template-editor-head">
@@ -405,7 +314,7 @@ function LoadedEditor({
           )}
         </Tabs>
       </fieldset>
-      <FormError error={templateProblem || conflict ? undefined : error} />
+      <FormError error={templateProblem || conflict ? undefined : shownError} />
       {!disabled && (
         <div className="form-actions template-actions">
           <button
@@ -419,7 +328,7 @@ function LoadedEditor({
           <button
             type="button"
             className="btn btn-secondary"
-            onClick={() => void sendTest()}
+            onClick={() => void runTest()}
             disabled={busy !== undefined}
           >
             {busy === "test" ? "Sending…" : `Send test email to ${accountEmail}`}
@@ -439,20 +348,7 @@ function LoadedEditor({
           </span>
         </div>
       )}
-      {test && (
-        <div className="template-test" role="status">
-          {test.delivery ? (
-            <>
-              <DeliveryStatusBadge status={test.delivery.status} /> Test email to {test.sent.recipient} in{" "}
-              <code>{test.sent.locale}</code> through the <RouteLabel route={test.delivery.route} />
-              {test.delivery.lastError ? `: ${test.delivery.lastError}` : "."}{" "}
-              <Link to={deliveryLink}>See it in the delivery log</Link>
-            </>
-          ) : (
-            <>Queued a test email to {test.sent.recipient}…</>
-          )}
-        </div>
-      )}
+      {test.state && <TestEmailStatus state={test.state} appBase={appBase} />}
       <section className="template-preview" aria-labelledby={`${subjectId}-preview`}>
         <h3 className="card-subtitle" id={`${subjectId}-preview`}>
           Preview
