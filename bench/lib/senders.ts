@@ -4,6 +4,7 @@ import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import { composeLoginEmail } from "../../src/mail/login-email.ts";
 import { SMTP_TIMEOUTS } from "../../src/mail/sender.ts";
+import { builtInTemplate } from "../../src/mail/templates/built-in.ts";
 
 /** An SMTP submission server reached as Postern reaches a Basic Auth provider: STARTTLS, then AUTH. */
 export interface SmtpDestination {
@@ -41,15 +42,16 @@ const passwordAuth = (to: SmtpDestination) => ({ auth: { user: to.username, pass
 
 /** The login email Postern would compose for `recipient`, so every sender puts the same bytes on the wire. */
 function loginEmail(from: { name: string; address: string }, recipient: string) {
-  const content = composeLoginEmail({
+  const { subject, html, text } = composeLoginEmail(builtInTemplate("login", "en"), {
     appName: "Bench app",
     code: "123456",
     link: "http://postern.bench.localhost/v1/login/email/link?token=bench-token-0123456789abcdef",
     recipient,
     requestIp: "127.0.0.1",
     ttlMinutes: 10,
+    locale: "en",
   });
-  return { from, to: recipient, ...content };
+  return { from, to: recipient, subject, html, text };
 }
 
 /** One pooled transport, every message handed to it at once. */

@@ -3,6 +3,8 @@ import type { Context } from "../context.ts";
 import { dashboardSessions } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
+import { FALLBACK_LOCALE } from "../i18n/locales.ts";
+import { negotiateLocale } from "../i18n/negotiate.ts";
 import { redeemLink, startLogin, verifyCode } from "../login/challenges.ts";
 import { randomToken, sha256 } from "../security/tokens.ts";
 import { createAccount, findAccountByEmail, getAccount, touchAccountSignIn } from "./accounts.ts";
@@ -11,17 +13,24 @@ export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * Dashboard sign-in uses the same passwordless challenge as end users, always through the default
- * sender. With invite-only sign-up an unknown address gets a decoy login: the same limits, the same
+ * sender, in the developer's language (the request's `locale`, else the browser's Accept-Language). With invite-only sign-up an unknown address gets a decoy login: the same limits, the same
  * answers (202, then `invalid_code` with tries left) and the same work, but no email, so nothing a
  * caller sees tells whether an account exists.
  */
-export async function requestDashboardSignIn(ctx: Context, email: EmailAddress, ip: string) {
+export async function requestDashboardSignIn(
+  ctx: Context,
+  email: EmailAddress,
+  ip: string,
+  language: { locale?: string | undefined; acceptLanguage?: string | undefined } = {},
+) {
   const decoy = ctx.config.signup === "invite" && !(await findAccountByEmail(ctx.db, email));
+  const { locale } = negotiateLocale(language.locale, language.acceptLanguage, FALLBACK_LOCALE);
   return startLogin(ctx, {
     audience: { kind: "dashboard" },
     email,
     ip,
     sender: ctx.config.defaultFrom,
+    locale,
     decoy,
   });
 }

@@ -156,6 +156,12 @@ export const deliveries = pgTable(
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
     sentAt: at("sent_at"),
+    /** The email's locale, negotiated when it was requested (null for rows from before locales). */
+    locale: text("locale"),
+    /** A login email, or a test of the app's template sent from the dashboard. */
+    purpose: text("purpose", { enum: ["login", "template_test"] })
+      .notNull()
+      .default("login"),
   },
   (t) => [index("deliveries_by_app").on(t.appId, t.createdAt), index("deliveries_by_status").on(t.status)],
 );
@@ -274,4 +280,41 @@ export const senderMessages = pgTable(
     at: at("at").notNull(),
   },
   (t) => [index("sender_messages_by_sender").on(t.sender, t.at)],
+);
+
+/** How an app's login emails look and which language they default to; no row: the defaults. */
+export const appEmailSettings = pgTable("app_email_settings", {
+  appId: text("app_id")
+    .primaryKey()
+    .references(() => apps.id, { onDelete: "cascade" }),
+  /** The locale of a login whose request and browser name none the app can send. */
+  defaultLocale: text("default_locale").notNull().default("en"),
+  logoUrl: text("logo_url"),
+  accentColor: text("accent_color"),
+  replyTo: text("reply_to"),
+  footer: text("footer"),
+  updatedAt: at("updated_at").notNull().defaultNow(),
+  updatedBy: text("updated_by"),
+});
+
+/**
+ * An app's own login email for one locale; locales without a row use the built-in translation.
+ * `text` null: the plain-text part is derived from the HTML when the email is composed.
+ */
+export const emailTemplates = pgTable(
+  "email_templates",
+  {
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    locale: text("locale").notNull(),
+    subject: text("subject").notNull(),
+    html: text("html").notNull(),
+    text: text("text"),
+    /** Counts saves, so an editor that loaded an older version cannot overwrite a newer one unseen. */
+    version: integer("version").notNull().default(1),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+    updatedBy: text("updated_by"),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.locale] })],
 );

@@ -25,6 +25,8 @@ export function deliveryView(d: Delivery) {
     updatedAt: d.updatedAt.toISOString(),
     sentAt: d.sentAt?.toISOString() ?? null,
     expiresAt: d.expiresAt.toISOString(),
+    locale: d.locale,
+    purpose: d.purpose,
   };
 }
 

@@ -1,8 +1,8 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "../context.ts";
-import { apps, type DeliveryAttempt, deliveries } from "../db/schema.ts";
-import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
-import { type ComposedEmail, composeLoginEmail } from "../mail/login-email.ts";
+import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
+import { composeDeliveryEmail, type DeliveryEmail } from "../email-templates/compose.ts";
+import { messageIdFor } from "../mail/sender.ts";
 import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";
 import type { Job } from "../queue/queue.ts";
 import type { DeliveryRoute, RouteResolver } from "./routes.ts";
@@ -35,7 +35,7 @@ export async function deliverLoginEmail(
     return "done";
   }
 
-  const email = await composeFor(ctx, delivery);
+  const email = await composeDeliveryEmail(ctx, delivery);
   const route = await resolveRoute(delivery.appId);
   const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
   if (slot && "waitSeconds" in slot) {
@@ -58,7 +58,7 @@ async function sendThrough(
   ctx: Context,
   job: Job,
   delivery: Delivery,
-  email: ComposedEmail,
+  email: DeliveryEmail,
   firstRoute: DeliveryRoute,
 ): Promise<"done" | "retry"> {
   const deliveryId = delivery.id;
@@ -71,7 +71,7 @@ async function sendThrough(
         ...email,
         from: route.from,
         to: delivery.recipient,
-        messageId: `<${delivery.id}@postern>`,
+        messageId: messageIdFor(delivery.id, route.from.address),
       });
       await route.reportOutcome?.({ ok: true });
       ctx.log.debug(
@@ -172,25 +172,6 @@ function failedAttempt(
     message: error.message,
     ...(error.smtpReply ? { smtpReply: error.smtpReply } : {}),
   };
-}
-
-async function composeFor(ctx: Context, delivery: Delivery) {
-  const payload = JSON.parse(
-    ctx.secrets.open(delivery.sealedPayload!, payloadContext(delivery.id)),
-  ) as LoginEmailPayload;
-  const appName = delivery.appId
-    ? ((await ctx.db.select({ name: apps.name }).from(apps).where(eq(apps.id, delivery.appId)))[0]?.name ??
-      "your app")
-    : "Postern";
-  const linkPath = delivery.appId ? "/v1/login/email/link" : "/api/auth/email/link";
-  return composeLoginEmail({
-    appName,
-    code: payload.code,
-    link: `${ctx.config.publicUrl}${linkPath}?token=${encodeURIComponent(payload.linkToken)}`,
-    recipient: delivery.recipient,
-    requestIp: payload.requestIp,
-    ttlMinutes: CODE_TTL_SECONDS / 60,
-  });
 }
 
 interface Outcome {

@@ -3,7 +3,7 @@ import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { DomainError, invalid } from "../errors.ts";
-import type { OutgoingEmail } from "../mail/sender.ts";
+import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
 import { testSmtpTarget } from "../mail/smtp-target.ts";
 import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
@@ -114,7 +114,7 @@ export async function testEmailProvider(
           subject: `Postern test email for ${app.name}`,
           text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
           html: "",
-          messageId: `<${randomId("test")}@postern>`,
+          messageId: messageIdFor(randomId("test"), senderEmail),
         }
       : undefined;
     const smtpSteps = await testSmtpTarget(

@@ -23,6 +23,7 @@ import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
+import { emailTemplateRoutes } from "./routes/email-templates.ts";
 import { healthRoutes, type Readiness } from "./routes/health.ts";
 import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
 import { operatorRoutes } from "./routes/operator.ts";
@@ -94,6 +95,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));
+  await app.register(emailTemplateRoutes(ctx));
   await app.register(microsoftGuideRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));

@@ -140,6 +140,8 @@ export async function startLogin(
     redirectUrl?: string | undefined;
     ip: string;
     sender: string;
+    /** The email's locale, negotiated by the caller; the delivery log records it. */
+    locale: string;
     /**
      * A decoy goes through every step of a real login (limits, supersede, challenge, delivery row,
      * job) except that its delivery is suppressed and its code is never sent: the answer and the work
@@ -194,6 +196,7 @@ export async function startLogin(
         sender: input.sender,
         route: "default",
         status: input.decoy ? "suppressed" : "queued",
+        locale: input.locale,
         sealedPayload: input.decoy
           ? null
           : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),

@@ -5,7 +5,9 @@ import { signSessionToken } from "../apps/signing-keys.ts";
 import type { Context } from "../context.ts";
 import { emailProviders, endUsers, type loginChallenges } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
+import { appLocales } from "../email-templates/store.ts";
 import { DomainError, invalid } from "../errors.ts";
+import { negotiateLocale } from "../i18n/negotiate.ts";
 import { randomId } from "../security/tokens.ts";
 import { redeemLink, startLogin, verifyCode } from "./challenges.ts";
 
@@ -33,7 +35,14 @@ async function refuseAppSender(ctx: Context, app: App, email: EmailAddress): Pro
 export async function requestAppLogin(
   ctx: Context,
   app: App,
-  input: { email: EmailAddress; redirectUrl?: string | undefined; ip: string },
+  input: {
+    email: EmailAddress;
+    redirectUrl?: string | undefined;
+    ip: string;
+    /** The `locale` the app passed, and the end user's Accept-Language: see negotiateLocale. */
+    locale?: string | undefined;
+    acceptLanguage?: string | undefined;
+  },
 ) {
   const { email } = input;
   await refuseAppSender(ctx, app, email);
@@ -48,12 +57,15 @@ export async function requestAppLogin(
       );
     }
   }
+  const { defaultLocale, supported } = await appLocales(ctx.db, app.id);
+  const { locale } = negotiateLocale(input.locale, input.acceptLanguage, defaultLocale, supported);
   return startLogin(ctx, {
     audience: { kind: "app", app },
     email,
     redirectUrl,
     ip: input.ip,
     sender: ctx.config.defaultFrom,
+    locale,
   });
 }
 

@@ -10,6 +10,16 @@ export interface OutgoingEmail {
   html: string;
   /** Derived from the delivery id, so a duplicate send after a crash is recognisable. */
   messageId: string;
+  /** Where replies go (the app's branding); a canonical address. */
+  replyTo?: string | undefined;
+  /** The locale the words are in, sent as Content-Language (RFC 3282). */
+  language?: string | undefined;
+}
+
+/** `<id@domain>` on the sender's own domain, as receivers expect of a message from that domain. */
+export function messageIdFor(id: string, senderAddress: string): string {
+  const domain = senderAddress.slice(senderAddress.lastIndexOf("@") + 1) || "postern.localhost";
+  return `<${id}@${domain}>`;
 }
 
 export interface SendResult {
@@ -45,6 +55,14 @@ export function nodemailerMessage(email: OutgoingEmail) {
     text: email.text,
     html: email.html,
     messageId: email.messageId,
+    ...(email.replyTo ? { replyTo: { name: "", address: email.replyTo } } : {}),
+    headers: {
+      // RFC 3834: an automatic message, so auto-responders (vacation replies) stay silent.
+      "Auto-Submitted": "auto-generated",
+      // Exchange and Outlook's own way of saying the same to their out-of-office replies.
+      "X-Auto-Response-Suppress": "All",
+      ...(email.language ? { "Content-Language": email.language } : {}),
+    },
   };
 }
 

@@ -85,7 +85,7 @@ describe.each(backends)("login email delivery through the default sender (%s)", 
     const mail = smtp.messages.find((m) => m.to.includes("first@example.com"))!;
     expect(mail.from).toEqual({ name: "Postern", address: "login@postern.test" });
     expect(mail.authUser).toBe("postern");
-    expect(mail.headers.get("message-id")).toBe(`<${id}@postern>`);
+    expect(mail.headers.get("message-id")).toBe(`<${id}@postern.test>`);
   });
 
   it("retries a 451 and delivers on the next attempt", async () => {

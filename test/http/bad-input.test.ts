@@ -1,6 +1,4 @@
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { queryRows } from "../../src/db/connection.ts";
 import {
   backends,
   OPERATOR_TOKEN,
@@ -8,6 +6,7 @@ import {
   startTestPostern,
   type TestPostern,
 } from "../support/harness.ts";
+import { snapshot } from "../support/snapshot.ts";
 
 type OpenApi = {
   paths: Record<
@@ -15,20 +14,6 @@ type OpenApi = {
     Record<string, { requestBody?: unknown; parameters?: { in: string; name: string }[] }>
   >;
 };
-
-/** Every table's rows, to prove a refused request changed nothing. */
-async function snapshot(t: TestPostern): Promise<string> {
-  const tables = await queryRows<{ tablename: string }>(
-    t.postern.ctx.db,
-    sql`select tablename from pg_tables where schemaname = 'public' and tablename not in ('rate_limit_events', '__drizzle_migrations') order by tablename`,
-  );
-  const parts: string[] = [];
-  for (const { tablename } of tables) {
-    const rows = await queryRows(t.postern.ctx.db, sql.raw(`select * from "${tablename}" order by 1`));
-    parts.push(`${tablename}:${JSON.stringify(rows)}`);
-  }
-  return parts.join("\n");
-}
 
 describe.each(backends)("bad input on every route gets a 4xx problem and changes nothing (%s)", (backend) => {
   let t: TestPostern;
@@ -61,7 +46,8 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
       .replace("{workspaceId}", session.workspaceId)
       .replace("{appId}", app.id)
       .replace("{accountId}", session.accountId)
-      .replace("{deliveryId}", "dlv_missing");
+      .replace("{deliveryId}", "dlv_missing")
+      .replace("{locale}", "de");
   const headersFor = (path: string): Record<string, string> =>
     path.startsWith("/v1/")
       ? { authorization: `Bearer ${app.publishableKey}` }
@@ -148,6 +134,35 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
         expect(res.status, `${route.method} ${url}`).toBeLessThan(500);
       }
     }
+    expect(await snapshot(t)).toBe(before);
+  });
+
+  it("names the template field and line, the locale and the branding field", async () => {
+    const before = await snapshot(t);
+    const template = await t.request("PUT", `/api/apps/${app.id}/email-templates/de`, {
+      session,
+      body: { subject: "Code {{code}}", html: "<p>{{code}}</p>\n<p>{{ userName }}</p>" },
+    });
+    expect(template.status).toBe(400);
+    expect(template.body).toMatchObject({ code: "unknown_variable", field: "html", line: 2, column: 4 });
+    const locale = await t.request("GET", `/api/apps/${app.id}/email-templates/en_US`, { session });
+    expect(locale.body).toMatchObject({ status: 400, code: "invalid_locale", field: "locale" });
+    const login = await t.request("POST", "/v1/login/email", {
+      headers: { authorization: `Bearer ${app.publishableKey}` },
+      body: { email: "x@example.com", locale: "de\r\nBcc: y@example.com" },
+    });
+    expect(login.body).toMatchObject({ status: 400, code: "invalid_locale", field: "locale" });
+    const logo = await t.request("PATCH", `/api/apps/${app.id}/email-settings`, {
+      session,
+      body: { logoUrl: "http://insecure.example/logo.png" },
+    });
+    expect(logo.body).toMatchObject({ status: 400, code: "invalid_logo_url", field: "logoUrl" });
+    const huge = await t.request("PUT", `/api/apps/${app.id}/email-templates/de`, {
+      session,
+      rawBody: JSON.stringify({ subject: "x", html: "x".repeat(1_100_000) }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(huge.status).toBe(413);
     expect(await snapshot(t)).toBe(before);
   });
 

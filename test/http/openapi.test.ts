@@ -28,6 +28,11 @@ describe("API documentation", () => {
       "/api/apps/{appId}/secret-key",
       "/api/apps/{appId}/deliveries",
       "/api/apps/{appId}/deliveries/{deliveryId}",
+      "/api/apps/{appId}/email-settings",
+      "/api/apps/{appId}/email-templates",
+      "/api/apps/{appId}/email-templates/{locale}",
+      "/api/apps/{appId}/email-templates/{locale}/preview",
+      "/api/apps/{appId}/email-templates/{locale}/test",
       "/api/operator/workspaces/{workspaceId}/features",
       "/api/dev/inbox",
       "/healthz",
@@ -38,6 +43,37 @@ describe("API documentation", () => {
     const docs = await t.request("GET", "/docs/");
     expect(docs.status).toBe(200);
     expect(docs.text).toContain("swagger");
+  });
+
+  it("documents the template API: its variables, its refusals, and the login's locale", async () => {
+    const doc = (await t.request("GET", "/openapi.json")).body as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            description?: string;
+            requestBody?: {
+              content: Record<string, { schema: { properties?: Record<string, { description?: string }> } }>;
+            };
+          }
+        >
+      >;
+    };
+    const put = doc.paths["/api/apps/{appId}/email-templates/{locale}"]!.put!;
+    expect(put.description).toMatch(/logic-less/);
+    expect(put.description).toMatch(/unknown_variable/);
+    expect(put.description).toMatch(/100 KB/);
+    expect(Object.keys(put.requestBody!.content["application/json"]!.schema.properties!)).toEqual([
+      "subject",
+      "html",
+      "text",
+      "version",
+    ]);
+    const login = doc.paths["/v1/login/email"]!.post!;
+    expect(login.requestBody!.content["application/json"]!.schema.properties!.locale!.description).toMatch(
+      /Accept-Language/,
+    );
   });
 
   it("answers unknown routes with a problem, not an HTML page", async () => {

@@ -14,6 +14,7 @@ import { AuditPage } from "./pages/audit.tsx";
 import { CreateWorkspacePage } from "./pages/create-workspace.tsx";
 import { DevMailboxPage } from "./pages/dev-mailbox.tsx";
 import { EmailProviderPage } from "./pages/email-provider/email-provider-page.tsx";
+import { EmailTemplatesPage } from "./pages/email-templates/email-templates-page.tsx";
 import { MembersPage } from "./pages/members.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { Link, matchPath, navigate, type Params, useLocation } from "./router.tsx";
@@ -127,6 +128,7 @@ const appSections: [string, AppSection][] = [
   ["/settings", (_, props) => <AppSettingsPage {...props} />],
   ["/keys", (_, props) => <AppKeysPage {...props} />],
   ["/email-provider", (_, props) => <EmailProviderPage {...props} />],
+  ["/login-email", (_, props) => <EmailTemplatesPage {...props} />],
   ["/deliveries", (_, props) => <DeliveriesPage {...props} />],
   [
     "/deliveries/:deliveryId",

@@ -53,6 +53,13 @@ const deliveryView = z.object({
   updatedAt: z.string(),
   sentAt: z.string().nullable(),
   expiresAt: z.string(),
+  locale: z
+    .string()
+    .nullable()
+    .describe("The email's locale (Content-Language); null for emails sent before locales"),
+  purpose: z
+    .enum(["login", "template_test"])
+    .describe("template_test: a test email sent from the template editor to a developer"),
 });
 const tags = ["apps"];
 

@@ -12,6 +12,7 @@ import {
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { DomainError } from "../../errors.ts";
+import { requestedLocaleSchema } from "../../i18n/locales.ts";
 import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
@@ -38,12 +39,19 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
         schema: {
           tags: ["dashboard auth"],
           summary: "Email a sign-in code to a dashboard account",
-          body: z.strictObject({ email: emailAddressSchema }),
+          description:
+            "The email is in the request's `locale` if Postern has a translation for it, else in the browser's Accept-Language, else English.",
+          body: z.strictObject({ email: emailAddressSchema, locale: requestedLocaleSchema.optional() }),
           response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
         },
       },
       async (request, reply) =>
-        reply.status(202).send(await requestDashboardSignIn(ctx, request.body.email, request.ip)),
+        reply.status(202).send(
+          await requestDashboardSignIn(ctx, request.body.email, request.ip, {
+            locale: request.body.locale,
+            acceptLanguage: request.headers["accept-language"],
+          }),
+        ),
     );
 
     app.post(

@@ -5,6 +5,7 @@ import { getJwks } from "../../apps/signing-keys.ts";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { DomainError, notFound } from "../../errors.ts";
+import { requestedLocaleSchema } from "../../i18n/locales.ts";
 import { redeemAppLoginLink, requestAppLogin, verifyAppLoginCode } from "../../login/end-user-login.ts";
 import { appKeyGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
@@ -29,7 +30,15 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
             summary: "Send a login code and magic link",
             description: "Answers the same way whether or not the address has logged in before.",
             security: [{ publishableKey: [] }],
-            body: z.strictObject({ email: emailAddressSchema, redirectUrl: z.string().max(2048).optional() }),
+            body: z.strictObject({
+              email: emailAddressSchema,
+              redirectUrl: z.string().max(2048).optional(),
+              locale: requestedLocaleSchema
+                .optional()
+                .describe(
+                  "The email's language (BCP 47, e.g. de or pt-BR). Without it, or when the app has no template for it: the end user's Accept-Language, then the app's default locale.",
+                ),
+            }),
             response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
           },
         },
@@ -37,6 +46,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           const result = await requestAppLogin(ctx, request.publicApp, {
             ...request.body,
             ip: request.clientIp,
+            acceptLanguage: request.headers["accept-language"],
           });
           return reply.status(202).send(result);
         },

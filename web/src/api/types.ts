@@ -7,7 +7,10 @@ export interface Problem {
   code: string;
   detail: string;
   field?: string;
-  errors?: { field: string; message: string }[];
+  /** Template problems also say where: `line` and `column` count from 1. */
+  line?: number | null;
+  column?: number | null;
+  errors?: { field: string; message: string; code?: string; line?: number | null; column?: number | null }[];
 }
 
 export interface Account {
@@ -105,6 +108,10 @@ export interface Delivery {
   updatedAt: string;
   sentAt: string | null;
   expiresAt: string;
+  /** The email's locale (null for emails from before locales). */
+  locale: string | null;
+  /** template_test: sent from the template editor to a developer. */
+  purpose: "login" | "template_test";
 }
 
 export interface DevMessage {
@@ -221,4 +228,88 @@ export interface SessionStatus {
   signedIn: boolean;
   devMailbox: boolean;
   signup: "open" | "invite";
+}
+
+// Login email templates
+
+export interface EmailSettings {
+  defaultLocale: string;
+  logoUrl: string | null;
+  accentColor: string | null;
+  replyTo: string | null;
+  footer: string | null;
+  defaultAccentColor: string;
+  updatedAt: string | null;
+  updatedBy: Account | null;
+}
+
+export type EmailSettingsPatch = Partial<
+  Pick<EmailSettings, "defaultLocale" | "logoUrl" | "accentColor" | "replyTo" | "footer">
+>;
+
+export interface TemplateLocale {
+  locale: string;
+  name: string;
+  builtIn: boolean;
+  customized: boolean;
+  updatedAt: string | null;
+}
+
+export interface TemplateList {
+  defaultLocale: string;
+  locales: TemplateLocale[];
+  variables: { name: string; description: string }[];
+  maxBytes: number;
+}
+
+export type TemplatePart = "subject" | "html" | "text";
+
+export interface TemplateSource {
+  subject: string;
+  html: string;
+  /** null: derived from the HTML. */
+  text: string | null;
+}
+
+export interface EmailTemplate extends TemplateSource {
+  locale: string;
+  name: string;
+  builtIn: boolean;
+  customized: boolean;
+  version: number;
+  updatedAt: string | null;
+  updatedBy: Account | null;
+}
+
+export interface TemplateProblem {
+  field: TemplatePart;
+  code: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+  language: string;
+  replyTo: string | null;
+}
+
+export interface TemplatePreview {
+  ok: boolean;
+  errors: TemplateProblem[];
+  email: RenderedEmail | null;
+}
+
+export interface TemplateSample {
+  recipient?: string;
+  expiresInMinutes?: number;
+}
+
+export interface TemplateTestSent {
+  deliveryId: string;
+  recipient: string;
+  locale: string;
 }

@@ -18,6 +18,7 @@ const sections = [
   { path: "/settings", label: "Settings" },
   { path: "/keys", label: "API keys" },
   { path: "/email-provider", label: "Email provider" },
+  { path: "/login-email", label: "Login email" },
   { path: "/deliveries", label: "Delivery log" },
 ];
 

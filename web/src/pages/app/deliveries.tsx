@@ -2,7 +2,7 @@ import { useState } from "react";
 import { ApiError, api, enc } from "../../api/client.ts";
 import { type Delivery, type DeliveryStatus, deliveryStatuses } from "../../api/types.ts";
 import { DeliveryStatusBadge, RouteLabel, statusLabel } from "../../components/delivery-status.tsx";
-import { EmptyState, ErrorNotice, FormError, Loading } from "../../components/feedback.tsx";
+import { Badge, EmptyState, ErrorNotice, FormError, Loading } from "../../components/feedback.tsx";
 import { SelectField } from "../../components/field.tsx";
 import { Time } from "../../components/time.tsx";
 import { Link, navigate, useLocation } from "../../router.tsx";
@@ -123,6 +123,20 @@ export function DeliveriesPage({ workspace, app }: AppPageProps) {
                     <Link to={detailPath(d)} onClick={(e) => e.stopPropagation()}>
                       {d.recipient}
                     </Link>
+                    {d.purpose === "template_test" && (
+                      <>
+                        {" "}
+                        <Badge tone="neutral">Test</Badge>
+                      </>
+                    )}
+                    {d.locale && (
+                      <>
+                        {" "}
+                        <code className="muted-code" title="Language">
+                          {d.locale}
+                        </code>
+                      </>
+                    )}
                   </td>
                   <td data-label="Route">
                     <RouteLabel route={d.route} />

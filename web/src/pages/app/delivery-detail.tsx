@@ -66,6 +66,14 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                   </dd>
                 </div>
                 <div>
+                  <dt>Language</dt>
+                  <dd>{d.locale ? <code>{d.locale}</code> : "—"}</dd>
+                </div>
+                <div>
+                  <dt>Kind</dt>
+                  <dd>{d.purpose === "template_test" ? "Test from the template editor" : "Login email"}</dd>
+                </div>
+                <div>
                   <dt>Requested</dt>
                   <dd>
                     <Time iso={d.createdAt} absolute />

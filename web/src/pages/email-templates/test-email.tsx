@@ -1,0 +1,69 @@
+import { useEffect, useRef, useState } from "react";
+import { ApiError, api, enc } from "../../api/client.ts";
+import type { Delivery, TemplateSource, TemplateTestSent } from "../../api/types.ts";
+import { DeliveryStatusBadge, isInFlight, RouteLabel } from "../../components/delivery-status.tsx";
+import { Link } from "../../router.tsx";
+
+export interface TestEmailState {
+  sent: TemplateTestSent;
+  delivery?: Delivery;
+}
+
+const POLL_MS = 1000;
+const POLLS = 60;
+
+/**
+ * Sends a test of the draft and follows its delivery through the worker, as the delivery log would
+ * show it; stops following when the editor goes away.
+ */
+export function useTemplateTest(appId: string, path: string) {
+  const [state, setState] = useState<TestEmailState>();
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+
+  /** Resolves with the refusal, if the API refused it. */
+  const send = async (source: TemplateSource): Promise<ApiError | undefined> => {
+    setState(undefined);
+    try {
+      const sent = await api.post<TemplateTestSent>(`${path}/test`, source);
+      setState({ sent });
+      for (let i = 0; i < POLLS && mounted.current; i++) {
+        const delivery = await api.get<Delivery>(
+          `/api/apps/${enc(appId)}/deliveries/${enc(sent.deliveryId)}`,
+        );
+        if (!mounted.current) break;
+        setState({ sent, delivery });
+        if (!isInFlight(delivery.status)) break;
+        await new Promise((resolve) => window.setTimeout(resolve, POLL_MS));
+      }
+      return undefined;
+    } catch (err) {
+      return err instanceof ApiError ? err : undefined;
+    }
+  };
+
+  return { state, send };
+}
+
+export function TestEmailStatus({ state, appBase }: { state: TestEmailState; appBase: string }) {
+  const { sent, delivery } = state;
+  return (
+    <div className="template-test" role="status">
+      {delivery ? (
+        <>
+          <DeliveryStatusBadge status={delivery.status} /> Test email to {sent.recipient} in{" "}
+          <code>{sent.locale}</code> through the <RouteLabel route={delivery.route} />
+          {delivery.lastError ? `: ${delivery.lastError}` : "."}{" "}
+          <Link to={`${appBase}/deliveries/${enc(sent.deliveryId)}`}>See it in the delivery log</Link>
+        </>
+      ) : (
+        <>Queued a test email to {sent.recipient}…</>
+      )}
+    </div>
+  );
+}
