@@ -75,7 +75,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Email me a code" }).click();
     await expect
       .poll(() => page.locator(".field-error").first().textContent())
-      .toMatch(/address such as name@example\.com/i);
+      .toMatch(/valid email address, such as name@example\.com/i);
 
     await page.getByLabel("Email").fill(owner);
     await page.getByRole("button", { name: "Email me a code" }).click();

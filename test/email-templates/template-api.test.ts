@@ -170,7 +170,7 @@ describe.each(backends)("login email templates through the API (%s)", (backend) 
     // The text part was derived from the HTML: the code and the link are in it.
     const code = /^(\d{6})/.exec(mail.subject!)![1]!;
     expect(mail.text).toContain(code);
-    expect(mail.text).toMatch(/\[http:\/\/postern\.test\/v1\/login\/email\/link\?token=[\w-]+\]/);
+    expect(mail.text).toMatch(/\[http:\/\/postern\.localhost\/v1\/login\/email\/link\?token=[\w-]+\]/);
     expect(mail.text).toContain("within 10 minutes.");
     // Other locales still send the built-in translation, with the same branding.
     const french = await login("fr@example.com", { acceptLanguage: "fr" });
