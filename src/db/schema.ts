@@ -113,6 +113,11 @@ export const loginChallenges = pgTable(
     codeHash: text("code_hash").notNull(),
     linkTokenHash: text("link_token_hash").notNull().unique(),
     redirectUrl: text("redirect_url"),
+    /**
+     * The browser that asked for the login (hash of its `postern_browser` cookie), when it was asked
+     * for from one: only there does the magic link work with one click; elsewhere it needs the code.
+     */
+    browserBindingHash: text("browser_binding_hash"),
     attempts: integer("attempts").notNull().default(0),
     expiresAt: at("expires_at").notNull(),
     consumedAt: at("consumed_at"),

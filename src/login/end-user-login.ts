@@ -3,11 +3,12 @@ import { type App, getAppById } from "../apps/apps.ts";
 import { matchRedirectUrl } from "../apps/redirect-urls.ts";
 import { signSessionToken } from "../apps/signing-keys.ts";
 import type { Context } from "../context.ts";
-import { emailProviders, endUsers, type loginChallenges } from "../db/schema.ts";
+import { emailProviders, endUsers } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
 import { randomId } from "../security/tokens.ts";
-import { redeemLink, startLogin, verifyCode } from "./challenges.ts";
+import { startLogin, verifyCode } from "./challenges.ts";
+import { findLinkChallenge, type LoginChallenge, openLink, redeemLinkInBrowser } from "./magic-links.ts";
 
 export const SESSION_TOKEN_TTL_SECONDS = 60 * 60;
 
@@ -33,7 +34,13 @@ async function refuseAppSender(ctx: Context, app: App, email: EmailAddress): Pro
 export async function requestAppLogin(
   ctx: Context,
   app: App,
-  input: { email: EmailAddress; redirectUrl?: string | undefined; ip: string },
+  input: {
+    email: EmailAddress;
+    redirectUrl?: string | undefined;
+    ip: string;
+    /** Set when the login is asked for from a browser on Postern's own pages (the hosted login page). */
+    browserSecret?: string | undefined;
+  },
 ) {
   const { email } = input;
   await refuseAppSender(ctx, app, email);
@@ -52,6 +59,7 @@ export async function requestAppLogin(
     audience: { kind: "app", app },
     email,
     redirectUrl,
+    browserSecret: input.browserSecret,
     ip: input.ip,
     sender: ctx.config.defaultFrom,
   });
@@ -81,12 +89,34 @@ export async function verifyAppLoginCode(ctx: Context, app: App, loginId: string
   return issueSession(ctx, app, challenge.email as EmailAddress);
 }
 
-/** The magic link: returns the session and where to send the browser (if the login asked for it). */
-export async function redeemAppLoginLink(ctx: Context, token: string) {
-  const challenge: typeof loginChallenges.$inferSelect = await redeemLink(ctx, "app", token);
-  const app = await getAppById(ctx.db, challenge.appId!);
+async function appOf(ctx: Context, challenge: LoginChallenge): Promise<App> {
+  const app = challenge.appId ? await getAppById(ctx.db, challenge.appId) : undefined;
   if (!app)
     throw invalid("link_invalid", "This login link belongs to an app that no longer exists.", "token");
+  return app;
+}
+
+/** Opening a magic link: what the page shows, never a use of the link. */
+export async function openAppLoginLink(ctx: Context, token: string, browserSecret: string | undefined) {
+  const { challenge, boundHere } = await openLink(ctx, "app", token, browserSecret);
+  return { challenge, boundHere, app: await appOf(ctx, challenge) };
+}
+
+async function linkSession(ctx: Context, challenge: LoginChallenge, app: App) {
   const session = await issueSession(ctx, app, challenge.email as EmailAddress);
   return { ...session, app, redirectUrl: challenge.redirectUrl };
+}
+
+/** The magic link, one click in the browser that asked: the session and where to send the browser. */
+export async function redeemAppLinkInBrowser(ctx: Context, token: string, browserSecret: string | undefined) {
+  const challenge = await redeemLinkInBrowser(ctx, "app", token, browserSecret);
+  return linkSession(ctx, challenge, await appOf(ctx, challenge));
+}
+
+/** The magic link in any other browser, with the code from the same email. */
+export async function redeemAppLinkWithCode(ctx: Context, token: string, code: string) {
+  const found = await findLinkChallenge(ctx, "app", token);
+  const app = await appOf(ctx, found);
+  const challenge = await verifyCode(ctx, { kind: "app", app }, found.id, code);
+  return linkSession(ctx, challenge, app);
 }
