@@ -19,6 +19,7 @@ export function publicView(app: App) {
     publishableKey: app.publishableKey,
     secretKeyHint: app.secretKeyHint,
     redirectUrls: app.redirectUrls,
+    oidc: { tokenEndpointAuthMethod: app.oidcTokenEndpointAuthMethod, refreshTokens: app.oidcRefreshTokens },
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -102,16 +103,30 @@ export async function listApps(db: Db, accountId: string, workspaceId: string) {
   return rows.map(publicView);
 }
 
+/** How the app signs in as an OpenID Connect client: `none` is a public client (PKCE alone). */
+export interface OidcClientSettings {
+  tokenEndpointAuthMethod?: App["oidcTokenEndpointAuthMethod"] | undefined;
+  /** Whether `offline_access` may be granted: refresh tokens, for 14 days, rotated on use. */
+  refreshTokens?: boolean | undefined;
+}
+
 export async function updateApp(
   ctx: Context,
   actorId: string,
   appId: string,
-  patch: { name?: string | undefined; redirectUrls?: string[] | undefined },
+  patch: {
+    name?: string | undefined;
+    redirectUrls?: string[] | undefined;
+    oidc?: OidcClientSettings | undefined;
+  },
 ) {
   const app = await requireApp(ctx.db, actorId, appId, "admin");
   const values: Partial<App> = { updatedAt: ctx.now() };
   if (patch.name !== undefined) values.name = patch.name;
   if (patch.redirectUrls !== undefined) values.redirectUrls = validRedirectUrls(patch.redirectUrls);
+  if (patch.oidc?.tokenEndpointAuthMethod !== undefined)
+    values.oidcTokenEndpointAuthMethod = patch.oidc.tokenEndpointAuthMethod;
+  if (patch.oidc?.refreshTokens !== undefined) values.oidcRefreshTokens = patch.oidc.refreshTokens;
   const updated = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.update(apps).set(values).where(eq(apps.id, appId)).returning();
     await recordAudit(

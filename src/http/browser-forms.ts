@@ -28,12 +28,25 @@ export function bindBrowser(request: FastifyRequest, reply: FastifyReply, public
   return secret;
 }
 
-/** HTML forms post `application/x-www-form-urlencoded`; fields become strings (the last of repeats). */
+/**
+ * The scope's routes take what HTML forms post, `application/x-www-form-urlencoded` (fields become
+ * strings, the last of repeats), and nothing else: another body is a program's mistake, answered
+ * with a problem (415) rather than a page.
+ */
 export function acceptFormBodies(scope: FastifyInstance): void {
+  scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string", bodyLimit: 16 * 1024 },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  scope.addContentTypeParser("*", (_request, _payload, done) =>
+    done(
+      Object.assign(new Error("Send this form as application/x-www-form-urlencoded."), {
+        statusCode: 415,
+        code: "unsupported_media_type",
+      }),
+    ),
   );
 }
 

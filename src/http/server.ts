@@ -23,6 +23,7 @@ import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
+import { oidcRoutes } from "./routes/oidc.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
@@ -86,6 +87,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(healthRoutes(deps));
   if (deps.routes === "operations") return app;
   await app.register(publicLoginRoutes(ctx));
+  await app.register(oidcRoutes(ctx));
   await app.register(dashboardAuthRoutes(ctx));
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));

@@ -83,6 +83,8 @@ export async function startLogin(
     redirectUrl?: string | undefined;
     /** The asking browser's binding secret (its `postern_browser` cookie), if a browser asked. */
     browserSecret?: string | undefined;
+    /** The hosted login page's OpenID Connect interaction this login finishes. */
+    oidcInteractionUid?: string | undefined;
     ip: string;
     sender: string;
     /**
@@ -123,6 +125,7 @@ export async function startLogin(
       linkTokenHash: sha256(payload.linkToken),
       redirectUrl: input.redirectUrl ?? null,
       browserBindingHash: input.browserSecret ? sha256(input.browserSecret) : null,
+      oidcInteractionUid: input.oidcInteractionUid ?? null,
       expiresAt,
       createdAt: now,
     });

@@ -3,6 +3,7 @@ import { type App, getAppById } from "../apps/apps.ts";
 import { matchRedirectUrl } from "../apps/redirect-urls.ts";
 import { signSessionToken } from "../apps/signing-keys.ts";
 import type { Context } from "../context.ts";
+import type { Db } from "../db/connection.ts";
 import { emailProviders, endUsers } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
@@ -38,8 +39,9 @@ export async function requestAppLogin(
     email: EmailAddress;
     redirectUrl?: string | undefined;
     ip: string;
-    /** Set when the login is asked for from a browser on Postern's own pages (the hosted login page). */
+    /** The asking browser's binding secret, when a browser asked (see src/login/magic-links.ts). */
     browserSecret?: string | undefined;
+    oidcInteractionUid?: string | undefined;
   },
 ) {
   const { email } = input;
@@ -60,12 +62,14 @@ export async function requestAppLogin(
     email,
     redirectUrl,
     browserSecret: input.browserSecret,
+    oidcInteractionUid: input.oidcInteractionUid,
     ip: input.ip,
     sender: ctx.config.defaultFrom,
   });
 }
 
-async function issueSession(ctx: Context, app: App, email: EmailAddress) {
+/** The app's end user for a verified address, created on their first login; their `sub` is its id. */
+export async function signInEndUser(ctx: Context, app: App, email: EmailAddress) {
   // The provider may have been changed to send from this address since the login was requested.
   await refuseAppSender(ctx, app, email);
   const now = ctx.now();
@@ -74,20 +78,42 @@ async function issueSession(ctx: Context, app: App, email: EmailAddress) {
     .values({ id: randomId("usr"), appId: app.id, email, lastSignInAt: now })
     .onConflictDoUpdate({ target: [endUsers.appId, endUsers.email], set: { lastSignInAt: now } })
     .returning();
+  return user!;
+}
+
+export async function findEndUser(db: Db, appId: string, userId: string) {
+  const [user] = await db
+    .select()
+    .from(endUsers)
+    .where(and(eq(endUsers.appId, appId), eq(endUsers.id, userId)));
+  return user;
+}
+
+async function issueSession(ctx: Context, app: App, email: EmailAddress) {
+  const user = await signInEndUser(ctx, app, email);
   const token = await signSessionToken(ctx.db, ctx.secrets, {
     issuer: ctx.config.publicUrl,
     appId: app.id,
-    userId: user!.id,
+    userId: user.id,
     email,
     ttlSeconds: SESSION_TOKEN_TTL_SECONDS,
   });
-  return { token, user: { id: user!.id, email } };
+  return { token, user: { id: user.id, email } };
 }
 
 export async function verifyAppLoginCode(ctx: Context, app: App, loginId: string, code: string) {
   const challenge = await verifyCode(ctx, { kind: "app", app }, loginId, code);
   return issueSession(ctx, app, challenge.email as EmailAddress);
 }
+
+/** A hosted-page login finishes only in its browser (docs/security.md: the app's state is there). */
+const onlyWhereStarted = () =>
+  new DomainError(
+    "forbidden",
+    "link_only_where_started",
+    "This sign-in was started in another browser; finish it there with the link or the code.",
+    { field: "token" },
+  );
 
 async function appOf(ctx: Context, challenge: LoginChallenge): Promise<App> {
   const app = challenge.appId ? await getAppById(ctx.db, challenge.appId) : undefined;
@@ -116,6 +142,7 @@ export async function redeemAppLinkInBrowser(ctx: Context, token: string, browse
 /** The magic link in any other browser, with the code from the same email. */
 export async function redeemAppLinkWithCode(ctx: Context, token: string, code: string) {
   const found = await findLinkChallenge(ctx, "app", token);
+  if (found.oidcInteractionUid !== null) throw onlyWhereStarted();
   const app = await appOf(ctx, found);
   const challenge = await verifyCode(ctx, { kind: "app", app }, found.id, code);
   return linkSession(ctx, challenge, app);

@@ -56,20 +56,30 @@ export async function openLink(
 
 /**
  * The one click in the browser that asked: uses the link once, and only if this browser holds the
- * secret the login was bound to (the conditional update makes a second use fail).
+ * secret the login was bound to (the conditional update makes a second use fail). A login of the
+ * hosted login page is used only by its own interaction (`interactionUid`), and no other login there.
  */
 export async function redeemLinkInBrowser(
   ctx: Context,
   scope: LinkScope,
   token: string,
   browserSecret: string | undefined,
+  interactionUid: string | null = null,
 ): Promise<LoginChallenge> {
   const now = ctx.now();
   if (browserSecret !== undefined) {
     const [challenge] = await ctx.db
       .update(loginChallenges)
       .set({ consumedAt: now })
-      .where(and(usable(scope, token, now), eq(loginChallenges.browserBindingHash, sha256(browserSecret))))
+      .where(
+        and(
+          usable(scope, token, now),
+          eq(loginChallenges.browserBindingHash, sha256(browserSecret)),
+          interactionUid === null
+            ? isNull(loginChallenges.oidcInteractionUid)
+            : eq(loginChallenges.oidcInteractionUid, interactionUid),
+        ),
+      )
       .returning();
     if (challenge) return challenge;
   }

@@ -122,16 +122,14 @@ export function notice(tone: Tone, lines: string[]): Html {
  * no form-action: Chromium applies it to the redirects after a submission, and a login ends with a
  * redirect to the app.
  */
+export const PAGE_HEADERS: Record<string, string> = {
+  "cache-control": "no-store",
+  "referrer-policy": "same-origin",
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
+};
+
 export function sendPage(reply: FastifyReply, status: number, content: Html): FastifyReply {
-  return reply
-    .status(status)
-    .type("text/html; charset=utf-8")
-    .header("cache-control", "no-store")
-    .header("referrer-policy", "same-origin")
-    .header("x-frame-options", "DENY")
-    .header(
-      "content-security-policy",
-      "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'",
-    )
-    .send(content.toString());
+  return reply.status(status).type("text/html; charset=utf-8").headers(PAGE_HEADERS).send(content.toString());
 }

@@ -39,6 +39,38 @@ export const en = {
     backToSignIn: "Back to sign-in",
   },
 
+  hosted: {
+    emailTitle: (app: string) => `Sign in to ${app}`,
+    emailText:
+      "Enter your email address. We will send you a 6-digit code and a sign-in link: no password needed.",
+    emailLabel: "Email address",
+    emailButton: "Email me a code",
+    codeTitle: "Check your email",
+    codeText: (email: string) =>
+      `We sent a 6-digit code to ${email}. Enter it below, or open the link in the email in this browser.`,
+    codeButton: "Sign in",
+    resend: "Send a new code",
+    resent: (email: string) => `We sent a new code to ${email}. Older codes no longer work.`,
+    changeEmail: "Use a different email address",
+    cancel: (app: string) => `Cancel and return to ${app}`,
+    expiredTitle: "This sign-in page has expired",
+    expiredText: "Go back to the app and start signing in again.",
+  },
+
+  oidc: {
+    errorTitle: "This sign-in cannot continue",
+    errorText:
+      "The app sent you here with a request that cannot be accepted. Go back to the app and try again; if it keeps happening, let the app's developers know.",
+    errorDetail: (code: string, description: string | undefined) =>
+      `Details for the developers: ${code}${description ? ` (${description})` : ""}`,
+    logoutTitle: (app: string) => `Sign out of ${app}?`,
+    logoutText: "You will need a new code from your email to sign in again.",
+    logoutButton: "Sign out",
+    stayButton: "Stay signed in",
+    loggedOutTitle: (app: string) => `You are signed out of ${app}`,
+    loggedOutText: "You can close this tab.",
+  },
+
   code: {
     label: "6-digit code",
     hint: "From the email we sent you; it works once.",
@@ -57,6 +89,9 @@ export const en = {
     crossSite:
       "This form was sent from another site, so it was ignored. Open the link from your email again.",
     unexpected: "Something went wrong on our side. Try again in a moment.",
+    invalidEmail: "Enter an email address such as name@example.com.",
+    senderRefused: (app: string) =>
+      `This address sends the sign-in emails of ${app}, so it cannot be used to sign in to it.`,
   },
 };
 

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DomainError } from "../../errors.ts";
 import { acceptFormBodies, browserSecretOf, isCrossSiteForm } from "../browser-forms.ts";
+import { elsewherePage } from "../pages/hosted-login-pages.ts";
 import type { Branding } from "../pages/layout.ts";
 import { sendPage } from "../pages/layout.ts";
 import { boundLinkPage, codeLinkPage, invalidLinkPage } from "../pages/link-pages.ts";
@@ -14,6 +15,10 @@ export interface OpenedLinkView {
   email: string;
   boundHere: boolean;
   branding: Branding;
+  /** Where the one-click form posts, if not to the link's own path (the hosted page's interaction). */
+  boundAction?: string | undefined;
+  /** A login that can only finish in the browser that asked (one of the hosted login page). */
+  onlyWhereStarted?: boolean;
 }
 
 export interface LinkFlow<Session> {
@@ -61,7 +66,14 @@ export function registerLinkPages<Session>(
     const view = await flow.open(token, browserSecret);
     const form = { action: flow.path, token, email: view.email };
     const status = error?.status ?? 200;
-    if (view.boundHere) return sendPage(reply, status, boundLinkPage(m, view.branding, form));
+    if (view.boundHere) {
+      return sendPage(
+        reply,
+        status,
+        boundLinkPage(m, view.branding, { ...form, action: view.boundAction ?? flow.path }),
+      );
+    }
+    if (view.onlyWhereStarted) return sendPage(reply, 200, elsewherePage(m, view.branding));
     return sendPage(reply, status, codeLinkPage(m, view.branding, form, error));
   };
 
@@ -126,7 +138,9 @@ export function registerLinkPages<Session>(
           return flow.signedIn(reply, await flow.redeemWithCode(token, digits));
         } catch (err) {
           if (!(err instanceof DomainError)) throw err;
-          if (err.code === "link_needs_code") return show(reply, token, undefined);
+          if (err.code === "link_needs_code" || err.code === "link_only_where_started") {
+            return show(reply, token, undefined);
+          }
           if (isRetryable(err)) {
             const message = problemText(m, err);
             return show(reply, token, undefined, { status: statusOfProblem(err), message, field: true });

@@ -12,9 +12,11 @@ import {
   requestAppLogin,
   verifyAppLoginCode,
 } from "../../login/end-user-login.ts";
+import { issuerPath } from "../../oidc/provider.ts";
 import { publishableKeyGuard } from "../auth.ts";
 import { bindBrowser } from "../browser-forms.ts";
 import { answerPreflights, checkBrowserOrigin } from "../cors.ts";
+import { brandingOf } from "../pages/branding.ts";
 import { sendPage } from "../pages/layout.ts";
 import { signedInPage } from "../pages/link-pages.ts";
 import { en } from "../pages/messages.ts";
@@ -86,7 +88,18 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
       tags: ["login"],
       open: async (token, browserSecret) => {
         const { challenge, boundHere, app: owner } = await openAppLoginLink(ctx, token, browserSecret);
-        return { email: challenge.email, boundHere, branding: { name: owner.name } };
+        const interaction = challenge.oidcInteractionUid;
+        return {
+          email: challenge.email,
+          boundHere,
+          branding: brandingOf(owner),
+          ...(interaction
+            ? {
+                boundAction: `${issuerPath(owner.id)}/interaction/${interaction}/link`,
+                onlyWhereStarted: true,
+              }
+            : {}),
+        };
       },
       redeemInBrowser: (token, browserSecret) => redeemAppLinkInBrowser(ctx, token, browserSecret),
       redeemWithCode: (token, code) => redeemAppLinkWithCode(ctx, token, code),
@@ -94,7 +107,7 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
         session.redirectUrl
           ? // The token travels in the fragment: browsers never send it to a server or in a Referer.
             reply.redirect(`${session.redirectUrl}#postern_token=${encodeURIComponent(session.token)}`, 303)
-          : sendPage(reply, 200, signedInPage(en, { name: session.app.name })),
+          : sendPage(reply, 200, signedInPage(en, brandingOf(session.app))),
     });
 
     app.get(
