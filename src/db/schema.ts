@@ -76,6 +76,9 @@ export const apps = pgTable(
       .notNull()
       .default("client_secret_basic"),
     oidcRefreshTokens: boolean("oidc_refresh_tokens").notNull().default(false),
+    /** The hosted login page's branding: an https logo and an `#rrggbb` accent for its buttons. */
+    logoUrl: text("logo_url"),
+    accentColor: text("accent_color"),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
   },

@@ -8,6 +8,19 @@ import { oidcPayloads } from "../db/schema.ts";
  * codes and tokens survive restarts and are shared by every API process. One instance per model
  * name, per app: every row is scoped to the app whose issuer wrote it.
  */
+/**
+ * The models a grant's revocation takes with it (as in oidc-provider's own memory adapter). Others
+ * carry a `grantId` too (an Interaction does), but revoking a grant at logout must not delete the
+ * interaction that is about to resume with the new login.
+ */
+const GRANTABLE = new Set([
+  "AccessToken",
+  "AuthorizationCode",
+  "RefreshToken",
+  "DeviceCode",
+  "BackchannelAuthenticationRequest",
+]);
+
 export function oidcAdapter(
   ctx: Context,
   appId: string,
@@ -40,7 +53,7 @@ export function oidcAdapter(
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const values = {
         payload: payload as Record<string, unknown>,
-        grantId: payload.grantId ?? null,
+        grantId: GRANTABLE.has(this.model) ? (payload.grantId ?? null) : null,
         userCode: payload.userCode ?? null,
         uid: payload.uid ?? null,
         expiresAt: expiresIn ? new Date(ctx.now().getTime() + expiresIn * 1000) : null,

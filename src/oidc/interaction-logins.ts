@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { App } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import { loginChallenges } from "../db/schema.ts";
@@ -23,7 +23,10 @@ export async function startInteractionLogin(
   return requestAppLogin(ctx, app, { ...input, oidcInteractionUid: interactionUid });
 }
 
-/** The interaction's newest login, if one was asked for (the one whose code the page asks for). */
+/**
+ * The interaction's newest login, if one was asked for: the one whose code the page asks for, even
+ * once it cannot be used any more (expired, superseded by a newer email), so the page can say so.
+ */
 export async function pendingInteractionLogin(
   ctx: Context,
   app: App,
@@ -32,13 +35,7 @@ export async function pendingInteractionLogin(
   const [challenge] = await ctx.db
     .select()
     .from(loginChallenges)
-    .where(
-      and(
-        eq(loginChallenges.appId, app.id),
-        eq(loginChallenges.oidcInteractionUid, interactionUid),
-        isNull(loginChallenges.supersededAt),
-      ),
-    )
+    .where(and(eq(loginChallenges.appId, app.id), eq(loginChallenges.oidcInteractionUid, interactionUid)))
     .orderBy(desc(loginChallenges.createdAt))
     .limit(1);
   return challenge;

@@ -313,6 +313,33 @@ describe.each(backends)("OpenID Connect provider (%s)", (backend) => {
     expect(elsewhere.text).toContain("Sign in to Other tenant&#39;s app");
   });
 
+  it("lets another person sign in on a browser where someone is signed in: the first is signed out", async () => {
+    const browser = new TestBrowser(t.postern);
+    const config = await relyingParty(t.postern, spa.issuer, spa.id);
+    await signIn(browser, config, spa, "first@example.com");
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: spa.redirect,
+      scope: "openid email",
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: "S256",
+      prompt: "login",
+    });
+    const base = interactionBase(await browser.get(url.toString()));
+    const before = Date.now();
+    await browser.post(`${base}/email`, { email: "second@example.com" });
+    const { code } = await t.latestLoginEmail("second@example.com", before);
+    // oidc-provider ends the first person's session with a self-submitting form (a button without JS).
+    const switching = await browser.post(`${base}/code`, { code });
+    expect(switching.text).toContain("session/end/confirm");
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(switching.text)![1]!;
+    const done = await browser.post(`${spa.issuer.replace(PUBLIC_ORIGIN, "")}/session/end/confirm`, {
+      xsrf,
+      logout: "yes",
+    });
+    const callback = new URL(done.location!);
+    expect(callback.searchParams.get("code")).toBeTruthy();
+  });
+
   it("signs out at the app's request (RP-initiated logout) and back to its redirect URL", async () => {
     const browser = new TestBrowser(t.postern);
     const config = await relyingParty(t.postern, spa.issuer, spa.id);

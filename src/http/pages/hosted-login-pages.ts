@@ -29,6 +29,7 @@ export function emailStepPage(
     messages: m,
     branding,
     title: m.hosted.emailTitle(branding.name),
+    error: error !== undefined,
     body: html`${state.notice ? notice("info", [state.notice]) : ""}
 <p class="lead">${m.hosted.emailText}</p>
 <form method="post" action="${paths.base}/email" novalidate>
@@ -60,6 +61,7 @@ export function codeStepPage(
     messages: m,
     branding,
     title: m.hosted.codeTitle,
+    error: state.error !== undefined || state.fieldError !== undefined,
     body: html`${state.error ? notice("error", [state.error]) : ""}${state.notice ? notice("ok", [state.notice]) : ""}
 <p class="lead">${m.hosted.codeText(state.email)}</p>
 <form method="post" action="${paths.base}/code" novalidate>
@@ -80,6 +82,7 @@ export function interactionExpiredPage(m: Messages, branding: Branding): Html {
     messages: m,
     branding,
     title: m.hosted.expiredTitle,
+    error: true,
     body: html`${notice("error", [m.hosted.expiredText])}`,
   });
 }
@@ -104,6 +107,7 @@ export function providerErrorPage(
     messages: m,
     branding,
     title: m.oidc.errorTitle,
+    error: true,
     body: html`${notice("error", [m.oidc.errorText])}
 <p class="lead">${m.oidc.errorDetail(out.error, out.error_description)}</p>`,
   });

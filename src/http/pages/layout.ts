@@ -1,5 +1,5 @@
 import type { FastifyReply } from "fastify";
-import { type Html, html } from "./html.ts";
+import { type Html, html, trustedHtml } from "./html.ts";
 import type { Messages } from "./messages.ts";
 
 /** What an app shows of itself on the pages its end users see. */
@@ -33,7 +33,7 @@ export function textOn(accent: string): string {
 const styles = (accent: string) => `
 :root{--accent:${accent};--on-accent:${textOn(accent)};--text:#111827;--muted:#4b5563;--line:#d1d5db;--error:#b42318;--error-bg:#fef3f2;--ok:#067647;--ok-bg:#ecfdf3;--info-bg:#eff6ff}
 *{box-sizing:border-box}
-html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--text);background:#f3f4f6;line-height:1.5;-webkit-text-size-adjust:100%}
+html{font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--text);background:#f3f4f6;line-height:1.5;-webkit-text-size-adjust:100%}
 body{margin:0;min-height:100vh;display:flex;flex-direction:column;align-items:center;padding:2rem 1rem}
 header.brand{display:flex;align-items:center;gap:.75rem;width:100%;max-width:28rem;margin:0 0 1rem;font-weight:600;font-size:1.05rem}
 header.brand img{max-height:2.5rem;max-width:10rem;object-fit:contain}
@@ -80,11 +80,16 @@ export interface PageOptions {
   branding: Branding;
   title: string;
   body: Html;
+  /** The page reports a problem: its title says so first, as screen readers read it on load. */
+  error?: boolean | undefined;
 }
 
 /** The whole page: one heading, the app's brand above the card, everything in landmarks. */
-export function page({ messages, branding, title, body }: PageOptions): Html {
-  const accent = branding.accentColor ?? DEFAULT_ACCENT;
+export function page({ messages, branding, title, body, error }: PageOptions): Html {
+  // Checked again here: the colour goes into CSS, which is not escaped like text.
+  const accent = /^#[0-9a-fA-F]{6}$/.test(branding.accentColor ?? "")
+    ? branding.accentColor!
+    : DEFAULT_ACCENT;
   return html`<!doctype html>
 <html lang="${messages.lang}" dir="${messages.dir}">
 <head>
@@ -92,8 +97,8 @@ export function page({ messages, branding, title, body }: PageOptions): Html {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="same-origin">
 <meta name="robots" content="noindex">
-<title>${title} – ${branding.name}</title>
-<style>${styles(accent)}</style>
+<title>${error ? messages.errorTitlePrefix : ""}${title} – ${branding.name}</title>
+<style>${trustedHtml(styles(accent))}</style>
 </head>
 <body>
 ${brandHeader(branding)}

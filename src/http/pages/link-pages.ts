@@ -47,6 +47,7 @@ export function codeLinkPage(
     messages: m,
     branding,
     title: m.link.codeTitle,
+    error: error !== undefined,
     body: html`${error && !error.field ? notice("error", [error.message]) : ""}
 <p class="lead">${m.link.codeText(form.email)}</p>
 <form method="post" action="${form.action}" novalidate>
@@ -67,6 +68,7 @@ export function invalidLinkPage(
     messages: m,
     branding,
     title: m.link.invalidTitle,
+    error: true,
     body: html`${notice("error", [options.message ?? m.link.invalidText])}
 ${options.backHref ? html`<p><a class="button secondary" href="${options.backHref}">${m.link.backToSignIn}</a></p>` : ""}`,
   });

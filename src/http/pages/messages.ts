@@ -17,6 +17,7 @@ export const en = {
   lang: "en",
   dir: "ltr",
   footer: "Passwordless sign-in by Postern",
+  errorTitlePrefix: "Error: ",
 
   link: {
     boundTitle: (app: string) => `Sign in to ${app}`,
@@ -85,7 +86,7 @@ export const en = {
     tooManyAttempts: "Too many wrong codes. Ask for a new code.",
     loginExpired: "This code has expired or was already used. Ask for a new one.",
     linkInvalid: "This link has expired or was already used. Ask for a new sign-in email.",
-    rateLimited: (seconds: number) => `Too many attempts. Try again in ${waitFor(seconds)}.`,
+    rateLimited: (seconds: number) => `Too many sign-in requests. Try again in ${waitFor(seconds)}.`,
     crossSite:
       "This form was sent from another site, so it was ignored. Open the link from your email again.",
     unexpected: "Something went wrong on our side. Try again in a moment.",

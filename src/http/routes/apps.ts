@@ -31,6 +31,7 @@ const appView = z.object({
     tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS),
     refreshTokens: z.boolean(),
   }),
+  branding: z.object({ logoUrl: z.string().nullable(), accentColor: z.string().nullable() }),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -129,12 +130,25 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Rename an app, change its allowed redirect URLs or its OpenID Connect client settings",
+          summary:
+            "Change an app: name, allowed redirect URLs, OpenID Connect client settings, hosted page branding",
           params: appParams,
           body: z.strictObject({
             name: appName.optional(),
             redirectUrls: redirectUrls.optional(),
             oidc: oidcSettings.optional(),
+            branding: z
+              .strictObject({
+                logoUrl: z.string().max(2048).nullable().optional().describe("An https URL; null removes it"),
+                accentColor: z
+                  .string()
+                  .max(7)
+                  .nullable()
+                  .optional()
+                  .describe("#rrggbb; null for the default"),
+              })
+              .optional()
+              .describe("How the hosted login page shows the app"),
           }),
           response: { 200: appView, ...problems },
         },

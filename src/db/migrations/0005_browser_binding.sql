@@ -1,1 +1,0 @@
-ALTER TABLE "login_challenges" ADD COLUMN "browser_binding_hash" text;
