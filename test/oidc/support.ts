@@ -63,7 +63,10 @@ export interface Answer {
 export class TestBrowser {
   private readonly cookies = new Map<string, StoredCookie>();
 
-  constructor(private postern: Postern) {}
+  constructor(
+    private postern: Postern,
+    private readonly origin: string = PUBLIC_ORIGIN,
+  ) {}
 
   /** The same browser (cookies) talking to another Postern process of the same deployment. */
   use(postern: Postern): this {
@@ -99,7 +102,7 @@ export class TestBrowser {
   }
 
   async request(method: "GET" | "POST", url: string, form?: Record<string, string>): Promise<Answer> {
-    const target = new URL(url, PUBLIC_ORIGIN);
+    const target = new URL(url, this.origin);
     const res = await this.postern.http.inject({
       method,
       url: target.pathname + target.search,
@@ -108,7 +111,7 @@ export class TestBrowser {
         ...(form
           ? {
               "content-type": "application/x-www-form-urlencoded",
-              origin: PUBLIC_ORIGIN,
+              origin: this.origin,
               "sec-fetch-site": "same-origin",
             }
           : {}),
@@ -126,7 +129,7 @@ export class TestBrowser {
     for (let hops = 0; hops < 10; hops++) {
       if (answer.status < 300 || answer.status >= 400 || !answer.location) return answer;
       const next = new URL(answer.location, answer.url);
-      if (next.origin !== PUBLIC_ORIGIN) return { ...answer, location: next.toString() };
+      if (next.origin !== this.origin) return { ...answer, location: next.toString() };
       answer = await this.request("GET", next.toString());
     }
     throw new Error("too many redirects");
