@@ -31,15 +31,15 @@ function sessionOf(request: IncomingMessage, response: ServerResponse): Session 
   return sessions.get(fresh)!;
 }
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(response: ServerResponse, title: string, body: string, status = 200) {
   response.writeHead(status, { "content-type": "text/html; charset=utf-8" });
   response.end(`<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escape(title)}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
 a.button{display:inline-block;background:#1d4ed8;color:#fff;padding:.6rem 1rem;border-radius:.4rem;text-decoration:none}</style>
-</head><body><main><h1>${escape(title)}</h1>${body}</main></body></html>`);
+</head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`);
 }
 
 const redirect = (response: ServerResponse, location: string) => {
@@ -56,7 +56,7 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
         response,
         "Example app",
         session.user
-          ? `<p>Signed in as <strong>${escape(session.user.email)}</strong>.</p><p><a href="/account">Your account</a> · <a href="/logout">Sign out</a></p>`
+          ? `<p>Signed in as <strong>${escapeHtml(session.user.email)}</strong>.</p><p><a href="/account">Your account</a> · <a href="/logout">Sign out</a></p>`
           : `<p>A page anyone can see.</p><p><a class="button" href="/login">Sign in</a></p>`,
       );
     case "/login": {
@@ -75,7 +75,12 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
         return redirect(response, "/account");
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        return page(response, "Sign-in failed", `<p>${escape(message)}</p><p><a href="/">Home</a></p>`, 400);
+        return page(
+          response,
+          "Sign-in failed",
+          `<p>${escapeHtml(message)}</p><p><a href="/">Home</a></p>`,
+          400,
+        );
       }
     }
     case "/account":
@@ -84,7 +89,7 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
         response,
         "Your account",
         `<p>This page is protected. Postern says you are:</p>
-<dl><dt>Email</dt><dd>${escape(session.user.email)}</dd><dt>User ID</dt><dd><code>${escape(session.user.sub)}</code></dd></dl>
+<dl><dt>Email</dt><dd>${escapeHtml(session.user.email)}</dd><dt>User ID</dt><dd><code>${escapeHtml(session.user.sub)}</code></dd></dl>
 <p><a href="/logout">Sign out</a></p>`,
       );
     case "/logout": {

@@ -148,7 +148,13 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Storefront" }).waitFor();
     appUrl = new URL(page.url()).pathname;
     // The integrate snippet uses this app's publishable key.
-    await expect.poll(() => page.locator(".code-block pre").first().textContent()).toContain(publishableKey);
+    await page.locator(".code-block pre", { hasText: publishableKey }).first().waitFor();
+    // The hosted-page snippets are filled in for this app: its issuer, its ID, its redirect URL.
+    const sdkSnippet = await page.locator(".code-block pre", { hasText: "new PosternClient" }).textContent();
+    const appId = /appId: "(app_[\w-]+)"/.exec(sdkSnippet ?? "")?.[1];
+    expect(appId).toBeDefined();
+    expect(sdkSnippet).toContain("secretKey: process.env.POSTERN_SECRET_KEY");
+    await page.getByText(`${postern.url}/oidc/${appId}/.well-known/openid-configuration`).waitFor();
     await screenshot(page, "app-overview");
 
     // The secret key is never shown again: the keys page has only its hint.
