@@ -129,6 +129,8 @@ export async function buildProvider(ctx: Context, app: App, pages: ProviderPages
   // Postern's own code sets X-Forwarded-Proto/Host from PUBLIC_URL before handing a request over
   // (see src/http/routes/oidc.ts), so the provider builds its URLs from PUBLIC_URL, never the Host header.
   provider.proxy = true;
+  // oidc-provider answers its own failures (500 with its error page); the log still needs them.
+  provider.on("server_error", (_koa, err) => ctx.log.error({ err, appId }, "OpenID Connect provider error"));
   provider.Client.prototype.compareClientSecret = function compareHashedSecret(
     this: { clientSecret?: string },
     actual,

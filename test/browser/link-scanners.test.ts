@@ -11,6 +11,7 @@ import {
   codeFrom,
   devInbox,
   failureScreenshot,
+  gotoWhenIdle,
   launchBrowser,
   type OpenedPage,
   openPage,
@@ -168,7 +169,8 @@ document.getElementById("login").addEventListener("submit", async (event) => {
     await person.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await person.page.locator("main#main").waitFor();
     person.watch.expect({ method: "GET", path: /^\/api\/auth\/email\/link\?token=/, status: 400 });
-    await person.page.goto(linkIn(mail.text));
+    // Once the dashboard's own requests are done: leaving mid-request would abort them.
+    await gotoWhenIdle(person.page, linkIn(mail.text));
     await person.page.getByRole("heading", { name: "This link can no longer be used" }).waitFor();
 
     const laptop = await open();

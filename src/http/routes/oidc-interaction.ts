@@ -5,7 +5,7 @@ import type { InteractionResults } from "oidc-provider";
 import { z } from "zod";
 import type { App } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
-import { parseEmailAddress } from "../../email-address/email-address.ts";
+import { canonicalEmail, parseEmailAddress } from "../../email-address/email-address.ts";
 import { DomainError } from "../../errors.ts";
 import {
   pendingInteractionLogin,
@@ -261,7 +261,7 @@ export function registerInteractionRoutes(
       if (!pending) return reply.redirect(ix.paths.base, 303);
       try {
         await startInteractionLogin(ctx, ix.app, ix.uid, {
-          email: pending.email as never,
+          email: canonicalEmail(pending.email),
           ip: request.ip,
           browserSecret: bindBrowser(request, reply, publicUrl),
         });
