@@ -26,6 +26,7 @@ import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { emailTemplateRoutes } from "./routes/email-templates.ts";
 import { healthRoutes, type Readiness } from "./routes/health.ts";
 import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
+import { oidcRoutes } from "./routes/oidc.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
@@ -91,6 +92,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(healthRoutes(deps));
   if (deps.routes === "operations") return app;
   await app.register(publicLoginRoutes(ctx));
+  await app.register(oidcRoutes(ctx));
   await app.register(dashboardAuthRoutes(ctx, { devMailbox: deps.devMailbox !== undefined }));
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));

@@ -11,6 +11,7 @@ import {
 } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
 import { getDelivery, listDeliveries } from "../../delivery/delivery-log.ts";
+import { issuerOf, TOKEN_ENDPOINT_AUTH_METHODS } from "../../oidc/provider.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems, textSchema } from "../schemas.ts";
 
@@ -21,8 +22,27 @@ const appView = z.object({
   publishableKey: z.string(),
   secretKeyHint: z.string(),
   redirectUrls: z.array(z.string()),
+  issuer: z
+    .string()
+    .describe(
+      "The app's OpenID Connect issuer; its discovery document is at {issuer}/.well-known/openid-configuration",
+    ),
+  oidc: z.object({
+    tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS),
+    refreshTokens: z.boolean(),
+  }),
+  branding: z.object({ logoUrl: z.string().nullable(), accentColor: z.string().nullable() }),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+const oidcSettings = z.strictObject({
+  tokenEndpointAuthMethod: z
+    .enum(TOKEN_ENDPOINT_AUTH_METHODS)
+    .optional()
+    .describe(
+      "none: a public client (browser or mobile app, PKCE alone); otherwise the secret key, sent as this method says",
+    ),
+  refreshTokens: z.boolean().optional().describe("Grant refresh tokens for the offline_access scope"),
 });
 const appWithSecret = appView.extend({ secretKey: z.string().describe("Shown once; only a hash is kept.") });
 const appParams = z.strictObject({ appId: idSchema });
@@ -64,6 +84,10 @@ const deliveryView = z.object({
 const tags = ["apps"];
 
 export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
+  const withIssuer = <T extends { id: string }>(view: T) => ({
+    ...view,
+    issuer: issuerOf(ctx.config.publicUrl, view.id),
+  });
   return async (app) => {
     app.addHook("preHandler", sessionGuard(ctx));
 
@@ -77,7 +101,9 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
           response: { 200: z.object({ apps: z.array(appView) }), ...problems },
         },
       },
-      async (request) => ({ apps: await listApps(ctx.db, request.account.id, request.params.workspaceId) }),
+      async (request) => ({
+        apps: (await listApps(ctx.db, request.account.id, request.params.workspaceId)).map(withIssuer),
+      }),
     );
 
     app.post(
@@ -94,13 +120,16 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
       async (request, reply) =>
         reply
           .status(201)
-          .send(await createApp(ctx, request.account.id, request.params.workspaceId, request.body)),
+          .send(
+            withIssuer(await createApp(ctx, request.account.id, request.params.workspaceId, request.body)),
+          ),
     );
 
     app.get(
       "/api/apps/:appId",
       { schema: { tags, summary: "One app", params: appParams, response: { 200: appView, ...problems } } },
-      async (request) => publicView(await requireApp(ctx.db, request.account.id, request.params.appId)),
+      async (request) =>
+        withIssuer(publicView(await requireApp(ctx.db, request.account.id, request.params.appId))),
     );
 
     app.patch(
@@ -108,13 +137,31 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Rename an app or change its allowed redirect URLs",
+          summary:
+            "Change an app: name, allowed redirect URLs, OpenID Connect client settings, hosted page branding",
           params: appParams,
-          body: z.strictObject({ name: appName.optional(), redirectUrls: redirectUrls.optional() }),
+          body: z.strictObject({
+            name: appName.optional(),
+            redirectUrls: redirectUrls.optional(),
+            oidc: oidcSettings.optional(),
+            branding: z
+              .strictObject({
+                logoUrl: z.string().max(2048).nullable().optional().describe("An https URL; null removes it"),
+                accentColor: z
+                  .string()
+                  .max(7)
+                  .nullable()
+                  .optional()
+                  .describe("#rrggbb; null for the default"),
+              })
+              .optional()
+              .describe("How the hosted login page shows the app"),
+          }),
           response: { 200: appView, ...problems },
         },
       },
-      async (request) => updateApp(ctx, request.account.id, request.params.appId, request.body),
+      async (request) =>
+        withIssuer(await updateApp(ctx, request.account.id, request.params.appId, request.body)),
     );
 
     app.delete(
@@ -143,7 +190,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
           response: { 200: appWithSecret, ...problems },
         },
       },
-      async (request) => rotateSecretKey(ctx, request.account.id, request.params.appId),
+      async (request) => withIssuer(await rotateSecretKey(ctx, request.account.id, request.params.appId)),
     );
 
     app.get(

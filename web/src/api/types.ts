@@ -57,6 +57,8 @@ export interface AuditEvent {
   createdAt: string;
 }
 
+export type TokenEndpointAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+
 export interface App {
   id: string;
   workspaceId: string;
@@ -64,6 +66,10 @@ export interface App {
   publishableKey: string;
   secretKeyHint: string;
   redirectUrls: string[];
+  /** The app's OpenID Connect issuer (discovery at {issuer}/.well-known/openid-configuration). */
+  issuer: string;
+  oidc: { tokenEndpointAuthMethod: TokenEndpointAuthMethod; refreshTokens: boolean };
+  branding: { logoUrl: string | null; accentColor: string | null };
   createdAt: string;
   updatedAt: string;
 }
