@@ -32,7 +32,7 @@ describe.each(backends)("magic links that survive link scanners (%s)", (backend)
       rawBody: new URLSearchParams(fields).toString(),
       headers: {
         "content-type": "application/x-www-form-urlencoded",
-        origin: "http://postern.test",
+        origin: "http://postern.localhost",
         "sec-fetch-site": "same-origin",
         ...headers,
       },
@@ -99,7 +99,7 @@ describe.each(backends)("magic links that survive link scanners (%s)", (backend)
     expect(location).toMatch(/^https:\/\/acme\.example\/callback#postern_token=ey/);
     const jwks = await t.request("GET", `/v1/apps/${app.id}/jwks.json`);
     const token = decodeURIComponent(location.split("#postern_token=")[1]!);
-    const claims = await verifySessionToken(jwks.body as never, token, "http://postern.test", app.id);
+    const claims = await verifySessionToken(jwks.body as never, token, "http://postern.localhost", app.id);
     expect(claims).toMatchObject({ email: "bound@example.com", email_verified: true });
 
     const again = await submit(
@@ -171,7 +171,7 @@ describe.each(backends)("magic links that survive link scanners (%s)", (backend)
     const token = tokenOf(login.link);
     for (const headers of [
       { "sec-fetch-site": "cross-site", origin: "https://evil.example" },
-      { "sec-fetch-site": "same-site", origin: "https://evil.postern.test" },
+      { "sec-fetch-site": "same-site", origin: "https://evil.postern.localhost" },
     ]) {
       const forged = await submit("/v1/login/email/link", { token, code: login.code }, headers);
       expect(forged.status).toBe(403);

@@ -20,7 +20,7 @@ describe("the hosted login page", () => {
   afterAll(() => t?.close());
 
   const hostedPage = async () => {
-    const config = await relyingParty(t.postern, `http://postern.test/oidc/${app.id}`, app.id);
+    const config = await relyingParty(t.postern, `http://postern.localhost/oidc/${app.id}`, app.id);
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: "https://lemon.example/cb",
       scope: "openid email",

@@ -1,7 +1,7 @@
 import * as client from "openid-client";
 import type { Postern } from "../../src/postern.ts";
 
-export const PUBLIC_ORIGIN = "http://postern.test";
+export const PUBLIC_ORIGIN = "http://postern.localhost";
 
 /** openid-client's requests, answered by Postern in-process (inject), as if over HTTP. */
 export function injectFetch(postern: Postern) {

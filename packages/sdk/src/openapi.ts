@@ -92,6 +92,8 @@ export interface paths {
           "application/json": {
             email: string;
             redirectUrl?: string;
+            /** @description The email's language (BCP 47, e.g. de or pt-BR). Without it, or when the app has no template for it: the end user's Accept-Language, then the app's default locale. */
+            locale?: string;
           };
         };
       };
@@ -475,13 +477,14 @@ export interface paths {
   "/api/auth/email": {
     /**
      * Email a sign-in code to a dashboard account
-     * @description Sets the `postern_browser` cookie: the sign-in link works with one click only in this browser (elsewhere it asks for the code).
+     * @description The email is in the request's `locale` if Postern has a translation for it, else in the browser's Accept-Language, else English. Sets the `postern_browser` cookie: the sign-in link works with one click only in this browser (elsewhere it asks for the code).
      */
     post: {
       requestBody: {
         content: {
           "application/json": {
             email: string;
+            locale?: string;
           };
         };
       };
@@ -2650,6 +2653,13 @@ export interface paths {
                   updatedAt: string;
                   sentAt: string | null;
                   expiresAt: string;
+                  /** @description The email's locale (Content-Language); null for emails sent before locales */
+                  locale: string | null;
+                  /**
+                   * @description template_test: a test email sent from the template editor to a developer
+                   * @enum {string}
+                   */
+                  purpose: "login" | "template_test";
                 })[];
               nextCursor: string | null;
             };
@@ -2782,6 +2792,13 @@ export interface paths {
               updatedAt: string;
               sentAt: string | null;
               expiresAt: string;
+              /** @description The email's locale (Content-Language); null for emails sent before locales */
+              locale: string | null;
+              /**
+               * @description template_test: a test email sent from the template editor to a developer
+               * @enum {string}
+               */
+              purpose: "login" | "template_test";
             };
           };
         };
@@ -3357,6 +3374,985 @@ export interface paths {
                   errorClass?: string;
                   smtpReply?: string;
                 })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-settings": {
+    /** The app's login email branding (logo, accent colour, reply-to, footer) and default locale */
+    get: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              defaultLocale: string;
+              logoUrl: string | null;
+              accentColor: string | null;
+              replyTo: string | null;
+              footer: string | null;
+              /** @description The accent colour used while accentColor is null */
+              defaultAccentColor: string;
+              updatedAt: string | null;
+              updatedBy: {
+                id: string;
+                email: string;
+              } | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Change the branding or the default locale (owners and admins)
+     * @description Fields left out are kept; null clears one. logoUrl must be https://; accentColor #rrggbb; replyTo one plain address; footer up to 500 characters on up to 6 lines. defaultLocale must be a built-in locale or one the app has a template for.
+     */
+    patch: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            defaultLocale?: string;
+            logoUrl?: string | null;
+            accentColor?: string | null;
+            replyTo?: string | null;
+            footer?: string | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              defaultLocale: string;
+              logoUrl: string | null;
+              accentColor: string | null;
+              replyTo: string | null;
+              footer: string | null;
+              /** @description The accent colour used while accentColor is null */
+              defaultAccentColor: string;
+              updatedAt: string | null;
+              updatedBy: {
+                id: string;
+                email: string;
+              } | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-templates": {
+    /** The locales of the app's login email, which are customized, and the template variables */
+    get: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              defaultLocale: string;
+              locales: ({
+                  locale: string;
+                  name: string;
+                  builtIn: boolean;
+                  customized: boolean;
+                  updatedAt: string | null;
+                })[];
+              variables: {
+                  name: string;
+                  description: string;
+                }[];
+              maxBytes: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-templates/{locale}": {
+    /** The app's template for a locale, or the built-in one it sends until it saves its own */
+    get: {
+      parameters: {
+        path: {
+          appId: string;
+          locale: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locale: string;
+              /** @description The locale's name in its own language */
+              name: string;
+              /** @description Postern has a translation for this locale */
+              builtIn: boolean;
+              /** @description The app saved its own template; false: this is the built-in one */
+              customized: boolean;
+              /** @description 0 while the built-in template is used; send it back when saving */
+              version: number;
+              subject: string;
+              html: string;
+              /** @description null: derived from the HTML */
+              text: string | null;
+              updatedAt: string | null;
+              updatedBy: {
+                id: string;
+                email: string;
+              } | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Save the app's template for a locale (owners and admins); adds the locale if it is new
+     * @description Templates are Mustache, logic-less: only the documented variables (see GET …/email-templates), HTML-escaped; sections only show or hide their content; partials, delimiter changes and {{{unescaped}}} HTML are refused. The HTML and the text part must each contain {{code}} or {{link}}; each part is at most 100 KB. A refused template is a 400 whose `code` names the first problem (unknown_variable, template_syntax, template_too_large, missing_code_and_link, …) with `field`, `line` and `column`; `errors` lists every problem. Send the `version` you loaded: if someone saved since, the answer is 409 template_changed and nothing is overwritten. Leave `text` out (or null) to derive it from the HTML.
+     */
+    put: {
+      parameters: {
+        path: {
+          appId: string;
+          locale: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            subject: string;
+            html: string;
+            text?: string | null;
+            version?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locale: string;
+              /** @description The locale's name in its own language */
+              name: string;
+              /** @description Postern has a translation for this locale */
+              builtIn: boolean;
+              /** @description The app saved its own template; false: this is the built-in one */
+              customized: boolean;
+              /** @description 0 while the built-in template is used; send it back when saving */
+              version: number;
+              subject: string;
+              html: string;
+              /** @description null: derived from the HTML */
+              text: string | null;
+              updatedAt: string | null;
+              updatedBy: {
+                id: string;
+                email: string;
+              } | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /** Reset to the built-in template (a locale without one is removed) */
+    delete: {
+      parameters: {
+        path: {
+          appId: string;
+          locale: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        204: {
+          content: {
+            "application/json": null;
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-templates/{locale}/preview": {
+    /**
+     * Render a template with sample values, as the app's users would get it
+     * @description Parts and branding left out are the saved ones. A template with problems is not an error here: the answer is ok: false with every problem and its line, so an editor can check as someone types. Templates are Mustache, logic-less: only the documented variables (see GET …/email-templates), HTML-escaped; sections only show or hide their content; partials, delimiter changes and {{{unescaped}}} HTML are refused. The HTML and the text part must each contain {{code}} or {{link}}; each part is at most 100 KB. A refused template is a 400 whose `code` names the first problem (unknown_variable, template_syntax, template_too_large, missing_code_and_link, …) with `field`, `line` and `column`; `errors` lists every problem.
+     */
+    post: {
+      parameters: {
+        path: {
+          appId: string;
+          locale: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            subject?: string;
+            html?: string;
+            text?: string | null;
+            branding?: {
+              logoUrl?: string | null;
+              accentColor?: string | null;
+              footer?: string | null;
+              replyTo?: string | null;
+            };
+            sample?: {
+              code?: string;
+              recipient?: string;
+              requestIp?: string;
+              expiresInMinutes?: number;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              ok: boolean;
+              errors: ({
+                  /** @enum {string} */
+                  field: "subject" | "html" | "text";
+                  code: string;
+                  message: string;
+                  line: number | null;
+                  column: number | null;
+                })[];
+              email: ({
+                subject: string;
+                /** @description As sent: CSS inlined */
+                html: string;
+                text: string;
+                /** @description The Content-Language header */
+                language: string;
+                replyTo: string | null;
+              }) | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-templates/{locale}/test": {
+    /**
+     * Send the template (saved, or as edited) to yourself through the app's real route
+     * @description Queued like a login email, so it goes out through the app's custom provider or the default sender, and the delivery log shows it (purpose template_test) with every attempt. Sample code and a link that signs nobody in; the subject starts with [Test]. Owners and admins; rate-limited per app.
+     */
+    post: {
+      parameters: {
+        path: {
+          appId: string;
+          locale: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            subject?: string;
+            html?: string;
+            text?: string | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          content: {
+            "application/json": {
+              deliveryId: string;
+              recipient: string;
+              locale: string;
             };
           };
         };
