@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, like, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, like, lt, type SQL, sql } from "drizzle-orm";
 import { requireApp } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
@@ -176,11 +176,10 @@ export function deliveryLogQuery(
   if (query.from) conditions.push(gte(deliveries.createdAt, query.from));
   if (query.to) conditions.push(lt(deliveries.createdAt, query.to));
   if (after) {
-    // Compared in microseconds, as PostgreSQL stores them: a millisecond Date would skip rows.
+    // Compared in microseconds, as PostgreSQL stores them (a millisecond Date would skip rows), and as a
+    // row comparison, which the (app_id, created_at, id) index answers as a range however deep the page.
     const at = sql`(timestamptz 'epoch' + ${after.micros}::bigint * interval '1 microsecond')`;
-    conditions.push(
-      or(lt(deliveries.createdAt, at), and(eq(deliveries.createdAt, at), lt(deliveries.id, after.id)))!,
-    );
+    conditions.push(sql`(${deliveries.createdAt}, ${deliveries.id}) < (${at}, ${after.id})`);
   }
   return db
     .select({ row: deliveries, micros: createdAtMicros })
