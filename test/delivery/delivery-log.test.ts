@@ -164,7 +164,7 @@ describe.each(backends)("the delivery log as a tool (%s)", (backend) => {
   });
 
   it("never shows, searches, pages or resends another workspace's deliveries", async () => {
-    const theirs = "dlv_seed_" + otherApp.id + "_0";
+    const theirs = `dlv_seed_${otherApp.id}_0`;
     const theirPage = (await list(otherApp.id, { limit: "1" }, other)).body as Page;
     expect(theirPage.deliveries).toHaveLength(1);
     // Their app, my session: the app does not exist for me.
