@@ -59,9 +59,12 @@ function ResendAction({
   };
   if (created) {
     return (
-      <Notice tone="success" title="A new login email is on its way">
-        {created.recipient} gets a new code; the old one no longer works.{" "}
-        <Link to={detailPath(created.id)}>Follow the new email</Link>
+      <Notice
+        tone="success"
+        title="A new login email is on its way"
+        actions={<Link to={detailPath(created.id)}>Follow the new email</Link>}
+      >
+        {created.recipient} gets a new code; the old one no longer works.
       </Notice>
     );
   }
