@@ -10,6 +10,7 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import type { JWK } from "jose";
+import type { AttemptCause } from "../mail/smtp-errors.ts";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -150,6 +151,8 @@ export interface DeliveryAttempt {
   errorClass?: string;
   smtpReply?: string;
   message?: string;
+  /** Where a failed attempt was going and what happened on the way (never a credential). */
+  cause?: AttemptCause;
 }
 
 /** The delivery log: one row per login email, with every attempt. */
@@ -183,7 +186,15 @@ export const deliveries = pgTable(
       .notNull()
       .default("login"),
   },
-  (t) => [index("deliveries_by_app").on(t.appId, t.createdAt), index("deliveries_by_status").on(t.status)],
+  (t) => [
+    // The delivery log's keyset order (created_at desc, id desc) within an app, with or without a status.
+    index("deliveries_by_app").on(t.appId, t.createdAt, t.id),
+    index("deliveries_by_app_status").on(t.appId, t.status, t.createdAt, t.id),
+    // Recipient search, exact and prefix: text_pattern_ops lets LIKE 'prefix%' use the index whatever
+    // the database's collation (https://www.postgresql.org/docs/current/indexes-opclass.html).
+    index("deliveries_by_app_recipient").on(t.appId, t.recipient.op("text_pattern_ops"), t.createdAt),
+    index("deliveries_by_status").on(t.status),
+  ],
 );
 
 export const dashboardSessions = pgTable("dashboard_sessions", {

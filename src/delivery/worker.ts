@@ -171,6 +171,7 @@ function failedAttempt(
     errorClass: error.errorClass,
     message: error.message,
     ...(error.smtpReply ? { smtpReply: error.smtpReply } : {}),
+    ...(error.cause ? { cause: error.cause } : {}),
   };
 }
 

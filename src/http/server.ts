@@ -21,6 +21,7 @@ import { refuseForeignHosts } from "./host-guard.ts";
 import { registerProblemHandlers } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
+import { deliveryLogRoutes } from "./routes/delivery-log.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { emailTemplateRoutes } from "./routes/email-templates.ts";
@@ -96,6 +97,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(dashboardAuthRoutes(ctx, { devMailbox: deps.devMailbox !== undefined }));
   await app.register(workspaceRoutes(ctx));
   await app.register(appRoutes(ctx));
+  await app.register(deliveryLogRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));
   await app.register(emailTemplateRoutes(ctx));
   await app.register(microsoftGuideRoutes(ctx));

@@ -15,6 +15,22 @@ export type ErrorClass =
   | "token" // the OAuth token endpoint refused: configuration
   | "internal";
 
+/**
+ * What happened on the way to the server, for the delivery log: the host and port as configured (never
+ * the resolved address, nor anything from the credentials) and a word for the failure.
+ */
+export interface AttemptCause {
+  host?: string;
+  port?: number;
+  reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+}
+
+/** The destination of a failed send, attached to the error by the transport that knows it. */
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
+}
+
 export interface ClassifiedError {
   errorClass: ErrorClass;
   retryable: boolean;
@@ -25,6 +41,8 @@ export interface ClassifiedError {
   responseCode: number | undefined;
   /** A sentence for the developer; raw socket errors are not echoed. */
   message: string;
+  /** Set for failures on the way to the server (network, timeout, TLS, a refused destination). */
+  cause?: AttemptCause;
 }
 
 interface SmtpLikeError {
@@ -35,6 +53,35 @@ interface SmtpLikeError {
   message?: string;
   cause?: { code?: string };
   errorClass?: ErrorClass;
+  endpoint?: SmtpEndpoint;
+}
+
+const REASON_BY_CODE: Record<string, AttemptCause["reason"]> = {
+  ECONNREFUSED: "refused",
+  ETIMEDOUT: "timeout",
+  ENOTFOUND: "dns",
+  EAI_AGAIN: "dns",
+  EDNS: "dns",
+  unresolvable: "dns",
+  EHOSTUNREACH: "unreachable",
+  ENETUNREACH: "unreachable",
+  ECONNRESET: "reset",
+  EPIPE: "reset",
+  blocked_address: "blocked",
+  blocked_port: "blocked",
+  invalid_host: "blocked",
+};
+
+/** The cause of a failure on the way to the server; undefined when the server answered (its reply says why). */
+function causeOf(e: SmtpLikeError, errorClass: ErrorClass): AttemptCause | undefined {
+  if (!["network", "timeout", "tls", "blocked"].includes(errorClass)) return undefined;
+  const reason =
+    errorClass === "tls"
+      ? "tls"
+      : errorClass === "timeout"
+        ? "timeout"
+        : (REASON_BY_CODE[e.code ?? ""] ?? REASON_BY_CODE[e.cause?.code ?? ""] ?? "other");
+  return { ...(e.endpoint ? { host: e.endpoint.host, port: e.endpoint.port } : {}), reason };
 }
 
 const TLS_CODES = new Set([
@@ -56,6 +103,12 @@ function isTlsFailure(e: SmtpLikeError): boolean {
 
 export function classifySmtpError(err: unknown): ClassifiedError {
   const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as SmtpLikeError;
+  const classified = classifyReply(e);
+  const cause = causeOf(e, classified.errorClass);
+  return cause ? { ...classified, cause } : classified;
+}
+
+function classifyReply(e: SmtpLikeError): ClassifiedError {
   const reply = e.response?.trim();
   const code = e.responseCode;
   const base = { smtpReply: reply, responseCode: code };

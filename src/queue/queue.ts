@@ -33,6 +33,8 @@ export interface Queue {
   /** Stops fetching, waits for the jobs in hand, then closes. */
   stop(): Promise<void>;
   depth(): Promise<{ queued: number; active: number; oldestAgeSeconds: number }>;
+  /** When each of these deliveries' waiting jobs will next run (pg-boss's `start_after`), for the delivery log. */
+  nextRuns(deliveryIds: string[]): Promise<Map<string, Date>>;
 }
 
 export async function startQueue(
@@ -93,6 +95,15 @@ export async function startQueue(
     async stop() {
       await Promise.all(dispatchers.map((d) => d.stop(30_000)));
       await boss.stop({ graceful: true, wait: true, timeout: 30_000, close: true });
+    },
+    async nextRuns(deliveryIds) {
+      if (deliveryIds.length === 0) return new Map();
+      const sql = `select data->>'deliveryId' as id, min(start_after) as at from pgboss.job
+        where name = $1 and state in ('created','retry') and data->>'deliveryId' = any($2::text[])
+        group by 1`;
+      const executor = storage.queueExecutor ?? boss.getDb();
+      const { rows } = await executor.executeSql(sql, [LOGIN_EMAIL_QUEUE, deliveryIds]);
+      return new Map(rows.map((row) => [String(row.id), new Date(row.at as string)]));
     },
     async depth() {
       const executor = storage.queueExecutor;

@@ -10,7 +10,6 @@ import {
   updateApp,
 } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
-import { getDelivery, listDeliveries } from "../../delivery/delivery-log.ts";
 import { issuerOf, TOKEN_ENDPOINT_AUTH_METHODS } from "../../oidc/provider.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems, textSchema } from "../schemas.ts";
@@ -48,39 +47,6 @@ const appWithSecret = appView.extend({ secretKey: z.string().describe("Shown onc
 const appParams = z.strictObject({ appId: idSchema });
 const redirectUrls = z.array(z.string().max(2048)).max(20);
 const appName = textSchema(100);
-const deliveryStatus = z.enum(["queued", "sending", "sent", "retrying", "failed", "expired"]);
-const attempt = z.object({
-  at: z.string(),
-  durationMs: z.number(),
-  route: z.enum(["default", "custom"]),
-  outcome: z.enum(["sent", "retry", "failed"]),
-  errorClass: z.string().optional(),
-  smtpReply: z.string().optional(),
-  message: z.string().optional(),
-});
-const deliveryView = z.object({
-  id: z.string(),
-  appId: z.string().nullable(),
-  recipient: z.string(),
-  sender: z.string().nullable(),
-  route: z.enum(["default", "custom"]),
-  status: deliveryStatus,
-  attemptCount: z.number(),
-  attempts: z.array(attempt),
-  lastError: z.string().nullable(),
-  messageId: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  sentAt: z.string().nullable(),
-  expiresAt: z.string(),
-  locale: z
-    .string()
-    .nullable()
-    .describe("The email's locale (Content-Language); null for emails sent before locales"),
-  purpose: z
-    .enum(["login", "template_test"])
-    .describe("template_test: a test email sent from the template editor to a developer"),
-});
 const tags = ["apps"];
 
 export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
@@ -191,41 +157,6 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
         },
       },
       async (request) => withIssuer(await rotateSecretKey(ctx, request.account.id, request.params.appId)),
-    );
-
-    app.get(
-      "/api/apps/:appId/deliveries",
-      {
-        schema: {
-          tags: ["delivery log"],
-          summary: "Login emails of this app, newest first",
-          params: appParams,
-          querystring: z.strictObject({
-            status: deliveryStatus.optional(),
-            limit: z.coerce.number().int().min(1).max(100).default(25),
-            cursor: z.string().max(200).optional(),
-          }),
-          response: {
-            200: z.object({ deliveries: z.array(deliveryView), nextCursor: z.string().nullable() }),
-            ...problems,
-          },
-        },
-      },
-      async (request) => listDeliveries(ctx.db, request.account.id, request.params.appId, request.query),
-    );
-
-    app.get(
-      "/api/apps/:appId/deliveries/:deliveryId",
-      {
-        schema: {
-          tags: ["delivery log"],
-          summary: "One login email with every attempt",
-          params: z.strictObject({ appId: idSchema, deliveryId: idSchema }),
-          response: { 200: deliveryView, ...problems },
-        },
-      },
-      async (request) =>
-        getDelivery(ctx.db, request.account.id, request.params.appId, request.params.deliveryId),
     );
   };
 }

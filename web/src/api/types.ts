@@ -98,6 +98,14 @@ export interface DeliveryAttempt {
   errorClass?: string;
   smtpReply?: string;
   message?: string;
+  /** For a failure on the way to the server: where it was going and what happened. */
+  cause?: {
+    host?: string;
+    port?: number;
+    reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+  };
+  /** How to fix it: the hint Test connection gives for the same failure. */
+  hint: string | null;
 }
 
 export interface Delivery {
@@ -114,6 +122,10 @@ export interface Delivery {
   updatedAt: string;
   sentAt: string | null;
   expiresAt: string;
+  /** When a waiting email is tried next. */
+  nextAttemptAt: string | null;
+  /** A failed or expired login email, which can be resent as a new login. */
+  resendable: boolean;
   /** The email's locale (null for emails from before locales). */
   locale: string | null;
   /** template_test: sent from the template editor to a developer. */
