@@ -102,7 +102,7 @@ describe("the delivery log: search, cause, hint and resend", () => {
     await page.getByRole("link", { name: "bounced@example.com" }).click();
     await page.getByText("How to fix").waitFor();
     await expect(page.getByText("550 5.1.1 Mailbox unavailable")).toBeDefined();
-    await auditAndCapture(page, "delivery-detail-failed");
+    await auditAndCapture(page, "delivery-log-attempt-cause");
 
     // Resend, confirmed, with its result: a new email with a new code, which now goes through.
     refuseBounced = false;

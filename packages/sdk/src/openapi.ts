@@ -2609,12 +2609,28 @@ export interface paths {
     };
   };
   "/api/apps/{appId}/deliveries": {
-    /** Login emails of this app, newest first */
+    /**
+     * Login emails of this app, newest first, searchable
+     * @description Ordered by creation time then id, newest first; pages follow `nextCursor`. Filters combine. Each bad parameter is a 400 whose `code` names it (invalid_status, invalid_from, invalid_cursor …); `from` after `to` is invalid_date_range.
+     */
     get: {
       parameters: {
         query?: {
-          status?: "queued" | "sending" | "sent" | "retrying" | "failed" | "expired";
-          limit?: number;
+          /** @description Search by recipient: the beginning of the canonical address (lower case), or with match=exact the whole address */
+          recipient?: string;
+          /** @description prefix (default) or exact */
+          match?: string;
+          /** @description Only emails with this status: queued, sending, sent, retrying, failed, expired */
+          status?: string;
+          /** @description Only emails whose last attempt went this way: default (the operator's sender) or custom (the app's provider) */
+          route?: string;
+          /** @description Created at or after this ISO 8601 time (or date, UTC) */
+          from?: string;
+          /** @description Created before this ISO 8601 time; a date includes that whole day (UTC) */
+          to?: string;
+          /** @description Page size, 1 to 100 (default 25) */
+          limit?: string;
+          /** @description nextCursor from the previous page; opaque, and valid only for this app */
           cursor?: string;
         };
         path: {
@@ -2644,15 +2660,30 @@ export interface paths {
                       /** @enum {string} */
                       outcome: "sent" | "retry" | "failed";
                       errorClass?: string;
+                      /** @description The server's reply line; never contains credentials */
                       smtpReply?: string;
                       message?: string;
+                      /** @description For a failure on the way to the server: the host and port as configured and what happened (refused, timeout, dns …) */
+                      cause?: {
+                        host?: string;
+                        port?: number;
+                        /** @enum {string} */
+                        reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+                      };
+                      /** @description How to fix a failed attempt: the same hint Test connection gives for this failure */
+                      hint: string | null;
                     })[];
+                  /** @description Why the last attempt failed, in a sentence */
                   lastError: string | null;
                   messageId: string | null;
                   createdAt: string;
                   updatedAt: string;
                   sentAt: string | null;
                   expiresAt: string;
+                  /** @description When a retrying or queued email is tried next (null when nothing is scheduled) */
+                  nextAttemptAt: string | null;
+                  /** @description A failed or expired login email: POST …/resend starts a new login */
+                  resendable: boolean;
                   /** @description The email's locale (Content-Language); null for emails sent before locales */
                   locale: string | null;
                   /**
@@ -2753,7 +2784,7 @@ export interface paths {
     };
   };
   "/api/apps/{appId}/deliveries/{deliveryId}": {
-    /** One login email with every attempt */
+    /** One login email with every attempt, its cause and how to fix it */
     get: {
       parameters: {
         path: {
@@ -2783,15 +2814,185 @@ export interface paths {
                   /** @enum {string} */
                   outcome: "sent" | "retry" | "failed";
                   errorClass?: string;
+                  /** @description The server's reply line; never contains credentials */
                   smtpReply?: string;
                   message?: string;
+                  /** @description For a failure on the way to the server: the host and port as configured and what happened (refused, timeout, dns …) */
+                  cause?: {
+                    host?: string;
+                    port?: number;
+                    /** @enum {string} */
+                    reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+                  };
+                  /** @description How to fix a failed attempt: the same hint Test connection gives for this failure */
+                  hint: string | null;
                 })[];
+              /** @description Why the last attempt failed, in a sentence */
               lastError: string | null;
               messageId: string | null;
               createdAt: string;
               updatedAt: string;
               sentAt: string | null;
               expiresAt: string;
+              /** @description When a retrying or queued email is tried next (null when nothing is scheduled) */
+              nextAttemptAt: string | null;
+              /** @description A failed or expired login email: POST …/resend starts a new login */
+              resendable: boolean;
+              /** @description The email's locale (Content-Language); null for emails sent before locales */
+              locale: string | null;
+              /**
+               * @description template_test: a test email sent from the template editor to a developer
+               * @enum {string}
+               */
+              purpose: "login" | "template_test";
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/deliveries/{deliveryId}/resend": {
+    /**
+     * Resend a failed or expired login email (owners and admins)
+     * @description Starts a new login for the same recipient and app, with a new code: the old code is never sent again, and the new one replaces it. The login email limits apply as for POST /v1/login/email (429 with Retry-After). Audited as delivery.resent. 409 delivery_not_resendable for any other status.
+     */
+    post: {
+      parameters: {
+        path: {
+          appId: string;
+          deliveryId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          content: {
+            "application/json": {
+              id: string;
+              appId: string | null;
+              recipient: string;
+              sender: string | null;
+              /** @enum {string} */
+              route: "default" | "custom";
+              /** @enum {string} */
+              status: "queued" | "sending" | "sent" | "retrying" | "failed" | "expired";
+              attemptCount: number;
+              attempts: ({
+                  at: string;
+                  durationMs: number;
+                  /** @enum {string} */
+                  route: "default" | "custom";
+                  /** @enum {string} */
+                  outcome: "sent" | "retry" | "failed";
+                  errorClass?: string;
+                  /** @description The server's reply line; never contains credentials */
+                  smtpReply?: string;
+                  message?: string;
+                  /** @description For a failure on the way to the server: the host and port as configured and what happened (refused, timeout, dns …) */
+                  cause?: {
+                    host?: string;
+                    port?: number;
+                    /** @enum {string} */
+                    reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+                  };
+                  /** @description How to fix a failed attempt: the same hint Test connection gives for this failure */
+                  hint: string | null;
+                })[];
+              /** @description Why the last attempt failed, in a sentence */
+              lastError: string | null;
+              messageId: string | null;
+              createdAt: string;
+              updatedAt: string;
+              sentAt: string | null;
+              expiresAt: string;
+              /** @description When a retrying or queued email is tried next (null when nothing is scheduled) */
+              nextAttemptAt: string | null;
+              /** @description A failed or expired login email: POST …/resend starts a new login */
+              resendable: boolean;
               /** @description The email's locale (Content-Language); null for emails sent before locales */
               locale: string | null;
               /**
