@@ -2,7 +2,7 @@
 // the app's callback answered inside the browser (Playwright routes), so no app server is needed.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import * as client from "openid-client";
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
