@@ -195,6 +195,9 @@ export async function startMicrosoftIdentityFake(
       assertionReplays++;
       if (handle.rejectReplayedAssertions) return entraErrors.assertionReplayed(accepted.jti);
     }
+    // A jti only needs remembering while its assertion could still be presented.
+    const seconds = Date.now() / 1000;
+    for (const [jti, exp] of seenAssertions) if (exp <= seconds) seenAssertions.delete(jti);
     seenAssertions.set(accepted.jti, accepted.exp);
     return accepted;
   }
