@@ -1,10 +1,25 @@
-// The identity fake's directory: tenants, app registrations, their secrets and SMTP.SendAsApp consent.
-import { randomUUID } from "node:crypto";
+// The identity fake's directory: tenants, app registrations, their secrets and certificates, SMTP.SendAsApp
+// consent and Microsoft Graph application permissions.
+import { createHash, randomUUID, X509Certificate } from "node:crypto";
 import { type EntraError, entraErrors } from "./entra-errors.ts";
 
 export interface FakeSecret {
   value: string;
   expiresAt: Date;
+}
+
+/**
+ * A certificate uploaded to an app registration (its keyCredential). Entra takes the key's start and end
+ * from the certificate's notBefore/notAfter (https://learn.microsoft.com/entra/identity-platform/certificate-credentials).
+ */
+export interface FakeCertificate {
+  certificate: X509Certificate;
+  /** Upper-case hex SHA-1 of the DER (the portal's "Thumbprint"; the x5t header is its base64url). */
+  thumbprintSha1: string;
+  /** Upper-case hex SHA-256 of the DER (the x5t#S256 header is its base64url). */
+  thumbprintSha256: string;
+  startsAt: Date;
+  endsAt: Date;
 }
 
 export interface FakeApp {
@@ -16,6 +31,9 @@ export interface FakeApp {
   secrets: FakeSecret[];
   /** Whether SMTP.SendAsApp (Office 365 Exchange Online) has admin consent. */
   consented: boolean;
+  certificates: FakeCertificate[];
+  /** Admin-consented Microsoft Graph application permissions, e.g. ["Mail.Send"]; they become the token's roles. */
+  graphRoles: string[];
 }
 
 export interface FakeTenant {
@@ -32,6 +50,10 @@ export interface AppSpec {
   secret?: string;
   /** Default true. */
   consented?: boolean;
+  /** PEM certificates to register (public part only, as uploaded in the portal). */
+  certificates?: string[];
+  /** Default none: Graph's Mail.Send must be granted on purpose (tenant-wide when consented in Entra). */
+  graphRoles?: string[];
 }
 
 export interface TenantSpec {
@@ -68,6 +90,8 @@ export class EntraDirectory {
       servicePrincipalId: spec.servicePrincipalId ?? randomUUID(),
       secrets: spec.secret ? [{ value: spec.secret, expiresAt: inTwoYears() }] : [],
       consented: spec.consented ?? true,
+      certificates: (spec.certificates ?? []).map(registeredCertificate),
+      graphRoles: [...(spec.graphRoles ?? [])],
     };
     tenant.apps.set(app.clientId, app);
     return app;
@@ -92,6 +116,19 @@ export class EntraDirectory {
     }
   }
 
+  addCertificate(clientId: string, pem: string): FakeCertificate {
+    const certificate = registeredCertificate(pem);
+    this.findApp(clientId).certificates.push(certificate);
+    return certificate;
+  }
+
+  /** Removes the certificate with this SHA-1 or SHA-256 thumbprint (hex, any case). */
+  removeCertificate(clientId: string, thumbprint: string): void {
+    const app = this.findApp(clientId);
+    const hex = thumbprint.toUpperCase();
+    app.certificates = app.certificates.filter((c) => c.thumbprintSha1 !== hex && c.thumbprintSha256 !== hex);
+  }
+
   /** A tenant path segment is a GUID or a verified domain name (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). */
   resolve(raw: string): FakeTenant | EntraError {
     if (!guidPattern.test(raw) && !dnsPattern.test(raw)) return entraErrors.tenantMalformed(raw);
@@ -101,4 +138,17 @@ export class EntraDirectory {
     }
     return entraErrors.tenantNotFound(raw);
   }
+}
+
+function registeredCertificate(pem: string): FakeCertificate {
+  const certificate = new X509Certificate(pem);
+  const hex = (algorithm: string): string =>
+    createHash(algorithm).update(certificate.raw).digest("hex").toUpperCase();
+  return {
+    certificate,
+    thumbprintSha1: hex("sha1"),
+    thumbprintSha256: hex("sha256"),
+    startsAt: new Date(certificate.validFrom),
+    endsAt: new Date(certificate.validTo),
+  };
 }

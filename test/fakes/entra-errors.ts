@@ -88,7 +88,78 @@ export const entraErrors = {
     code: 500011,
     message: `The resource principal named ${resource} was not found in the tenant named ${tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
   }),
+  // Certificate credentials (https://learn.microsoft.com/entra/identity-platform/certificate-credentials). Wordings from
+  // real responses: 700027 "key was not found" (Azure/azure-sdk-for-net#29007), "signature value did not match"
+  // (Azure/azure-sdk-for-java#25109), "key used is expired" with Entra's US-format key dates (quoted in
+  // Microsoft's own troubleshooting docs), 700024 (AzureAD/microsoft-authentication-library-for-java#984), 700023
+  // (AzureAD/microsoft-authentication-library-for-dotnet#2746); 700021 is the least certain.
+  certificateNotRegistered: (thumbprint: string, clientId: string): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700027,
+    message: `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${clientId}'.]`,
+  }),
+  assertionSignatureMismatch: (thumbprint: string, key: KeyDates): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700027,
+    message: `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprint}', Found key '${foundKey(key)}']`,
+  }),
+  certificateExpired: (thumbprint: string, key: KeyDates): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700027,
+    message: `Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '${thumbprint}', Found key '${foundKey(key)}']`,
+  }),
+  assertionOutsideTimeRange: (now: Date, notBefore: Date, expiry: Date): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700024,
+    message: `Client assertion is not within its valid time range. Current time: ${now.toISOString()}, assertion valid from ${notBefore.toISOString()}, expiry time of assertion ${expiry.toISOString()}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
+  }),
+  assertionAudienceMismatch: (): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700023,
+    message: "Client assertion audience claim does not match Realm issuer.",
+  }),
+  assertionIssuerMismatch: (): EntraError => ({
+    status: 401,
+    error: "invalid_client",
+    code: 700021,
+    message: "Client assertion application identifier doesn't match 'client_id' parameter.",
+  }),
+  /** AADSTS50027 InvalidJwtToken (https://learn.microsoft.com/entra/identity-platform/reference-error-codes). */
+  assertionMalformed: (detail: string): EntraError => ({
+    status: 400,
+    error: "invalid_request",
+    code: 50027,
+    message: `JWT token is invalid or malformed. ${detail}`,
+  }),
+  /**
+   * Entra is not known to reject a reused assertion (msal-node resends one for 10 minutes, the Azure CLI replays
+   * federated ones); only the fake's opt-in strict mode returns this, under AADSTS50013 InvalidAssertion
+   * (https://learn.microsoft.com/entra/identity-platform/reference-error-codes) with a fake-specific text.
+   */
+  assertionReplayed: (jti: string): EntraError => ({
+    status: 400,
+    error: "invalid_grant",
+    code: 50013,
+    message: `Assertion failed signature validation. [Reason - The assertion with jti '${jti}' was already used (Postern fake, strict replay mode).]`,
+  }),
 };
+
+export interface KeyDates {
+  startsAt: Date;
+  endsAt: Date;
+}
+
+/** "06/29/2021 21:13:15", how Entra prints a key's dates in 700027 reasons. */
+const usDate = (d: Date): string => {
+  const two = (n: number): string => String(n).padStart(2, "0");
+  return `${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+};
+const foundKey = (key: KeyDates): string => `Start=${usDate(key.startsAt)}, End=${usDate(key.endsAt)}`;
 
 /** "2016-01-09 02:02:12Z", the format of `timestamp` and the description's Timestamp line. */
 const entraTimestamp = (date: Date): string => `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;

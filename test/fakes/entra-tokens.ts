@@ -32,6 +32,9 @@ export const exchangeAudiences: readonly string[] = [
   "https://outlook.office365.us",
 ];
 
+/** Microsoft Graph's resource; app-only Graph tokens are v1.0 tokens too, with the Graph application permissions in roles. */
+export const graphAudience = "https://graph.microsoft.com";
+
 export const stsIssuer = (tenantId: string): string => `https://sts.windows.net/${tenantId}/`;
 
 export interface TokenSubject {
@@ -41,6 +44,8 @@ export interface TokenSubject {
   servicePrincipalId: string;
   resource: string;
   roles: string[];
+  /** "1" client secret (default), "2" certificate. */
+  appidacr?: "1" | "2";
 }
 
 export class TokenSigner {
@@ -73,7 +78,7 @@ export class TokenSigner {
       exp: seconds + expiresIn,
       app_displayname: subject.displayName,
       appid: subject.clientId,
-      appidacr: "1",
+      appidacr: subject.appidacr ?? "1",
       idp: iss,
       idtyp: "app",
       oid: subject.servicePrincipalId,

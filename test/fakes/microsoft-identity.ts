@@ -18,22 +18,42 @@
 // fails earlier as ClientAuthError "endpoints_resolution_error". authorityMetadata without
 // knownAuthorities fails too (MSAL tries instance discovery at login.microsoftonline.com).
 // "127.0.0.1:<port>" works as well (the certificate has an IP SAN). MSAL never accepts http:// authorities.
+//
+// Certificate credentials: register a certificate with addCertificate (or AppSpec.certificates) and give MSAL
+// `clientCertificate: { thumbprintSha256, privateKey }` instead of clientSecret; the assertion is checked in
+// entra-assertions.ts. The scope https://graph.microsoft.com/.default yields a Graph token whose roles are the
+// app's graphRoles (e.g. Mail.Send), as https://outlook.office365.com/.default yields SMTP.SendAsApp.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { type CertChoice, tlsCredentials } from "./certs.ts";
+import { type AcceptedAssertion, checkClientAssertion, jwtBearerAssertionType } from "./entra-assertions.ts";
 import {
   type AppSpec,
   EntraDirectory,
   type FakeApp,
+  type FakeCertificate,
   type FakeTenant,
   type TenantSpec,
 } from "./entra-directory.ts";
 import { type EntraError, entraErrorBody, entraErrors } from "./entra-errors.ts";
-import { type AccessTokenClaims, exchangeAudiences, stsIssuer, TokenSigner } from "./entra-tokens.ts";
+import {
+  type AccessTokenClaims,
+  exchangeAudiences,
+  graphAudience,
+  stsIssuer,
+  TokenSigner,
+} from "./entra-tokens.ts";
 
-export type { AppSpec, FakeApp, FakeSecret, FakeTenant, TenantSpec } from "./entra-directory.ts";
+export type {
+  AppSpec,
+  FakeApp,
+  FakeCertificate,
+  FakeSecret,
+  FakeTenant,
+  TenantSpec,
+} from "./entra-directory.ts";
 export type { AccessTokenClaims } from "./entra-tokens.ts";
 
 export type FailureMode = { status: 500 | 503 | 429; retryAfter?: number } | "network";
@@ -43,6 +63,10 @@ export interface TokenRequestRecord {
   clientId: string | undefined;
   /** HTTP status, 0 when the fake dropped the connection. */
   status: number;
+  /** Set for certificate credentials that passed the checks. */
+  assertion?: Pick<AcceptedAssertion, "alg" | "thumbprintHeader" | "x5c" | "jti"> & {
+    thumbprintSha256: string;
+  };
 }
 
 export type TokenVerdict = { valid: true; claims: AccessTokenClaims } | { valid: false; reason: string };
@@ -56,6 +80,8 @@ export interface MicrosoftIdentityFakeOptions {
   cert?: CertChoice;
   host?: string;
   port?: number;
+  /** Refuse a client assertion whose jti was seen before (Entra itself is not known to; see entra-errors.ts). */
+  rejectReplayedAssertions?: boolean;
 }
 
 export interface MicrosoftIdentityFake {
@@ -75,11 +101,20 @@ export interface MicrosoftIdentityFake {
   readonly tokenRequests: number;
   readonly tokenRequestLog: TokenRequestRecord[];
   readonly publicJwks: { keys: object[] };
+  /** Token requests whose client assertion repeated an earlier jti (msal-node reuses one for 10 minutes). */
+  readonly assertionReplays: number;
+  rejectReplayedAssertions: boolean;
   addTenant(spec?: TenantSpec): FakeTenant;
   addApp(tenantId: string, spec?: AppSpec): FakeApp;
   addSecret(clientId: string, value: string, expiresAt?: Date): void;
   /** Expires one secret, or all of the app's secrets. */
   expireSecret(clientId: string, value?: string): void;
+  /** Registers a PEM certificate (public part) on the app; several may be registered at once. */
+  addCertificate(clientId: string, pem: string): FakeCertificate;
+  /** Removes a certificate by SHA-1 or SHA-256 thumbprint (hex). */
+  removeCertificate(clientId: string, thumbprint: string): void;
+  /** Admin-consented Microsoft Graph application permissions (tenant-wide), e.g. ["Mail.Send"]. */
+  setGraphRoles(clientId: string, roles: string[]): void;
   setConsent(clientId: string, consented: boolean): void;
   /** Token endpoint only: answer with an error status, or drop the connection; null restores. */
   setFailure(mode: FailureMode | null): void;
@@ -110,18 +145,61 @@ export async function startMicrosoftIdentityFake(
   let failure: FailureMode | null = null;
   let delayMs = 0;
   let metadataRequests = 0;
+  let assertionReplays = 0;
+  /** jti → exp of every client assertion accepted. */
+  const seenAssertions = new Map<string, number>();
   const sockets = new Set<Socket>();
+
+  function rolesFor(app: FakeApp, resource: string): string[] {
+    if (resource === graphAudience) return [...app.graphRoles];
+    return app.consented && exchangeAudiences.includes(resource) ? ["SMTP.SendAsApp"] : [];
+  }
 
   async function issueToken(
     app: FakeApp,
     resource: string,
     overrides: Partial<AccessTokenClaims> = {},
+    appidacr: "1" | "2" = "1",
   ): Promise<string> {
-    const roles = app.consented && exchangeAudiences.includes(resource) ? ["SMTP.SendAsApp"] : [];
-    const subject = { ...app, resource, roles };
+    const subject = { ...app, resource, roles: rolesFor(app, resource), appidacr };
     const claims = { ...signer.claimsFor(subject, handle.expiresIn), ...overrides };
     issued.set(claims.uti, { clientId: app.clientId, at: Date.now(), seq: ++issuedCount });
     return signer.sign(claims);
+  }
+
+  /** The aud values a client assertion may carry for this request: the token endpoint by tenant id or domain. */
+  function assertionAudiences(origin: string, tenant: FakeTenant, rawTenant: string): string[] {
+    const hosts = [origin, "https://login.microsoftonline.com"];
+    return hosts.flatMap((host) =>
+      [tenant.id, rawTenant].flatMap((t) => [`${host}/${t}/oauth2/v2.0/token`, `${host}/${t}/oauth2/token`]),
+    );
+  }
+
+  function checkAssertion(
+    app: FakeApp,
+    clientId: string,
+    form: URLSearchParams,
+    audiences: string[],
+  ): AcceptedAssertion | EntraError {
+    if (form.get("client_assertion_type") !== jwtBearerAssertionType) {
+      return entraErrors.missingParameter("client_assertion_type");
+    }
+    const accepted = checkClientAssertion(form.get("client_assertion") ?? "", {
+      app,
+      clientId,
+      audiences,
+      now: new Date(),
+    });
+    if ("status" in accepted) return accepted;
+    if (seenAssertions.has(accepted.jti)) {
+      assertionReplays++;
+      if (handle.rejectReplayedAssertions) return entraErrors.assertionReplayed(accepted.jti);
+    }
+    // A jti only needs remembering while its assertion could still be presented.
+    const seconds = Date.now() / 1000;
+    for (const [jti, exp] of seenAssertions) if (exp <= seconds) seenAssertions.delete(jti);
+    seenAssertions.set(accepted.jti, accepted.exp);
+    return accepted;
   }
 
   /** Validates the form the way Entra does and returns the app and resource, or an Entra error. */
@@ -130,7 +208,8 @@ export async function startMicrosoftIdentityFake(
     rawTenant: string,
     form: URLSearchParams,
     basic: { id: string; secret: string } | undefined,
-  ): { app: FakeApp; resource: string } | EntraError {
+    origin: string,
+  ): { app: FakeApp; resource: string; assertion?: AcceptedAssertion } | EntraError {
     const grantType = form.get("grant_type");
     if (!grantType) return entraErrors.missingParameter("grant_type");
     if (grantType !== "client_credentials") return entraErrors.unsupportedGrantType(grantType);
@@ -138,20 +217,29 @@ export async function startMicrosoftIdentityFake(
     if (!clientId) return entraErrors.missingParameter("client_id");
     const app = tenant.apps.get(clientId.toLowerCase());
     if (!app) return entraErrors.appNotFound(clientId, rawTenant);
-    // client_secret may also come as HTTP Basic (RFC 6749 §2.3.1; https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
-    const secret = form.get("client_secret") ?? basic?.secret;
-    if (!secret) return entraErrors.missingSecret();
-    const match = app.secrets.find((s) => s.value === secret);
-    if (!match) return entraErrors.invalidSecret(clientId);
-    if (match.expiresAt.getTime() <= Date.now()) return entraErrors.expiredSecret(clientId);
+    let assertion: AcceptedAssertion | undefined;
+    if (form.has("client_assertion")) {
+      const checked = checkAssertion(app, clientId, form, assertionAudiences(origin, tenant, rawTenant));
+      if ("status" in checked) return checked;
+      assertion = checked;
+    } else {
+      // client_secret may also come as HTTP Basic (RFC 6749 §2.3.1; https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+      const secret = form.get("client_secret") ?? basic?.secret;
+      if (!secret) return entraErrors.missingSecret();
+      const match = app.secrets.find((s) => s.value === secret);
+      if (!match) return entraErrors.invalidSecret(clientId);
+      if (match.expiresAt.getTime() <= Date.now()) return entraErrors.expiredSecret(clientId);
+    }
     const scope = form.get("scope");
     if (!scope) return entraErrors.missingParameter("scope");
     const scopes = scope.trim().split(/\s+/);
     if (scopes.length !== 1) return entraErrors.scopeInvalid(scope);
     if (!scope.endsWith("/.default")) return entraErrors.scopeWithoutDefault(scope);
     const resource = scope.slice(0, -"/.default".length);
-    if (!exchangeAudiences.includes(resource)) return entraErrors.resourceNotFound(resource, rawTenant);
-    return { app, resource };
+    if (!exchangeAudiences.includes(resource) && resource !== graphAudience) {
+      return entraErrors.resourceNotFound(resource, rawTenant);
+    }
+    return assertion ? { app, resource, assertion } : { app, resource };
   }
 
   function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
@@ -202,7 +290,12 @@ export async function startMicrosoftIdentityFake(
     };
   }
 
-  async function handleToken(req: IncomingMessage, res: ServerResponse, rawTenant: string): Promise<void> {
+  async function handleToken(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawTenant: string,
+    origin: string,
+  ): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
     const basic = parseBasic(req.headers.authorization);
     const record: TokenRequestRecord = {
@@ -230,19 +323,30 @@ export async function startMicrosoftIdentityFake(
       return;
     }
     const tenant = directory.resolve(rawTenant);
-    const checked = "apps" in tenant ? checkTokenRequest(tenant, rawTenant, form, basic) : tenant;
+    const checked = "apps" in tenant ? checkTokenRequest(tenant, rawTenant, form, basic, origin) : tenant;
     if ("status" in checked) {
       record.status = checked.status;
       send(res, checked.status, entraErrorBody(checked, correlationId));
       return;
     }
     record.status = 200;
+    const { assertion } = checked;
+    if (assertion) {
+      const { alg, thumbprintHeader, x5c, jti } = assertion;
+      record.assertion = {
+        alg,
+        thumbprintHeader,
+        x5c,
+        jti,
+        thumbprintSha256: assertion.certificate.thumbprintSha256,
+      };
+    }
     send(res, 200, {
       token_type: "Bearer",
       expires_in: handle.expiresIn,
       ext_expires_in: handle.expiresIn,
       ...(handle.refreshIn === undefined ? {} : { refresh_in: handle.refreshIn }),
-      access_token: await issueToken(checked.app, checked.resource),
+      access_token: await issueToken(checked.app, checked.resource, {}, assertion ? "2" : "1"),
     });
   }
 
@@ -250,7 +354,8 @@ export async function startMicrosoftIdentityFake(
     const url = new URL(req.url ?? "/", `https://${req.headers.host ?? "localhost"}`);
     const [, rawTenant = "", ...rest] = url.pathname.split("/");
     const path = rest.join("/");
-    if (req.method === "POST" && path === "oauth2/v2.0/token") return handleToken(req, res, rawTenant);
+    if (req.method === "POST" && path === "oauth2/v2.0/token")
+      return handleToken(req, res, rawTenant, url.origin);
     const isMetadata = path === "v2.0/.well-known/openid-configuration";
     if (req.method === "GET" && (isMetadata || path === "discovery/keys" || path === "discovery/v2.0/keys")) {
       if (isMetadata) metadataRequests++;
@@ -299,10 +404,19 @@ export async function startMicrosoftIdentityFake(
     },
     tokenRequestLog,
     publicJwks: signer.jwks,
+    get assertionReplays() {
+      return assertionReplays;
+    },
+    rejectReplayedAssertions: options.rejectReplayedAssertions ?? false,
     addTenant: (spec) => directory.addTenant(spec),
     addApp: (tenantId, spec) => directory.addApp(tenantId, spec),
     addSecret: (clientId, value, expiresAt) => directory.addSecret(clientId, value, expiresAt),
     expireSecret: (clientId, value) => directory.expireSecret(clientId, value),
+    addCertificate: (clientId, pem) => directory.addCertificate(clientId, pem),
+    removeCertificate: (clientId, thumbprint) => directory.removeCertificate(clientId, thumbprint),
+    setGraphRoles(clientId, roles) {
+      directory.findApp(clientId).graphRoles = [...roles];
+    },
     setConsent(clientId, consented) {
       directory.findApp(clientId).consented = consented;
     },
