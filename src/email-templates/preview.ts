@@ -4,6 +4,7 @@ import type { Context } from "../context.ts";
 import { notFound } from "../errors.ts";
 import { composeLoginEmail, type EmailBranding } from "../mail/login-email.ts";
 import { checkTemplate } from "../mail/templates/check.ts";
+import { templateProblemList } from "./errors.ts";
 import type { PreviewBody } from "./model.ts";
 import { draftTemplate, sampleContent } from "./sample.ts";
 
@@ -26,13 +27,7 @@ export async function previewTemplate(
   if (problems.length > 0) {
     return {
       ok: false,
-      errors: problems.map((p) => ({
-        field: p.field,
-        message: p.message,
-        code: p.code,
-        line: p.line,
-        column: p.column,
-      })),
+      errors: templateProblemList(problems),
       email: null,
     };
   }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { DomainError, type ErrorKind } from "../errors.ts";
 
@@ -33,6 +33,7 @@ const titles: Record<number, string> = {
   405: "Method Not Allowed",
   409: "Conflict",
   413: "Content Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   421: "Misdirected Request",
   429: "Too Many Requests",
@@ -95,6 +96,19 @@ const fieldOf = (path: string) =>
     .filter(Boolean)
     .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
     .join("");
+
+/**
+ * The errors Fastify's router raises before any route or error handler runs: a path that is not
+ * valid percent-encoding, or a path parameter longer than the router takes (its maxParamLength).
+ * Without this they answer Fastify's own JSON, not a problem.
+ */
+export function sendFrameworkProblem(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH")
+    return sendProblem(reply, 414, "path_too_long", "A value in this URL's path is longer than any id.");
+  if (error.code === "FST_ERR_BAD_URL")
+    return sendProblem(reply, 400, "malformed_url", "This URL's path is not valid percent-encoding.");
+  return sendProblem(reply, 400, "bad_request", error.message);
+}
 
 const API_PATHS = /^\/(api|v1|oidc|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/;
 

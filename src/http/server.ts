@@ -18,7 +18,7 @@ import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
 import type { KindEnvironment } from "../email-provider/kinds/kind.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { refuseForeignHosts } from "./host-guard.ts";
-import { registerProblemHandlers } from "./problem.ts";
+import { registerProblemHandlers, sendFrameworkProblem } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
 import { dashboardAuthRoutes } from "./routes/dashboard-auth.ts";
 import { deliveryLogRoutes } from "./routes/delivery-log.ts";
@@ -59,6 +59,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
     trustProxy: trustProxyOption(ctx.config.trustProxy),
     // Per-request lines would dominate the log; latency goes to /metrics instead.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: sendFrameworkProblem,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

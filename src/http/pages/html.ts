@@ -1,3 +1,5 @@
+import { escapeHtml } from "../../html-escape.ts";
+
 /**
  * Server-rendered HTML for the pages people see outside the dashboard (magic links, the hosted login
  * page): a tagged template that escapes every interpolated value unless it is already `Html`, so a
@@ -9,16 +11,6 @@ export class Html {
     return this.value;
   }
 }
-
-const entities: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => entities[c]!);
 
 type Part = Html | string | number | false | null | undefined | readonly Part[];
 

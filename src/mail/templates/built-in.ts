@@ -1,12 +1,10 @@
+import { escapeHtml } from "../../html-escape.ts";
 import { catalogueFor } from "../../i18n/catalogue.ts";
 import type { EmailStrings } from "../../i18n/messages.ts";
 import type { TemplateSource } from "./check.ts";
 
 /** Which built-in email: an app's login email, or the dashboard's own sign-in email. */
 export type BuiltInKind = "login" | "dashboard";
-
-/** Translations are ours, but still text: escaped before they become part of the HTML template. */
-const escapeText = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * The default HTML, as a template a developer can start from: the translated words are written in,
@@ -15,7 +13,8 @@ const escapeText = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "
  */
 function html(words: EmailStrings): string {
   const w = { ...words };
-  for (const key of Object.keys(w) as (keyof EmailStrings)[]) w[key] = escapeText(w[key]);
+  // Translations are ours, but still text: escaped before they become part of the HTML template.
+  for (const key of Object.keys(w) as (keyof EmailStrings)[]) w[key] = escapeHtml(w[key]);
   return `<!doctype html>
 <html lang="{{locale}}">
 <head>

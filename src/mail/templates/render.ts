@@ -1,6 +1,7 @@
 import { convert } from "html-to-text";
 import juice from "juice";
 import Mustache from "mustache";
+import { escapeHtml } from "../../html-escape.ts";
 import type { TemplateSource } from "./check.ts";
 import type { TemplateView } from "./variables.ts";
 
@@ -12,17 +13,9 @@ export interface RenderedEmail {
 
 /**
  * Quotes and angle brackets are enough because every variable sits in text or in a quoted attribute
- * (templates with an unquoted attribute are refused, see check.ts). Mustache's default also escapes
- * "/" and "=", which would turn every link into `https:&#x2F;&#x2F;…`.
+ * (templates with an unquoted attribute are refused, see check.ts).
  */
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-const escapeHtml = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+const escapeVariable = (value: unknown) => escapeHtml(String(value));
 const asIs = (value: unknown) => String(value);
 
 /** The longest subject a mail client shows in full is far shorter; this only bounds the header. */
@@ -69,7 +62,7 @@ export function textFromHtml(html: string): string {
  * queries stay in a `<style>` block for those that read them). No link is rewritten and nothing is added.
  */
 export function renderTemplate(source: TemplateSource, view: TemplateView): RenderedEmail {
-  const html = juice(fill(source.html, view, escapeHtml));
+  const html = juice(fill(source.html, view, escapeVariable));
   const text = source.text === null ? textFromHtml(html) : fill(source.text, view, asIs);
   return {
     subject: oneLine(fill(source.subject, view, asIs)),
