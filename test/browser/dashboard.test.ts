@@ -2,6 +2,7 @@
 // apps and keys, a locked workspace's provider section, the delivery log, sign-out and session expiry.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { auditAndCapture } from "./audit.ts";
 import {
   codeFrom,
   devInbox,
@@ -11,7 +12,6 @@ import {
   type OpenedPage,
   openPage,
   type PosternProcess,
-  screenshot,
   signedOutCheck,
   signIn,
   startPostern,
@@ -67,7 +67,7 @@ describe("dashboard", () => {
     await gotoWhenIdle(page, "/");
     await page.waitForURL("**/sign-in");
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
-    await screenshot(page, "sign-in");
+    await auditAndCapture(page, "sign-in");
 
     // An address the server refuses: the reason appears next to the field.
     watch.expect({ method: "POST", path: /^\/api\/auth\/email$/, status: 400 });
@@ -76,11 +76,12 @@ describe("dashboard", () => {
     await expect
       .poll(() => page.locator(".field-error").first().textContent())
       .toMatch(/valid email address, such as name@example\.com/i);
+    await auditAndCapture(page, "sign-in-invalid");
 
     await page.getByLabel("Email").fill(owner);
     await page.getByRole("button", { name: "Email me a code" }).click();
     await page.getByRole("heading", { name: "Check your email" }).waitFor();
-    await screenshot(page, "sign-in-code");
+    await auditAndCapture(page, "sign-in-code");
 
     // The dev mailbox page shows the email; the pending code step survives the trip there and back.
     await page.getByRole("link", { name: "Open the dev mailbox" }).click();
@@ -92,6 +93,7 @@ describe("dashboard", () => {
     await expect.poll(() => page.locator(".mailbox-item-to").first().textContent()).toBe(owner);
     await page.locator("iframe.mailbox-frame").waitFor();
     expect(await page.locator("iframe.mailbox-frame").getAttribute("sandbox")).toBe("");
+    await auditAndCapture(page, "dev-mailbox-signed-out");
     await page.getByRole("link", { name: "Back to sign in" }).click();
     await page.getByRole("heading", { name: "Check your email" }).waitFor();
 
@@ -103,10 +105,10 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
     await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("alice's workspace");
     await page.getByRole("button", { name: /Workspace/ }).click();
-    await screenshot(page, "workspace-switcher");
+    await auditAndCapture(page, "workspace-switcher");
     await page.getByRole("link", { name: "+ Create workspace" }).click();
     await page.getByRole("heading", { name: "Create a workspace" }).waitFor();
-    await screenshot(page, "workspace-create");
+    await auditAndCapture(page, "workspace-create");
     await page.getByLabel("Workspace name").fill("Acme");
     await page.getByRole("button", { name: "Create workspace" }).click();
     await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
@@ -128,7 +130,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Create app" }).click();
     const urlError = page.locator(".url-row .field-error").first();
     await expect.poll(() => urlError.textContent()).toMatch(/https/);
-    await screenshot(page, "app-create-error");
+    await auditAndCapture(page, "app-create-error");
 
     await page.getByLabel("Redirect URL 1", { exact: true }).fill("https://shop.example.com/callback");
     await page.getByRole("button", { name: "Create app" }).click();
@@ -137,7 +139,7 @@ describe("dashboard", () => {
     publishableKey = (await keyValue(page, "Publishable key").textContent()) ?? "";
     expect(secretKey).toMatch(/^sk_/);
     expect(publishableKey).toMatch(/^pk_/);
-    await screenshot(page, "app-created-secret");
+    await auditAndCapture(page, "app-created-secret");
 
     await page.getByRole("button", { name: "Copy secret key" }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secretKey);
@@ -155,13 +157,13 @@ describe("dashboard", () => {
     expect(appId).toBeDefined();
     expect(sdkSnippet).toContain("secretKey: process.env.POSTERN_SECRET_KEY");
     await page.getByText(`${postern.url}/oidc/${appId}/.well-known/openid-configuration`).waitFor();
-    await screenshot(page, "app-overview");
+    await auditAndCapture(page, "app-overview");
 
     // The secret key is never shown again: the keys page has only its hint.
     await page.getByRole("link", { name: "API keys" }).click();
     await page.getByRole("heading", { name: "Secret key" }).waitFor();
     expect(await page.content()).not.toContain(secretKey);
-    await screenshot(page, "app-keys");
+    await auditAndCapture(page, "app-keys");
 
     await page.getByRole("button", { name: "Rotate secret key" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Rotate now" }).click();
@@ -177,7 +179,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByText("Saved", { exact: true }).waitFor();
     await page.getByRole("heading", { name: "Storefront (prod)" }).waitFor();
-    await screenshot(page, "app-settings");
+    await auditAndCapture(page, "app-settings");
   });
 
   it("shows a locked workspace's email provider section, disabled, with why", {
@@ -193,7 +195,7 @@ describe("dashboard", () => {
     expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Test connection" }).count()).toBe(0);
     expect(await page.getByRole("tab", { name: "OAuth" }).isDisabled()).toBe(true);
-    await screenshot(page, "email-provider-locked");
+    await auditAndCapture(page, "email-provider-locked");
 
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByRole("heading", { name: "What is unlocked" }).waitFor();
@@ -219,7 +221,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Remove carol@example.com" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Remove member" }).click();
     await expect.poll(() => page.getByRole("button", { name: "Remove carol@example.com" }).count()).toBe(0);
-    await screenshot(page, "members");
+    await auditAndCapture(page, "members");
   });
 
   it("shows an end-user login in the delivery log with its status and attempts", {
@@ -241,7 +243,7 @@ describe("dashboard", () => {
     await row.waitFor({ timeout: 20_000 });
     await expect.poll(() => row.locator(".badge").textContent(), { timeout: 20_000 }).toBe("Sent");
     expect(await row.locator("td[data-label=Route]").textContent()).toBe("Default sender");
-    await screenshot(page, "delivery-log");
+    await auditAndCapture(page, "delivery-log");
 
     await page.getByLabel("Status").selectOption("failed");
     await page.getByText("No failed emails").waitFor();
@@ -252,7 +254,7 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: `Login email to ${endUser}` }).waitFor();
     await page.getByText("Attempt 1").waitFor();
     await expect.poll(() => page.locator(".attempt .smtp-reply").first().textContent()).toMatch(/^2\d\d/);
-    await screenshot(page, "delivery-detail");
+    await auditAndCapture(page, "delivery-detail");
   });
 
   it("shows the audit log and the dev mailbox", { timeout: 60_000 }, async () => {
@@ -261,7 +263,7 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
     await page.getByText("created an app").first().waitFor();
     await page.getByText("rotated an app's secret key").waitFor();
-    await screenshot(page, "audit-log");
+    await auditAndCapture(page, "audit-log");
 
     await page.getByRole("link", { name: "Dev mailbox" }).click();
     await page
@@ -270,7 +272,7 @@ describe("dashboard", () => {
       .waitFor();
     // The email's own HTML, rendered in the sandboxed frame.
     await page.frameLocator("iframe.mailbox-frame").getByText("login code is").waitFor();
-    await screenshot(page, "dev-mailbox");
+    await auditAndCapture(page, "dev-mailbox");
   });
 
   it("works at 375 px wide", { timeout: 60_000 }, async () => {
@@ -280,27 +282,28 @@ describe("dashboard", () => {
     mobile.watch.expect(signedOutCheck);
     await gotoWhenIdle(page, "/sign-in");
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
-    await screenshot(page, "sign-in");
+    await auditAndCapture(page, "sign-in");
 
     await signIn(mobile, postern.url, owner);
     await gotoWhenIdle(page, appUrl);
     await page.getByRole("heading", { name: "Storefront (prod)" }).waitFor();
-    await screenshot(page, "app-overview");
+    await auditAndCapture(page, "app-overview");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
 
     await gotoWhenIdle(page, `${appUrl}/email-provider`);
     await page.getByText("Custom Email Provider is locked for this workspace").waitFor();
-    await screenshot(page, "email-provider-locked");
+    await auditAndCapture(page, "email-provider-locked");
 
     await gotoWhenIdle(page, `${appUrl}/deliveries`);
     await page.locator("tbody tr", { hasText: endUser }).waitFor();
-    await screenshot(page, "delivery-log");
+    await auditAndCapture(page, "delivery-log");
 
     await page.getByRole("button", { name: "Menu" }).click();
+    await auditAndCapture(page, "mobile-menu", [375]);
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByRole("heading", { name: "Members & plan" }).waitFor();
-    await screenshot(page, "members");
+    await auditAndCapture(page, "members");
     await mobile.context.close();
     opened.pop();
   });
@@ -316,6 +319,7 @@ describe("dashboard", () => {
     watch.expect({ method: "GET", path: /^\/api\/workspaces\/[^/]+$/, status: 401 });
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByText("Your session expired. Sign in again to pick up where you left off.").waitFor();
+    await auditAndCapture(page, "sign-in-expired");
     expect(new URL(page.url()).searchParams.get("next")).toBe(`${workspaceUrl}/members`);
 
     await page.getByLabel("Email").fill("second-session@example.com");
@@ -325,12 +329,14 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     // Another account is not a member of Acme: the page says so instead of failing.
     await page.getByRole("heading", { name: "Workspace not found" }).waitFor();
+    await auditAndCapture(page, "workspace-not-found");
   });
 
   it("signs out", { timeout: 60_000 }, async () => {
     const { page, watch } = desktop;
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByText("You have signed out.").waitFor();
+    await auditAndCapture(page, "signed-out");
     expect(new URL(page.url()).pathname).toBe("/sign-in");
     watch.expect(signedOutCheck);
     await gotoWhenIdle(page, "/sign-in");
@@ -356,6 +362,7 @@ describe("dashboard", () => {
     await page.getByRole("link", { name: link }).first().click();
     // Opening the link uses nothing (link scanners open it too); this browser asked, so one click signs in.
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
+    await auditAndCapture(page, "sign-in-link");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("Acme");
@@ -365,6 +372,7 @@ describe("dashboard", () => {
     watch.expect({ method: "GET", path: /^\/api\/auth\/email\/link\?token=/, status: 400 });
     await gotoWhenIdle(page, link);
     await page.getByRole("heading", { name: "This link can no longer be used" }).waitFor();
+    await auditAndCapture(page, "sign-in-link-used");
   });
 
   it("is reachable by keyboard, with a visible focus ring", { timeout: 60_000 }, async () => {

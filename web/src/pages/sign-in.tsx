@@ -36,7 +36,7 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
   };
 
   return (
-    <div className="auth-page">
+    <main className="auth-page">
       <div className="auth-card">
         <div className="auth-brand">
           <Brand />
@@ -67,7 +67,7 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
           </div>
         )}
       </div>
-    </div>
+    </main>
   );
 }
 
