@@ -11,6 +11,7 @@ import {
   launchBrowser,
   type OpenedPage,
   openPage,
+  PageWatch,
   type PosternProcess,
   signedOutCheck,
   signIn,
@@ -393,5 +394,77 @@ describe("dashboard", () => {
     expect(outline).toBe("solid 2px");
     await page.keyboard.press("Enter");
     await page.waitForURL(`**${appUrl}/deliveries`);
+  });
+
+  it("opens the demo for the demo account, takes a pasted code in any tab, and says when to retry a limit", {
+    timeout: 90_000,
+  }, async () => {
+    const first = await openPage(browser, postern.url);
+    opened.push(first);
+    const { page, watch } = first;
+    watch.expect(signedOutCheck);
+    const demo = "developer@postern.localhost";
+
+    // The code is asked for in one tab…
+    await gotoWhenIdle(page, "/sign-in");
+    await page.getByLabel("Email").fill(demo);
+    const seen = await devInbox(postern.url);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    await page.getByRole("heading", { name: "Check your email" }).waitFor();
+    const code = codeFrom((await waitForEmail(postern.url, demo, { seen })).subject);
+
+    // …and entered in another, pasted the way mail apps copy it: grouped, with a leading space.
+    const second = await first.context.newPage();
+    const secondWatch = new PageWatch(second);
+    secondWatch.expect(signedOutCheck);
+    await second.goto("/sign-in");
+    const haveCode = second.getByRole("button", { name: `I already have a code for ${demo}` });
+    await haveCode.waitFor();
+    await auditAndCapture(second, "sign-in-have-code");
+    await haveCode.click();
+    await second.evaluate(
+      (text) => navigator.clipboard.writeText(text),
+      ` ${code.slice(0, 3)}-${code.slice(3)}`,
+    );
+    await second.getByLabel("Sign-in code").focus();
+    await second.keyboard.press("ControlOrMeta+V");
+    await expect.poll(() => second.getByLabel("Sign-in code").inputValue()).toBe(code);
+    await second.getByRole("button", { name: "Sign in" }).click();
+
+    // The demo account lands in the demo workspace, on the demo app.
+    await second.waitForURL("**/w/ws_demo");
+    await second
+      .getByRole("link", { name: /Demo app/ })
+      .first()
+      .waitFor();
+    await expect.poll(() => second.locator(".switcher-name").textContent()).toBe("Demo workspace");
+    await auditAndCapture(second, "demo-workspace");
+    await second.getByRole("button", { name: /Workspace/ }).click();
+    expect(await second.locator(".switcher-item-name").allTextContents()).toEqual(["Demo workspace"]);
+    await second.keyboard.press("Escape");
+    secondWatch.assertClean();
+    await second.close();
+
+    // Sign-in limits name the time to retry and the setting behind them.
+    await first.context.clearCookies();
+    const eager = "eager@example.com";
+    for (let i = 0; i < 10; i++) {
+      const sent = await fetch(`${postern.url}/api/auth/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: eager }),
+      });
+      expect(sent.status).toBe(202);
+    }
+    watch.expect({ method: "POST", path: /^\/api\/auth\/email$/, status: 429 });
+    await gotoWhenIdle(page, "/sign-in");
+    await page.getByRole("button", { name: "Use a different email" }).click();
+    await page.getByLabel("Email").fill(eager);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    await page.getByText(/Try again in (1 minute|\d+ seconds)\./).waitFor();
+    await page.getByText("POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE").waitFor();
+    await auditAndCapture(page, "sign-in-rate-limited");
+    await first.context.close();
+    opened.pop();
   });
 });
