@@ -442,6 +442,26 @@ describe("dashboard", () => {
     await second.getByRole("button", { name: /Workspace/ }).click();
     expect(await second.locator(".switcher-item-name").allTextContents()).toEqual(["Demo workspace"]);
     await second.keyboard.press("Escape");
+
+    // The sole owner is told before confirming that leaving cannot be done, then renames and deletes.
+    await second.getByRole("link", { name: "Members & plan" }).click();
+    await second.getByRole("button", { name: "Leave workspace" }).click();
+    await second.getByRole("heading", { name: "You are the only owner of Demo workspace" }).waitFor();
+    await auditAndCapture(second, "members-sole-owner");
+    await second.getByRole("dialog").getByRole("button", { name: "Close" }).click();
+    await second.getByLabel("Workspace name", { exact: true }).fill("Demo (renamed)");
+    await second.getByRole("button", { name: "Rename" }).click();
+    await second.getByText("Renamed", { exact: true }).waitFor();
+    await expect.poll(() => second.locator(".switcher-name").textContent()).toBe("Demo (renamed)");
+    await auditAndCapture(second, "workspace-settings");
+    await second.getByRole("button", { name: "Delete workspace" }).click();
+    const confirm = second.getByRole("dialog").getByRole("button", { name: "Delete workspace" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await second.getByLabel("Type “Demo (renamed)” to confirm").fill("Demo (renamed)");
+    await auditAndCapture(second, "workspace-delete-confirm");
+    await confirm.click();
+    await second.waitForURL("**/workspaces/new");
+    expect((await second.request.get("/api/workspaces/ws_demo")).status()).toBe(404);
     secondWatch.assertClean();
     await second.close();
 
