@@ -274,6 +274,14 @@ describe("dashboard", () => {
     // The email's own HTML, rendered in the sandboxed frame.
     await page.frameLocator("iframe.mailbox-frame").getByText("login code is").waitFor();
     await auditAndCapture(page, "dev-mailbox");
+
+    // The API reference is one click away, and says whose API it is.
+    await page.getByRole("link", { name: "API reference" }).click();
+    await page.waitForURL(/\/docs/);
+    await expect.poll(() => page.title()).toBe("Postern API");
+    await page.getByText("Passwordless login (public API").first().waitFor();
+    await page.goBack();
+    await page.getByRole("heading", { name: "Dev mailbox" }).waitFor();
   });
 
   it("works at 375 px wide", { timeout: 60_000 }, async () => {

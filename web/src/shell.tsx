@@ -110,6 +110,10 @@ export function Shell({
             </>
           )}
           {me.devMailbox && <NavLink to="/dev/mailbox">Dev mailbox</NavLink>}
+          {/* Served by the API process, outside the single-page app: a plain link. */}
+          <a href="/docs" className="nav-link">
+            API reference
+          </a>
         </nav>
         <div className="sidebar-footer">
           <div className="sidebar-account">
