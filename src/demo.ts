@@ -19,7 +19,8 @@ export async function seedDemo(
   const publishableKey = `pk_${randomToken(18)}`;
   await ctx.db.transaction(async (tx) => {
     const account =
-      (await findAccountByEmail(tx, DEMO_ACCOUNT_EMAIL)) ?? (await createAccount(tx, DEMO_ACCOUNT_EMAIL));
+      (await findAccountByEmail(tx, DEMO_ACCOUNT_EMAIL)) ??
+      (await createAccount(tx, DEMO_ACCOUNT_EMAIL, { ownWorkspace: false }));
     await tx.insert(workspaces).values({ id: "ws_demo", name: "Demo workspace" }).onConflictDoNothing();
     await tx
       .insert(workspaceMembers)

@@ -17,12 +17,20 @@ export async function getAccount(db: Db, id: string): Promise<Account | undefine
   return row;
 }
 
-/** A new account always gets a workspace of its own, where it is the owner. */
-export async function createAccount(tx: Db, email: EmailAddress): Promise<Account> {
+/**
+ * A new account gets a workspace of its own, where it is the owner, unless it is made for a workspace
+ * that already waits for it (the demo account: an empty workspace beside the demo would hide it).
+ */
+export async function createAccount(
+  tx: Db,
+  email: EmailAddress,
+  { ownWorkspace = true }: { ownWorkspace?: boolean } = {},
+): Promise<Account> {
   const [account] = await tx
     .insert(accounts)
     .values({ id: randomId("acc"), email })
     .returning();
+  if (!ownWorkspace) return account!;
   const workspaceId = randomId("ws");
   await tx.insert(workspaces).values({ id: workspaceId, name: `${email.split("@")[0]}'s workspace` });
   await tx.insert(workspaceMembers).values({ workspaceId, accountId: account!.id, role: "owner" });

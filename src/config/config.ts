@@ -48,6 +48,11 @@ const envSchema = z.object({
   POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: positiveInt.default(30),
   POSTERN_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(1),
   POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
+  // Dashboard sign-in per address. Unset, they follow the database: the embedded default is one
+  // developer on a laptop signing in again and again (10 a minute, 60 an hour); on PostgreSQL, a
+  // shared server, the end-user limits above.
+  POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: positiveInt.optional(),
+  POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_HOUR: positiveInt.optional(),
   POSTERN_LIMIT_IP_PER_HOUR: positiveInt.default(50),
   POSTERN_LIMIT_APP_PER_HOUR: positiveInt.default(1000),
   POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR: positiveInt.default(20),
@@ -90,6 +95,9 @@ export interface Config {
   limits: {
     addressPerMinute: number;
     addressPerHour: number;
+    /** Dashboard sign-in emails per address (the developers' own accounts). */
+    dashboardAddressPerMinute: number;
+    dashboardAddressPerHour: number;
     ipPerHour: number;
     appPerHour: number;
     failedCodesPerIpPerHour: number;
@@ -194,6 +202,12 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     limits: {
       addressPerMinute: e.POSTERN_LIMIT_ADDRESS_PER_MINUTE,
       addressPerHour: e.POSTERN_LIMIT_ADDRESS_PER_HOUR,
+      dashboardAddressPerMinute:
+        e.POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE ??
+        (e.DATABASE_URL === undefined ? 10 : e.POSTERN_LIMIT_ADDRESS_PER_MINUTE),
+      dashboardAddressPerHour:
+        e.POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_HOUR ??
+        (e.DATABASE_URL === undefined ? 60 : e.POSTERN_LIMIT_ADDRESS_PER_HOUR),
       ipPerHour: e.POSTERN_LIMIT_IP_PER_HOUR,
       appPerHour: e.POSTERN_LIMIT_APP_PER_HOUR,
       failedCodesPerIpPerHour: e.POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR,

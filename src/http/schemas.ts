@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOGIN_CODE_PATTERN } from "../login/code-format.ts";
 
 /** Identifiers as this API issues them (`app_…`, `lgn_…`): anything else is refused before it reaches SQL. */
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "is not a valid id");
@@ -31,3 +32,9 @@ export const problems = {
   409: problemSchema,
   429: problemSchema,
 };
+
+/** The emailed code, with any spaces or dashes a paste brings; routes pass it through `normalizeCode`. */
+export const loginCodeSchema = z
+  .string()
+  .max(64)
+  .regex(LOGIN_CODE_PATTERN, "must be the 6-digit code from the email");

@@ -51,6 +51,9 @@ function trustProxyOption(setting: boolean | number | string[]) {
 }
 
 /** The Fastify app: plugins for cross-cutting concerns, then one route file per module. */
+/** The dashboard's mark (web/src/shell.tsx) with the name beside it, for the API docs' top bar. */
+const POSTERN_MARK = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 132 32" width="132" height="32" role="img" aria-label="Postern"><rect width="32" height="32" rx="8" fill="#4f46e5"/><path d="M11 23V9h6.5a5 5 0 0 1 0 10H14" stroke="white" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/><text x="42" y="23" font-family="system-ui, sans-serif" font-size="20" font-weight="650" fill="white">Postern</text></svg>`;
+
 export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyInstance> {
   const { ctx } = deps;
   const app = Fastify({
@@ -88,7 +91,12 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  // /docs says whose API it is: Postern's name in the tab and its mark (linking home) in the bar.
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    theme: { title: "Postern API" },
+    logo: { type: "image/svg+xml", content: POSTERN_MARK, href: "/", target: "_self" },
+  });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(deps));

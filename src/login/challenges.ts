@@ -36,19 +36,29 @@ const sameAudience = (audience: Audience) => {
 };
 
 /** Per address: a few emails, exact (sliding window, in the login transaction). */
+/** Dashboard sign-in has limits of its own: a developer trying things signs in far more often than an end user. */
 function addressRules(ctx: Context, audience: Audience, email: string): RateLimitRule[] {
-  const scope = audienceAppId(audience) ?? "dashboard";
+  const appId = audienceAppId(audience);
+  const scope = appId ?? "dashboard";
   const { limits } = ctx.config;
+  const perMinute =
+    appId === null
+      ? { limit: limits.dashboardAddressPerMinute, setting: "POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE" }
+      : { limit: limits.addressPerMinute, setting: "POSTERN_LIMIT_ADDRESS_PER_MINUTE" };
+  const perHour =
+    appId === null
+      ? { limit: limits.dashboardAddressPerHour, setting: "POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_HOUR" }
+      : { limit: limits.addressPerHour, setting: "POSTERN_LIMIT_ADDRESS_PER_HOUR" };
   return [
     {
       key: `addr:${scope}:${email}`,
-      limit: limits.addressPerMinute,
+      ...perMinute,
       windowSeconds: 60,
       message: "A login email was just sent to this address; wait a minute before asking again.",
     },
     {
       key: `addr-hour:${scope}:${email}`,
-      limit: limits.addressPerHour,
+      ...perHour,
       windowSeconds: 3600,
       message: "Too many login emails for this address in the last hour.",
     },
@@ -61,6 +71,7 @@ function requestRules(ctx: Context, ip: string): RateLimitRule[] {
     {
       key: `ip:${clientKey(ip)}`,
       limit: ctx.config.limits.ipPerHour,
+      setting: "POSTERN_LIMIT_IP_PER_HOUR",
       windowSeconds: 3600,
       message: "Too many login requests from this network in the last hour.",
     },
@@ -78,6 +89,7 @@ function emailBudgetRules(ctx: Context, audience: Audience): RateLimitRule[] {
     {
       key: `app:${audience.app.id}`,
       limit: ctx.config.limits.appPerHour,
+      setting: "POSTERN_LIMIT_APP_PER_HOUR",
       windowSeconds: 3600,
       message: "This application has reached its hourly login email budget.",
     },
@@ -93,6 +105,7 @@ function failedCodeIpRules(ctx: Context, ip: string): RateLimitRule[] {
     {
       key: `failed-code-ip:${clientKey(ip)}`,
       limit: ctx.config.limits.failedCodesPerIpPerHour,
+      setting: "POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR",
       windowSeconds: 3600,
       message: "Too many wrong codes from this network in the last hour.",
     },
@@ -110,6 +123,7 @@ function failedCodeAppRules(ctx: Context, audience: Audience): RateLimitRule[] {
     {
       key: `failed-code-app:${audience.app.id}`,
       limit: ctx.config.limits.failedCodesPerAppPerHour,
+      setting: "POSTERN_LIMIT_FAILED_CODES_PER_APP_PER_HOUR",
       windowSeconds: 3600,
       message:
         "Too many wrong codes for this application in the last hour, so a wrong code ends the login: ask for a new code.",

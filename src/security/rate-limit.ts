@@ -10,6 +10,8 @@ export interface RateLimitRule {
   windowSeconds: number;
   /** What the caller is told when this rule trips. */
   message: string;
+  /** The operator setting (environment variable) that sets `limit`, named in the refusal. */
+  setting?: string;
 }
 
 /**
@@ -25,10 +27,17 @@ export function clientKey(ip: string): string {
   return `${new ipaddr.IPv6([...prefix, 0, 0, 0, 0]).toString()}/64`;
 }
 
-const limited = (rule: RateLimitRule, retryAfterSeconds: number) =>
-  new DomainError("rate_limited", "rate_limited", rule.message, {
-    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+/**
+ * The refusal says when to try again (`retryAfter`, seconds, also the Retry-After header) and which
+ * setting controls the limit, so a developer who trips it on their own machine knows what to change.
+ */
+const limited = (rule: RateLimitRule, retryAfterSeconds: number) => {
+  const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
+  return new DomainError("rate_limited", "rate_limited", rule.message, {
+    retryAfterSeconds: retryAfter,
+    details: { retryAfter, limit: rule.limit, ...(rule.setting ? { setting: rule.setting } : {}) },
   });
+};
 
 /**
  * Exact sliding-window limits, for small limits on one key (a few emails per address). Runs inside

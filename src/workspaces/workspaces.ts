@@ -100,6 +100,46 @@ export async function createWorkspace(ctx: Context, accountId: string, name: str
   return getWorkspace(ctx.db, accountId, id);
 }
 
+/** Owners rename their workspace; everyone in it sees the new name. */
+export async function renameWorkspace(ctx: Context, actorId: string, workspaceId: string, name: string) {
+  await ctx.db.transaction(async (tx) => {
+    await requireRole(tx, actorId, workspaceId, "owner");
+    const [ws] = await tx
+      .select({ name: workspaces.name })
+      .from(workspaces)
+      .where(eq(workspaces.id, workspaceId));
+    if (ws!.name === name) return;
+    await tx.update(workspaces).set({ name }).where(eq(workspaces.id, workspaceId));
+    await recordAudit(
+      tx,
+      {
+        workspaceId,
+        actorAccountId: actorId,
+        action: "workspace.renamed",
+        targetType: "workspace",
+        targetId: workspaceId,
+        changes: { name: { from: ws!.name, to: name } },
+      },
+      ctx.now(),
+    );
+  });
+  return getWorkspace(ctx.db, actorId, workspaceId);
+}
+
+/**
+ * Owners delete their workspace and everything of it: its apps (with their keys, providers, templates,
+ * end users, logins and deliveries), its members' memberships, its features and its audit log, by the
+ * schema's cascades. The accounts stay: they may belong to other workspaces. A queued delivery of a
+ * deleted app finds no row and is dropped by the worker.
+ */
+export async function deleteWorkspace(ctx: Context, actorId: string, workspaceId: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    await lockOwnership(tx, workspaceId);
+    await requireRole(tx, actorId, workspaceId, "owner");
+    await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
+  });
+}
+
 export async function featuresOf(db: Db, workspaceId: string): Promise<Record<Feature, boolean>> {
   const rows = await db
     .select()

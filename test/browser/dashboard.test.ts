@@ -2,6 +2,7 @@
 // apps and keys, a locked workspace's provider section, the delivery log, sign-out and session expiry.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { auditAndCapture } from "./audit.ts";
 import {
   codeFrom,
   devInbox,
@@ -10,8 +11,8 @@ import {
   launchBrowser,
   type OpenedPage,
   openPage,
+  PageWatch,
   type PosternProcess,
-  screenshot,
   signedOutCheck,
   signIn,
   startPostern,
@@ -67,7 +68,7 @@ describe("dashboard", () => {
     await gotoWhenIdle(page, "/");
     await page.waitForURL("**/sign-in");
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
-    await screenshot(page, "sign-in");
+    await auditAndCapture(page, "sign-in");
 
     // An address the server refuses: the reason appears next to the field.
     watch.expect({ method: "POST", path: /^\/api\/auth\/email$/, status: 400 });
@@ -76,11 +77,12 @@ describe("dashboard", () => {
     await expect
       .poll(() => page.locator(".field-error").first().textContent())
       .toMatch(/valid email address, such as name@example\.com/i);
+    await auditAndCapture(page, "sign-in-invalid");
 
     await page.getByLabel("Email").fill(owner);
     await page.getByRole("button", { name: "Email me a code" }).click();
     await page.getByRole("heading", { name: "Check your email" }).waitFor();
-    await screenshot(page, "sign-in-code");
+    await auditAndCapture(page, "sign-in-code");
 
     // The dev mailbox page shows the email; the pending code step survives the trip there and back.
     await page.getByRole("link", { name: "Open the dev mailbox" }).click();
@@ -92,6 +94,7 @@ describe("dashboard", () => {
     await expect.poll(() => page.locator(".mailbox-item-to").first().textContent()).toBe(owner);
     await page.locator("iframe.mailbox-frame").waitFor();
     expect(await page.locator("iframe.mailbox-frame").getAttribute("sandbox")).toBe("");
+    await auditAndCapture(page, "dev-mailbox-signed-out");
     await page.getByRole("link", { name: "Back to sign in" }).click();
     await page.getByRole("heading", { name: "Check your email" }).waitFor();
 
@@ -103,10 +106,10 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
     await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("alice's workspace");
     await page.getByRole("button", { name: /Workspace/ }).click();
-    await screenshot(page, "workspace-switcher");
+    await auditAndCapture(page, "workspace-switcher");
     await page.getByRole("link", { name: "+ Create workspace" }).click();
     await page.getByRole("heading", { name: "Create a workspace" }).waitFor();
-    await screenshot(page, "workspace-create");
+    await auditAndCapture(page, "workspace-create");
     await page.getByLabel("Workspace name").fill("Acme");
     await page.getByRole("button", { name: "Create workspace" }).click();
     await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
@@ -128,7 +131,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Create app" }).click();
     const urlError = page.locator(".url-row .field-error").first();
     await expect.poll(() => urlError.textContent()).toMatch(/https/);
-    await screenshot(page, "app-create-error");
+    await auditAndCapture(page, "app-create-error");
 
     await page.getByLabel("Redirect URL 1", { exact: true }).fill("https://shop.example.com/callback");
     await page.getByRole("button", { name: "Create app" }).click();
@@ -137,7 +140,7 @@ describe("dashboard", () => {
     publishableKey = (await keyValue(page, "Publishable key").textContent()) ?? "";
     expect(secretKey).toMatch(/^sk_/);
     expect(publishableKey).toMatch(/^pk_/);
-    await screenshot(page, "app-created-secret");
+    await auditAndCapture(page, "app-created-secret");
 
     await page.getByRole("button", { name: "Copy secret key" }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secretKey);
@@ -155,13 +158,13 @@ describe("dashboard", () => {
     expect(appId).toBeDefined();
     expect(sdkSnippet).toContain("secretKey: process.env.POSTERN_SECRET_KEY");
     await page.getByText(`${postern.url}/oidc/${appId}/.well-known/openid-configuration`).waitFor();
-    await screenshot(page, "app-overview");
+    await auditAndCapture(page, "app-overview");
 
     // The secret key is never shown again: the keys page has only its hint.
     await page.getByRole("link", { name: "API keys" }).click();
     await page.getByRole("heading", { name: "Secret key" }).waitFor();
     expect(await page.content()).not.toContain(secretKey);
-    await screenshot(page, "app-keys");
+    await auditAndCapture(page, "app-keys");
 
     await page.getByRole("button", { name: "Rotate secret key" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Rotate now" }).click();
@@ -177,7 +180,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByText("Saved", { exact: true }).waitFor();
     await page.getByRole("heading", { name: "Storefront (prod)" }).waitFor();
-    await screenshot(page, "app-settings");
+    await auditAndCapture(page, "app-settings");
   });
 
   it("shows a locked workspace's email provider section, disabled, with why", {
@@ -193,7 +196,7 @@ describe("dashboard", () => {
     expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Test connection" }).count()).toBe(0);
     expect(await page.getByRole("tab", { name: "OAuth" }).isDisabled()).toBe(true);
-    await screenshot(page, "email-provider-locked");
+    await auditAndCapture(page, "email-provider-locked");
 
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByRole("heading", { name: "What is unlocked" }).waitFor();
@@ -219,7 +222,7 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Remove carol@example.com" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Remove member" }).click();
     await expect.poll(() => page.getByRole("button", { name: "Remove carol@example.com" }).count()).toBe(0);
-    await screenshot(page, "members");
+    await auditAndCapture(page, "members");
   });
 
   it("shows an end-user login in the delivery log with its status and attempts", {
@@ -241,7 +244,7 @@ describe("dashboard", () => {
     await row.waitFor({ timeout: 20_000 });
     await expect.poll(() => row.locator(".badge").textContent(), { timeout: 20_000 }).toBe("Sent");
     expect(await row.locator("td[data-label=Route]").textContent()).toBe("Default sender");
-    await screenshot(page, "delivery-log");
+    await auditAndCapture(page, "delivery-log");
 
     await page.getByLabel("Status").selectOption("failed");
     await page.getByText("No failed emails").waitFor();
@@ -252,7 +255,7 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: `Login email to ${endUser}` }).waitFor();
     await page.getByText("Attempt 1").waitFor();
     await expect.poll(() => page.locator(".attempt .smtp-reply").first().textContent()).toMatch(/^2\d\d/);
-    await screenshot(page, "delivery-detail");
+    await auditAndCapture(page, "delivery-detail");
   });
 
   it("shows the audit log and the dev mailbox", { timeout: 60_000 }, async () => {
@@ -261,7 +264,7 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
     await page.getByText("created an app").first().waitFor();
     await page.getByText("rotated an app's secret key").waitFor();
-    await screenshot(page, "audit-log");
+    await auditAndCapture(page, "audit-log");
 
     await page.getByRole("link", { name: "Dev mailbox" }).click();
     await page
@@ -270,7 +273,15 @@ describe("dashboard", () => {
       .waitFor();
     // The email's own HTML, rendered in the sandboxed frame.
     await page.frameLocator("iframe.mailbox-frame").getByText("login code is").waitFor();
-    await screenshot(page, "dev-mailbox");
+    await auditAndCapture(page, "dev-mailbox");
+
+    // The API reference is one click away, and says whose API it is.
+    await page.getByRole("link", { name: "API reference" }).click();
+    await page.waitForURL(/\/docs/);
+    await expect.poll(() => page.title()).toBe("Postern API");
+    await page.getByText("Passwordless login (public API").first().waitFor();
+    await page.goBack();
+    await page.getByRole("heading", { name: "Dev mailbox" }).waitFor();
   });
 
   it("works at 375 px wide", { timeout: 60_000 }, async () => {
@@ -280,27 +291,28 @@ describe("dashboard", () => {
     mobile.watch.expect(signedOutCheck);
     await gotoWhenIdle(page, "/sign-in");
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
-    await screenshot(page, "sign-in");
+    await auditAndCapture(page, "sign-in");
 
     await signIn(mobile, postern.url, owner);
     await gotoWhenIdle(page, appUrl);
     await page.getByRole("heading", { name: "Storefront (prod)" }).waitFor();
-    await screenshot(page, "app-overview");
+    await auditAndCapture(page, "app-overview");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
 
     await gotoWhenIdle(page, `${appUrl}/email-provider`);
     await page.getByText("Custom Email Provider is locked for this workspace").waitFor();
-    await screenshot(page, "email-provider-locked");
+    await auditAndCapture(page, "email-provider-locked");
 
     await gotoWhenIdle(page, `${appUrl}/deliveries`);
     await page.locator("tbody tr", { hasText: endUser }).waitFor();
-    await screenshot(page, "delivery-log");
+    await auditAndCapture(page, "delivery-log");
 
     await page.getByRole("button", { name: "Menu" }).click();
+    await auditAndCapture(page, "mobile-menu", [375]);
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByRole("heading", { name: "Members & plan" }).waitFor();
-    await screenshot(page, "members");
+    await auditAndCapture(page, "members");
     await mobile.context.close();
     opened.pop();
   });
@@ -316,6 +328,7 @@ describe("dashboard", () => {
     watch.expect({ method: "GET", path: /^\/api\/workspaces\/[^/]+$/, status: 401 });
     await page.getByRole("link", { name: "Members & plan" }).click();
     await page.getByText("Your session expired. Sign in again to pick up where you left off.").waitFor();
+    await auditAndCapture(page, "sign-in-expired");
     expect(new URL(page.url()).searchParams.get("next")).toBe(`${workspaceUrl}/members`);
 
     await page.getByLabel("Email").fill("second-session@example.com");
@@ -325,12 +338,14 @@ describe("dashboard", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     // Another account is not a member of Acme: the page says so instead of failing.
     await page.getByRole("heading", { name: "Workspace not found" }).waitFor();
+    await auditAndCapture(page, "workspace-not-found");
   });
 
   it("signs out", { timeout: 60_000 }, async () => {
     const { page, watch } = desktop;
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByText("You have signed out.").waitFor();
+    await auditAndCapture(page, "signed-out");
     expect(new URL(page.url()).pathname).toBe("/sign-in");
     watch.expect(signedOutCheck);
     await gotoWhenIdle(page, "/sign-in");
@@ -356,6 +371,7 @@ describe("dashboard", () => {
     await page.getByRole("link", { name: link }).first().click();
     // Opening the link uses nothing (link scanners open it too); this browser asked, so one click signs in.
     await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
+    await auditAndCapture(page, "sign-in-link");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("Acme");
@@ -365,6 +381,7 @@ describe("dashboard", () => {
     watch.expect({ method: "GET", path: /^\/api\/auth\/email\/link\?token=/, status: 400 });
     await gotoWhenIdle(page, link);
     await page.getByRole("heading", { name: "This link can no longer be used" }).waitFor();
+    await auditAndCapture(page, "sign-in-link-used");
   });
 
   it("is reachable by keyboard, with a visible focus ring", { timeout: 60_000 }, async () => {
@@ -385,5 +402,97 @@ describe("dashboard", () => {
     expect(outline).toBe("solid 2px");
     await page.keyboard.press("Enter");
     await page.waitForURL(`**${appUrl}/deliveries`);
+  });
+
+  it("opens the demo for the demo account, takes a pasted code in any tab, and says when to retry a limit", {
+    timeout: 90_000,
+  }, async () => {
+    const first = await openPage(browser, postern.url);
+    opened.push(first);
+    const { page, watch } = first;
+    watch.expect(signedOutCheck);
+    const demo = "developer@postern.localhost";
+
+    // The code is asked for in one tab…
+    await gotoWhenIdle(page, "/sign-in");
+    await page.getByLabel("Email").fill(demo);
+    const seen = await devInbox(postern.url);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    await page.getByRole("heading", { name: "Check your email" }).waitFor();
+    const code = codeFrom((await waitForEmail(postern.url, demo, { seen })).subject);
+
+    // …and entered in another, pasted the way mail apps copy it: grouped, with a leading space.
+    const second = await first.context.newPage();
+    const secondWatch = new PageWatch(second);
+    secondWatch.expect(signedOutCheck);
+    await second.goto("/sign-in");
+    const haveCode = second.getByRole("button", { name: `I already have a code for ${demo}` });
+    await haveCode.waitFor();
+    await auditAndCapture(second, "sign-in-have-code");
+    await haveCode.click();
+    await second.evaluate(
+      (text) => navigator.clipboard.writeText(text),
+      ` ${code.slice(0, 3)}-${code.slice(3)}`,
+    );
+    await second.getByLabel("Sign-in code").focus();
+    await second.keyboard.press("ControlOrMeta+V");
+    await expect.poll(() => second.getByLabel("Sign-in code").inputValue()).toBe(code);
+    await second.getByRole("button", { name: "Sign in" }).click();
+
+    // The demo account lands in the demo workspace, on the demo app.
+    await second.waitForURL("**/w/ws_demo");
+    await second
+      .getByRole("link", { name: /Demo app/ })
+      .first()
+      .waitFor();
+    await expect.poll(() => second.locator(".switcher-name").textContent()).toBe("Demo workspace");
+    await auditAndCapture(second, "demo-workspace");
+    await second.getByRole("button", { name: /Workspace/ }).click();
+    expect(await second.locator(".switcher-item-name").allTextContents()).toEqual(["Demo workspace"]);
+    await second.keyboard.press("Escape");
+
+    // The sole owner is told before confirming that leaving cannot be done, then renames and deletes.
+    await second.getByRole("link", { name: "Members & plan" }).click();
+    await second.getByRole("button", { name: "Leave workspace" }).click();
+    await second.getByRole("heading", { name: "You are the only owner of Demo workspace" }).waitFor();
+    await auditAndCapture(second, "members-sole-owner");
+    await second.getByRole("dialog").getByRole("button", { name: "Close" }).click();
+    await second.getByLabel("Workspace name", { exact: true }).fill("Demo (renamed)");
+    await second.getByRole("button", { name: "Rename" }).click();
+    await second.getByText("Renamed", { exact: true }).waitFor();
+    await expect.poll(() => second.locator(".switcher-name").textContent()).toBe("Demo (renamed)");
+    await auditAndCapture(second, "workspace-settings");
+    await second.getByRole("button", { name: "Delete workspace" }).click();
+    const confirm = second.getByRole("dialog").getByRole("button", { name: "Delete workspace" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await second.getByLabel("Type “Demo (renamed)” to confirm").fill("Demo (renamed)");
+    await auditAndCapture(second, "workspace-delete-confirm");
+    await confirm.click();
+    await second.waitForURL("**/workspaces/new");
+    expect((await second.request.get("/api/workspaces/ws_demo")).status()).toBe(404);
+    secondWatch.assertClean();
+    await second.close();
+
+    // Sign-in limits name the time to retry and the setting behind them.
+    await first.context.clearCookies();
+    const eager = "eager@example.com";
+    for (let i = 0; i < 10; i++) {
+      const sent = await fetch(`${postern.url}/api/auth/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: eager }),
+      });
+      expect(sent.status).toBe(202);
+    }
+    watch.expect({ method: "POST", path: /^\/api\/auth\/email$/, status: 429 });
+    await gotoWhenIdle(page, "/sign-in");
+    await page.getByRole("button", { name: "Use a different email" }).click();
+    await page.getByLabel("Email").fill(eager);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    await page.getByText(/Try again in (1 minute|\d+ seconds)\./).waitFor();
+    await page.getByText("POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE").waitFor();
+    await auditAndCapture(page, "sign-in-rate-limited");
+    await first.context.close();
+    opened.pop();
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWLIST, basicBody } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import { auditAndCapture } from "./audit.ts";
 import {
   failureScreenshot,
   gotoWhenIdle,
@@ -16,7 +17,6 @@ import {
   signIn,
   startPostern,
 } from "./harness.ts";
-import { auditAndCapture } from "./oidc-support.ts";
 
 describe("the delivery log: search, cause, hint and resend", () => {
   let postern: PosternProcess;

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWLIST, basicBody } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import { auditAndCapture } from "./audit.ts";
 import {
   codeFrom,
   devInbox,
@@ -18,13 +19,7 @@ import {
   startPostern,
   waitForEmail,
 } from "./harness.ts";
-import {
-  askForCode,
-  auditAndCapture,
-  authorizationUrl,
-  relyingParty,
-  startAppServer,
-} from "./oidc-support.ts";
+import { askForCode, authorizationUrl, relyingParty, startAppServer } from "./oidc-support.ts";
 
 const linkIn = (text: string) => /(https?:\/\/\S+\?token=[\w-]+)/.exec(text)![1]!;
 const wrongCode = (code: string) => (code === "000000" ? "111111" : "000000");

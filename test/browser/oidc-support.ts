@@ -2,12 +2,10 @@
 // the app's callback answered inside the browser (Playwright routes), so no app server is needed.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AxeBuilder } from "@axe-core/playwright";
 import * as client from "openid-client";
 import type { Page } from "playwright-core";
-import { expect } from "vitest";
 import type { CreatedApp } from "./api.ts";
-import { codeFrom, devInbox, screenshot, waitForEmail } from "./harness.ts";
+import { codeFrom, devInbox, waitForEmail } from "./harness.ts";
 
 export async function relyingParty(app: CreatedApp, auth: client.ClientAuth = client.None()) {
   return client.discovery(new URL(app.issuer), app.id, undefined, auth, {
@@ -94,22 +92,4 @@ export async function signInOnHostedPage(
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL(`${redirectUri}?**`);
   return { callback: new URL(page.url()), checks };
-}
-
-const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
-
-/** Audits the page with axe-core and screenshots it, at 375 and at 1440 px wide. */
-export async function auditAndCapture(page: Page, name: string): Promise<void> {
-  for (const width of [375, 1440]) {
-    await page.setViewportSize({ width, height: 900 });
-    const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
-    const violations = results.violations.map(
-      (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`,
-    );
-    expect(violations, `${name} at ${width} px`).toEqual([]);
-    // Nothing wider than the viewport: no sideways scrolling on a phone.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow, `${name} at ${width} px scrolls sideways`).toBeLessThanOrEqual(0);
-    await screenshot(page, name);
-  }
 }

@@ -30,14 +30,14 @@ function Redirect({ to }: { to: string }) {
 
 function FullPage({ children }: { children: ReactNode }) {
   return (
-    <div className="auth-page">
+    <main className="auth-page">
       <div className="auth-card">
         <div className="auth-brand">
           <Brand />
         </div>
         {children}
       </div>
-    </div>
+    </main>
   );
 }
 
@@ -73,10 +73,10 @@ export function App() {
     if (pathname === "/dev/mailbox") {
       return (
         <div className="public-page">
-          <div className="public-bar">
+          <header className="public-bar">
             <Brand />
             <Link to="/sign-in">← Back to sign in</Link>
-          </div>
+          </header>
           <main className="public-main">
             <DevMailboxPage />
           </main>

@@ -60,17 +60,31 @@ export function Shell({
     }
   }, [pathname]);
 
+  const menuButtonRef = useRef<HTMLButtonElement>(null);
+  // Esc closes the small-screen menu and gives focus back to the button that opened it.
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape" || event.defaultPrevented) return;
+      setMenuOpen(false);
+      menuButtonRef.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
+
   const base = workspace ? `/w/${encodeURIComponent(workspace.id)}` : undefined;
   return (
     <div className="shell">
       <a href="#main" className="skip-link">
         Skip to content
       </a>
-      <div className="topbar">
+      <header className="topbar">
         <Link to="/" className="topbar-brand" aria-label="Postern home">
           <Brand />
         </Link>
         <button
+          ref={menuButtonRef}
           type="button"
           className="btn btn-ghost btn-sm"
           aria-expanded={menuOpen}
@@ -79,7 +93,7 @@ export function Shell({
         >
           {menuOpen ? "Close" : "Menu"}
         </button>
-      </div>
+      </header>
       <aside id="sidebar" className={`sidebar${menuOpen ? " sidebar-open" : ""}`}>
         <Link to="/" className="sidebar-brand" aria-label="Postern home">
           <Brand />
@@ -96,6 +110,10 @@ export function Shell({
             </>
           )}
           {me.devMailbox && <NavLink to="/dev/mailbox">Dev mailbox</NavLink>}
+          {/* Served by the API process, outside the single-page app: a plain link. */}
+          <a href="/docs" className="nav-link">
+            API reference
+          </a>
         </nav>
         <div className="sidebar-footer">
           <div className="sidebar-account">

@@ -16,7 +16,7 @@ export function codeField(m: Messages, error: string | undefined): Html {
   return html`<div class="field">
 <label for="code">${m.code.label}</label>
 <span class="hint" id="code-hint">${m.code.hint}</span>
-<input id="code" name="code" type="text" class="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required aria-describedby="code-hint${error ? " code-error" : ""}"${error ? html` aria-invalid="true" autofocus` : ""}>
+<input id="code" name="code" type="text" class="code" inputmode="numeric" autocomplete="one-time-code" maxlength="20" required aria-describedby="code-hint${error ? " code-error" : ""}"${error ? html` aria-invalid="true" autofocus` : ""}>
 ${error ? html`<p class="field-error" id="code-error">${error}</p>` : ""}
 </div>`;
 }

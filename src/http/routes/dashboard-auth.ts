@@ -14,10 +14,11 @@ import {
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { requestedLocaleSchema } from "../../i18n/locales.ts";
+import { normalizeCode } from "../../login/code-format.ts";
 import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
 import { bindBrowser } from "../browser-forms.ts";
-import { idSchema, problems } from "../schemas.ts";
+import { idSchema, loginCodeSchema, problems } from "../schemas.ts";
 import { registerLinkPages } from "./magic-link-pages.ts";
 
 /**
@@ -67,7 +68,7 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
           summary: "Verify the code; sets the session cookie and returns the CSRF token",
           body: z.strictObject({
             loginId: idSchema,
-            code: z.string().regex(/^\d{6}$/, "must be the 6-digit code from the email"),
+            code: loginCodeSchema,
           }),
           response: {
             200: z.object({
@@ -79,7 +80,12 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
         },
       },
       async (request, reply) => {
-        const session = await verifyDashboardCode(ctx, request.body.loginId, request.body.code, request.ip);
+        const session = await verifyDashboardCode(
+          ctx,
+          request.body.loginId,
+          normalizeCode(request.body.code),
+          request.ip,
+        );
         setSessionCookie(reply, session.token);
         return {
           csrfToken: session.csrfToken,

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DomainError } from "../../errors.ts";
+import { normalizeCode } from "../../login/code-format.ts";
 import { acceptFormBodies, browserSecretOf, isCrossSiteForm } from "../browser-forms.ts";
 import { elsewherePage } from "../pages/hosted-login-pages.ts";
 import type { Branding } from "../pages/layout.ts";
@@ -126,7 +127,7 @@ export function registerLinkPages<Session>(
         try {
           if (code === undefined)
             return flow.signedIn(reply, await flow.redeemInBrowser(token, browserSecret));
-          const digits = code.replace(/\s/g, "");
+          const digits = normalizeCode(code);
           if (!CODE.test(digits)) {
             // A malformed code (a scanner's empty submission) is no try: it never reaches the counter.
             return await show(reply, token, undefined, {

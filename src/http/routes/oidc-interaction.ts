@@ -7,6 +7,7 @@ import type { App } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
 import { canonicalEmail, parseEmailAddress } from "../../email-address/email-address.ts";
 import { DomainError } from "../../errors.ts";
+import { normalizeCode } from "../../login/code-format.ts";
 import {
   pendingInteractionLogin,
   redeemInteractionLink,
@@ -237,7 +238,7 @@ export function registerInteractionRoutes(
       if (crossSite(request, reply)) return reply;
       const ix = await open(request, reply);
       if (!ix) return reply;
-      const code = request.body.code.replace(/\s/g, "");
+      const code = normalizeCode(request.body.code);
       if (!CODE.test(code)) return showCodeStep(ix, reply, 400, { fieldError: m.problems.codeFormat });
       try {
         const user = await verifyInteractionCode(ctx, ix.app, {

@@ -6,6 +6,7 @@ import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { notFound } from "../../errors.ts";
 import { requestedLocaleSchema } from "../../i18n/locales.ts";
+import { normalizeCode } from "../../login/code-format.ts";
 import {
   openAppLoginLink,
   redeemAppLinkInBrowser,
@@ -21,7 +22,7 @@ import { brandingOf } from "../pages/branding.ts";
 import { sendPage } from "../pages/layout.ts";
 import { signedInPage } from "../pages/link-pages.ts";
 import { en } from "../pages/messages.ts";
-import { idSchema, problems } from "../schemas.ts";
+import { idSchema, loginCodeSchema, problems } from "../schemas.ts";
 import { registerLinkPages } from "./magic-link-pages.ts";
 
 const sessionResponse = z.object({
@@ -83,13 +84,17 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
             security: [{ publishableKey: [] }],
             body: z.strictObject({
               loginId: idSchema,
-              code: z.string().regex(/^\d{6}$/, "must be the 6-digit code from the email"),
+              code: loginCodeSchema,
             }),
             response: { 200: sessionResponse, ...problems },
           },
         },
         async (request) =>
-          verifyAppLoginCode(ctx, request.publicApp, { ...request.body, ip: request.clientIp }),
+          verifyAppLoginCode(ctx, request.publicApp, {
+            ...request.body,
+            code: normalizeCode(request.body.code),
+            ip: request.clientIp,
+          }),
       );
     });
 

@@ -6,11 +6,13 @@ import { emailAddressSchema } from "../../email-address/email-address.ts";
 import {
   changeMemberRole,
   createWorkspace,
+  deleteWorkspace,
   getWorkspace,
   inviteMember,
   listMembers,
   listWorkspaces,
   removeMember,
+  renameWorkspace,
   requireRole,
 } from "../../workspaces/workspaces.ts";
 import { sessionGuard } from "../auth.ts";
@@ -78,6 +80,39 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
         },
       },
       async (request) => getWorkspace(ctx.db, request.account.id, request.params.workspaceId),
+    );
+
+    app.patch(
+      "/api/workspaces/:workspaceId",
+      {
+        schema: {
+          tags,
+          summary: "Rename a workspace (owners)",
+          params: workspaceParams,
+          body: z.strictObject({ name: textSchema(100) }),
+          response: { 200: workspaceView, ...problems },
+        },
+      },
+      async (request) =>
+        renameWorkspace(ctx, request.account.id, request.params.workspaceId, request.body.name),
+    );
+
+    app.delete(
+      "/api/workspaces/:workspaceId",
+      {
+        schema: {
+          tags,
+          summary: "Delete a workspace and everything in it (owners)",
+          description:
+            "Removes its apps (keys, email providers, templates, end users, logins, deliveries), memberships, features and audit log. Accounts remain.",
+          params: workspaceParams,
+          response: { 204: z.null(), ...problems },
+        },
+      },
+      async (request, reply) => {
+        await deleteWorkspace(ctx, request.account.id, request.params.workspaceId);
+        return reply.status(204).send(null);
+      },
     );
 
     app.get(

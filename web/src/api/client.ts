@@ -14,12 +14,27 @@ function sentence(field: string, message: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/**
+ * The server's sentence, and for a rate limit when to try again and what sets the limit:
+ * "Too many login emails for this address in the last hour. Try again in 12 minutes. …"
+ */
+function describeProblem({ code, detail, retryAfter, setting }: Problem): string {
+  if (code !== "rate_limited" || retryAfter === undefined) return detail;
+  const minutes = Math.ceil(retryAfter / 60);
+  const wait =
+    retryAfter < 60
+      ? `${retryAfter} second${retryAfter === 1 ? "" : "s"}`
+      : `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const limit = setting ? ` The operator setting ${setting} sets this limit.` : "";
+  return `${detail} Try again in ${wait}.${limit}`;
+}
+
 /** A failed API call, carrying the server's RFC 9457 problem. */
 export class ApiError extends Error {
   readonly problem: Problem;
 
   constructor(problem: Problem) {
-    super(problem.detail);
+    super(describeProblem(problem));
     this.name = "ApiError";
     this.problem = problem;
   }

@@ -11,6 +11,9 @@ export interface Problem {
   line?: number | null;
   column?: number | null;
   errors?: { field: string; message: string; code?: string; line?: number | null; column?: number | null }[];
+  /** Rate limits: seconds until a retry can succeed, and the operator setting that sets the limit. */
+  retryAfter?: number;
+  setting?: string;
 }
 
 export interface Account {

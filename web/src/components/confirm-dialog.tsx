@@ -1,6 +1,9 @@
 import { type ReactNode, useEffect, useRef } from "react";
 
-/** A modal confirmation on the native <dialog>: focus is trapped, Escape cancels. */
+/**
+ * A modal confirmation on the native <dialog>: focus is trapped, Escape cancels. Without `onConfirm`
+ * it only informs (a step that cannot be taken, and why), with a single Close button.
+ */
 export function ConfirmDialog({
   open,
   title,
@@ -8,16 +11,19 @@ export function ConfirmDialog({
   confirmLabel,
   tone = "danger",
   busy = false,
+  confirmDisabled = false,
   onConfirm,
   onCancel,
 }: {
   open: boolean;
   title: ReactNode;
   children?: ReactNode;
-  confirmLabel: string;
+  confirmLabel?: string;
   tone?: "danger" | "primary";
   busy?: boolean;
-  onConfirm(): void;
+  /** The confirmation is not complete yet (a name to type). */
+  confirmDisabled?: boolean;
+  onConfirm?(): void;
   onCancel(): void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -43,17 +49,19 @@ export function ConfirmDialog({
       {children && <div className="dialog-body">{children}</div>}
       <div className="dialog-actions">
         <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
-          Cancel
+          {onConfirm ? "Cancel" : "Close"}
         </button>
-        <button
-          type="button"
-          className={`btn ${tone === "danger" ? "btn-danger" : "btn-primary"}`}
-          onClick={onConfirm}
-          disabled={busy}
-          aria-busy={busy}
-        >
-          {confirmLabel}
-        </button>
+        {onConfirm && (
+          <button
+            type="button"
+            className={`btn ${tone === "danger" ? "btn-danger" : "btn-primary"}`}
+            onClick={onConfirm}
+            disabled={busy || confirmDisabled}
+            aria-busy={busy}
+          >
+            {confirmLabel}
+          </button>
+        )}
       </div>
     </dialog>
   );

@@ -25,14 +25,19 @@ export function Notice({
   );
 }
 
-/** An API failure in words: the problem's `detail`, which the server writes for people. */
+/**
+ * An API failure in words: the problem's `detail`, which the server writes for people. "Try again" is
+ * offered only where trying again can help: not for something that does not exist or is not allowed.
+ */
 export function ErrorNotice({ error, onRetry }: { error: ApiError; onRetry?: () => void }) {
+  const retryable = ![403, 404].includes(error.status);
   return (
     <Notice
       tone="danger"
       title={error.problem.title}
       actions={
-        onRetry && (
+        onRetry &&
+        retryable && (
           <button type="button" className="btn btn-secondary btn-sm" onClick={onRetry}>
             Try again
           </button>

@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useId, useState } from "react";
 import { ApiError, api, enc } from "../api/client.ts";
 import type { Member, Role, Workspace, WorkspaceSummary } from "../api/types.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
-import { Badge, ErrorNotice, Loading } from "../components/feedback.tsx";
+import { Badge, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { SelectField, TextField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { Time } from "../components/time.tsx";
@@ -23,6 +23,7 @@ export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
       <div className="stack">
         <FeaturesCard workspaceId={workspace.id} />
         <MembersCard workspace={workspace} />
+        {workspace.role === "owner" && <WorkspaceCard workspace={workspace} />}
       </div>
     </>
   );
@@ -114,6 +115,9 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
   };
 
   const leaving = removing?.accountId === me.account.id;
+  // A sole owner cannot leave (the server refuses it): say so before anything is confirmed.
+  const owners = members.data?.members.filter((m) => m.role === "owner").length ?? 0;
+  const soleOwnerLeaving = leaving && removing?.role === "owner" && owners <= 1;
   return (
     <Card
       title="Members"
@@ -189,7 +193,15 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
         )
       )}
       <ConfirmDialog
-        open={removing !== undefined}
+        open={soleOwnerLeaving}
+        title={`You are the only owner of ${workspace.name}`}
+        onCancel={() => setRemoving(undefined)}
+      >
+        A workspace needs an owner. Make another member an owner first, then leave; or delete the workspace
+        below if nobody needs it any more.
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={removing !== undefined && !soleOwnerLeaving}
         title={leaving ? `Leave ${workspace.name}?` : `Remove ${removing?.email ?? ""}?`}
         confirmLabel={busy ? "Working…" : leaving ? "Leave workspace" : "Remove member"}
         busy={busy}
@@ -304,5 +316,114 @@ function InviteForm({
             : ""}
       </div>
     </form>
+  );
+}
+
+/** Owners rename the workspace, or delete it with everything in it after typing its name. */
+function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
+  const { refresh } = useSession();
+  const [name, setName] = useState(workspace.name);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [renameError, setRenameError] = useState<ApiError>();
+  const [deleting, setDeleting] = useState(false);
+  const [typedName, setTypedName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [deleteError, setDeleteError] = useState<ApiError>();
+  useEffect(() => setName(workspace.name), [workspace.name]);
+
+  const rename = async (event: FormEvent) => {
+    event.preventDefault();
+    setSaving(true);
+    setSaved(false);
+    setRenameError(undefined);
+    try {
+      await api.patch(`/api/workspaces/${enc(workspace.id)}`, { name });
+      await refresh();
+      setSaved(true);
+    } catch (err) {
+      if (err instanceof ApiError) setRenameError(err);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const remove = async () => {
+    setBusy(true);
+    setDeleteError(undefined);
+    try {
+      await api.delete(`/api/workspaces/${enc(workspace.id)}`);
+      await refresh();
+      navigate("/");
+    } catch (err) {
+      if (err instanceof ApiError) setDeleteError(err);
+      setBusy(false);
+    }
+  };
+
+  const nameError = renameError?.fieldErrors().name;
+  return (
+    <Card title="Workspace" id="workspace-settings" description="Only owners see this.">
+      <form onSubmit={rename} noValidate className="form">
+        <TextField
+          label="Workspace name"
+          name="name"
+          required
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setSaved(false);
+          }}
+          error={nameError}
+        />
+        <div className="form-actions">
+          <button
+            type="submit"
+            className="btn btn-secondary"
+            disabled={saving || !name.trim() || name.trim() === workspace.name}
+          >
+            {saving ? "Saving…" : "Rename"}
+          </button>
+          <span className="form-success" role="status">
+            {saved ? "Renamed" : ""}
+          </span>
+        </div>
+        {renameError && !nameError && <FormError error={renameError} />}
+      </form>
+      <div className="danger-zone">
+        <div>
+          <div className="danger-zone-title">Delete this workspace</div>
+          <p className="muted">
+            Its apps, their keys, email providers, templates, end users and delivery log, its members and its
+            audit log are removed for good. Members keep their accounts.
+          </p>
+        </div>
+        <button type="button" className="btn btn-danger" onClick={() => setDeleting(true)}>
+          Delete workspace
+        </button>
+      </div>
+      <ConfirmDialog
+        open={deleting}
+        title={`Delete ${workspace.name}?`}
+        confirmLabel={busy ? "Deleting…" : "Delete workspace"}
+        busy={busy}
+        confirmDisabled={typedName.trim() !== workspace.name}
+        onCancel={() => {
+          setDeleting(false);
+          setTypedName("");
+        }}
+        onConfirm={() => void remove()}
+      >
+        <p>Everything in it is removed at once and cannot be brought back. Type its name to confirm.</p>
+        <TextField
+          label={`Type “${workspace.name}” to confirm`}
+          name="confirm-name"
+          autoComplete="off"
+          value={typedName}
+          onChange={(e) => setTypedName(e.target.value)}
+        />
+        <FormError error={deleteError} />
+      </ConfirmDialog>
+    </Card>
   );
 }

@@ -4,7 +4,13 @@ import type { Account, SessionStatus } from "../api/types.ts";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
-import { type PendingLogin, readPendingLogin, writePendingLogin } from "../pending-login.ts";
+import {
+  codeDigits,
+  type PendingLogin,
+  readBrowserPendingLogin,
+  readPendingLogin,
+  writePendingLogin,
+} from "../pending-login.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { Brand } from "../shell.tsx";
@@ -36,7 +42,7 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
   };
 
   return (
-    <div className="auth-page">
+    <main className="auth-page">
       <div className="auth-card">
         <div className="auth-brand">
           <Brand />
@@ -58,7 +64,7 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
         {pending ? (
           <CodeStep pending={pending} onRestart={() => choosePending(undefined)} onResent={choosePending} />
         ) : (
-          <EmailStep onSent={choosePending} />
+          <EmailStep onSent={choosePending} onHaveCode={choosePending} />
         )}
         {devMailbox && (
           <div className="auth-dev">
@@ -67,11 +73,19 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
           </div>
         )}
       </div>
-    </div>
+    </main>
   );
 }
 
-function EmailStep({ onSent }: { onSent(pending: PendingLogin): void }) {
+function EmailStep({
+  onSent,
+  onHaveCode,
+}: {
+  onSent(pending: PendingLogin): void;
+  onHaveCode(pending: PendingLogin): void;
+}) {
+  // A code asked for in another tab of this browser (still valid) can be entered here.
+  const [elsewhere] = useState(readBrowserPendingLogin);
   const [email, setEmail] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>();
@@ -108,6 +122,13 @@ function EmailStep({ onSent }: { onSent(pending: PendingLogin): void }) {
       <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email.trim()}>
         {busy ? "Sending…" : "Email me a code"}
       </button>
+      {elsewhere && (
+        <div className="auth-secondary-actions">
+          <button type="button" className="btn btn-link" onClick={() => onHaveCode(elsewhere)}>
+            I already have a code for {elsewhere.email}
+          </button>
+        </div>
+      )}
     </form>
   );
 }
@@ -134,7 +155,7 @@ function CodeStep({
     try {
       const verified = await api.post<{ csrfToken: string; account: Account }>("/api/auth/email/verify", {
         loginId: pending.loginId,
-        code: code.trim(),
+        code,
       });
       writePendingLogin(undefined);
       await completeSignIn(verified);
@@ -169,13 +190,11 @@ function CodeStep({
         name="code"
         inputMode="numeric"
         autoComplete="one-time-code"
-        pattern="[0-9]{6}"
-        maxLength={6}
         autoFocus
         required
         className="input input-code"
         value={code}
-        onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
+        onChange={(e) => setCode(codeDigits(e.target.value))}
         error={codeError}
         hint={resent ? "A new code is on its way: use the newest email." : undefined}
       />
