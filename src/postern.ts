@@ -66,6 +66,8 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     startQueue(
       storage,
       {
+        // pg-boss's own retries are for a worker that died or threw (src/delivery/worker.ts schedules
+        // every email's retries itself, until its login expires).
         retryLimit: 8,
         retryDelaySeconds: config.delivery.retryBaseSeconds,
         jobTimeoutSeconds: config.delivery.jobTimeoutSeconds,
@@ -151,6 +153,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       const outcome = await deliverLoginEmail(ctx, resolveRoute, job);
       return outcome;
     });
+    routing.startProbing(config.delivery.providerProbeSeconds);
     maintenance = setInterval(() => {
       const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
       Promise.all([pruneRateLimits(ctx.db, hourAgo), pruneSessions(ctx)]).catch((err) =>

@@ -152,6 +152,12 @@ export const deliveries = pgTable(
     messageId: text("message_id"),
     /** The code and link token, sealed, so the worker can compose the email; cleared once delivery ends. */
     sealedPayload: text("sealed_payload"),
+    /**
+     * When the next try is scheduled (a retry, or a wait for a failing provider). Its job carries the
+     * same time, so a job from an earlier schedule (replaced when a recovered provider releases the
+     * email at once) finds it changed and does nothing: one email, one send.
+     */
+    nextAttemptAt: at("next_attempt_at"),
     expiresAt: at("expires_at").notNull(),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),

@@ -1,7 +1,8 @@
 /**
  * Classifies a failed SMTP send into what the worker should do about it.
  * RFC 5321: 4yz is transient, 5yz permanent; TLS and authentication failures are configuration
- * problems that retrying cannot fix (RFC 5321 §4.2.1, RFC 3463 enhanced codes).
+ * problems that retrying the same send cannot fix (RFC 5321 §4.2.1, RFC 3463 enhanced codes) — but
+ * fixing the provider can, so the email waits for that (see Blame) instead of failing.
  */
 export type ErrorClass =
   | "network" // refused, reset, DNS, unreachable: retry
@@ -15,8 +16,27 @@ export type ErrorClass =
   | "token" // the OAuth token endpoint refused: configuration
   | "internal";
 
+/**
+ * Whom a failure blames, which decides what happens to the email (DESIGN.md, Reliability rules):
+ * - recipient: this email was refused (unknown user, mailbox full, policy): it fails at once;
+ * - provider: the provider cannot send at all just now (credentials, connection, TLS, a refused
+ *   destination, a token): the email waits and retries until its login expires, or moves to the
+ *   default sender where the developer allowed it, and the provider is marked failing;
+ * - transient: a hiccup (4xx, an unexpected error): the email retries with backoff.
+ */
+export type Blame = "recipient" | "provider" | "transient";
+
+/** What happened on the wire when the server could not be reached. */
+export interface NetworkCause {
+  what: "refused" | "timeout" | "dns" | "reset" | "unreachable";
+  host?: string | undefined;
+  port?: number | undefined;
+}
+
 export interface ClassifiedError {
   errorClass: ErrorClass;
+  blame: Blame;
+  /** Whether the same send, unchanged, may succeed later without anyone fixing anything. */
   retryable: boolean;
   /** True when the provider's configuration is at fault: mark it failing instead of hammering it. */
   configProblem: boolean;
@@ -25,6 +45,8 @@ export interface ClassifiedError {
   responseCode: number | undefined;
   /** A sentence for the developer; raw socket errors are not echoed. */
   message: string;
+  /** For network errors and timeouts: the destination and what happened. */
+  network?: NetworkCause;
 }
 
 interface SmtpLikeError {
@@ -35,6 +57,56 @@ interface SmtpLikeError {
   message?: string;
   cause?: { code?: string };
   errorClass?: ErrorClass;
+  /** Set by the connecting code (src/mail/smtp-target.ts): the configured host, not the resolved address. */
+  host?: string;
+  port?: number;
+}
+
+const BLAME: Record<ErrorClass, Blame> = {
+  network: "provider",
+  timeout: "provider",
+  tls: "provider",
+  auth: "provider",
+  blocked: "provider",
+  token: "provider",
+  transient: "transient",
+  internal: "transient",
+  recipient: "recipient",
+  permanent: "recipient",
+};
+
+export const blameOf = (errorClass: ErrorClass): Blame => BLAME[errorClass];
+
+const NETWORK_WORDS: Record<NetworkCause["what"], string> = {
+  refused: "the connection was refused",
+  timeout: "the connection timed out",
+  dns: "the host name did not resolve",
+  reset: "the connection was reset",
+  unreachable: "the host is unreachable",
+};
+
+function networkCause(e: SmtpLikeError, fallback: NetworkCause["what"]): NetworkCause {
+  const text = `${e.code ?? ""} ${e.cause?.code ?? ""} ${e.message ?? ""}`;
+  const what: NetworkCause["what"] = /ECONNREFUSED/.test(text)
+    ? "refused"
+    : /ENOTFOUND|EAI_AGAIN|EDNS|getaddrinfo/.test(text)
+      ? "dns"
+      : /ECONNRESET|EPIPE|socket hang up|closed unexpectedly/i.test(text)
+        ? "reset"
+        : /EHOSTUNREACH|ENETUNREACH/.test(text)
+          ? "unreachable"
+          : /ETIMEDOUT|timeout|timed out/i.test(text)
+            ? "timeout"
+            : fallback;
+  return { what, ...(e.host ? { host: e.host } : {}), ...(e.port ? { port: e.port } : {}) };
+}
+
+/** "Could not reach the SMTP server at smtp.acme.com:587: the connection was refused." */
+function networkMessage(cause: NetworkCause): string {
+  const where = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
+  return cause.what === "timeout"
+    ? `The SMTP server${where} did not answer in time (${NETWORK_WORDS.timeout}).`
+    : `Could not reach the SMTP server${where}: ${NETWORK_WORDS[cause.what]}.`;
 }
 
 const TLS_CODES = new Set([
@@ -63,19 +135,36 @@ export function classifySmtpError(err: unknown): ClassifiedError {
   if (e.errorClass) {
     const retryable =
       e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
-    // Socket errors carry addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): say it plainly instead.
-    const message =
-      e.errorClass === "network"
-        ? "Could not reach the SMTP server."
-        : e.errorClass === "timeout"
-          ? "The server did not answer in time."
-          : (e.message ?? "Send failed.");
-    return { ...base, errorClass: e.errorClass, retryable, configProblem: !retryable, message };
+    const blame = blameOf(e.errorClass);
+    // Socket errors carry resolved addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): name the configured host,
+    // the port and what happened in words instead. The outbound guard has already refused private
+    // destinations, so this says nothing about internal networks.
+    if (e.errorClass === "network" || e.errorClass === "timeout") {
+      const network = networkCause(e, e.errorClass === "timeout" ? "timeout" : "refused");
+      return {
+        ...base,
+        errorClass: e.errorClass,
+        blame,
+        retryable,
+        configProblem: false,
+        message: networkMessage(network),
+        network,
+      };
+    }
+    return {
+      ...base,
+      errorClass: e.errorClass,
+      blame,
+      retryable,
+      configProblem: blame === "provider",
+      message: e.message ?? "Send failed.",
+    };
   }
   if (code === 550 && /5\.7\.30/.test(reply ?? "")) {
     return {
       ...base,
       errorClass: "auth",
+      blame: blameOf("auth"),
       retryable: false,
       configProblem: true,
       message:
@@ -87,6 +176,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
       return {
         ...base,
         errorClass: "transient",
+      blame: blameOf("transient"),
         retryable: true,
         configProblem: false,
         message: "The server could not check the credentials just now.",
@@ -95,6 +185,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "auth",
+      blame: blameOf("auth"),
       retryable: false,
       configProblem: true,
       message: "The SMTP server rejected the credentials.",
@@ -104,6 +195,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "tls",
+      blame: blameOf("tls"),
       retryable: false,
       configProblem: true,
       message: "The server requires STARTTLS before anything else.",
@@ -114,6 +206,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "tls",
+      blame: blameOf("tls"),
       retryable: false,
       configProblem: true,
       message: missing
@@ -125,6 +218,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "recipient",
+      blame: blameOf("recipient"),
       retryable: false,
       configProblem: false,
       message: "The server refused the recipient address.",
@@ -134,6 +228,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "transient",
+      blame: blameOf("transient"),
       retryable: true,
       configProblem: false,
       message: "The server asked to try again later.",
@@ -143,18 +238,22 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     return {
       ...base,
       errorClass: "permanent",
+      blame: blameOf("permanent"),
       retryable: false,
       configProblem: false,
       message: "The server refused the email.",
     };
   }
   if (e.code === "ETIMEDOUT" || /timeout|timed out/i.test(e.message ?? "")) {
+    const network = networkCause(e, "timeout");
     return {
       ...base,
       errorClass: "timeout",
+      blame: "provider",
       retryable: true,
       configProblem: false,
-      message: "The server did not answer in time.",
+      message: networkMessage(network),
+      network,
     };
   }
   if (
@@ -163,17 +262,21 @@ export function classifySmtpError(err: unknown): ClassifiedError {
       e.code,
     )
   ) {
+    const network = networkCause(e, "refused");
     return {
       ...base,
       errorClass: "network",
+      blame: "provider",
       retryable: true,
       configProblem: false,
-      message: "Could not reach the SMTP server.",
+      message: networkMessage(network),
+      network,
     };
   }
   return {
     ...base,
     errorClass: "internal",
+      blame: blameOf("internal"),
     retryable: true,
     configProblem: false,
     message: "The email could not be sent.",

@@ -7,12 +7,19 @@ export const LOGIN_EMAIL_QUEUE = "login-email";
 
 export interface LoginEmailJob {
   deliveryId: string;
+  /**
+   * The delivery's `nextAttemptAt` this job was scheduled for (absent on the first job): a job whose
+   * schedule was replaced since (the email was released early) does nothing.
+   */
+  scheduledFor?: string;
+  /** Tries and waits so far, for the backoff. */
+  tries?: number;
 }
 
 export type Job = PgBoss.JobWithMetadata<LoginEmailJob>;
 
 export interface RetryPolicy {
-  /** Attempts after the first; retries also stop once the login challenge has expired. */
+  /** pg-boss retries of a job whose worker died or threw; an email's own retries are scheduled by the worker. */
   retryLimit: number;
   /** Base delay; pg-boss doubles it per retry and adds jitter (`retry_backoff`). */
   retryDelaySeconds: number;
