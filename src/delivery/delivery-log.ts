@@ -24,6 +24,9 @@ export function deliveryView(d: Delivery) {
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
     sentAt: d.sentAt?.toISOString() ?? null,
+    /** When the next try is due, while the email is queued or retrying. */
+    nextAttemptAt:
+      d.status === "retrying" || d.status === "queued" ? (d.nextAttemptAt?.toISOString() ?? null) : null,
     expiresAt: d.expiresAt.toISOString(),
     locale: d.locale,
     purpose: d.purpose,

@@ -3,15 +3,18 @@ import type { Context } from "../context.ts";
 import { transactionExecutor } from "../db/connection.ts";
 import { deliveries } from "../db/schema.ts";
 
-/** The longest wait between two tries: a long outage is still retried every two minutes. */
-const MAX_RETRY_DELAY_MS = 120_000;
-
 /**
- * Exponential backoff with jitter, capped: base · 2^tries, between half and all of it. There is no
- * retry count: an email is retried until its login expires (the caller checks the expiry).
+ * Exponential backoff with jitter, capped: base · 2^tries, between half and all of it, at most
+ * `maxSeconds` (so a long outage is still retried every few minutes). There is no retry count: an
+ * email is retried until its login expires (the caller checks the expiry).
  */
-export function retryDelayMs(baseSeconds: number, tries: number, random = Math.random): number {
-  const full = Math.min(MAX_RETRY_DELAY_MS, baseSeconds * 1000 * 2 ** Math.min(tries, 16));
+export function retryDelayMs(
+  baseSeconds: number,
+  tries: number,
+  maxSeconds: number,
+  random = Math.random,
+): number {
+  const full = Math.min(maxSeconds * 1000, baseSeconds * 1000 * 2 ** Math.min(tries, 16));
   return Math.round(full / 2 + (full / 2) * random());
 }
 

@@ -43,6 +43,28 @@ export async function deliverLoginEmail(
     )
     .returning();
   if (!delivery) return "done";
+  try {
+    return await attempt(ctx, resolveRoute, job, delivery);
+  } catch (err) {
+    // Postern's own failure (a database hiccup): hand the claim back, so pg-boss's retry of this
+    // same job (same schedule) can take it again.
+    await ctx.db
+      .update(deliveries)
+      .set({ status: delivery.status === "sending" ? "retrying" : delivery.status, updatedAt: ctx.now() })
+      .where(and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending")))
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+async function attempt(
+  ctx: Context,
+  resolveRoute: RouteResolver,
+  job: Job,
+  delivery: Delivery,
+): Promise<"done" | "retry"> {
+  const deliveryId = delivery.id;
+  const now = ctx.now();
   if (delivery.expiresAt <= now || !delivery.sealedPayload) {
     await finish(ctx, delivery, {
       status: "expired",
@@ -85,8 +107,9 @@ function waitingMessage(reason: string, probeSeconds: number) {
 }
 
 /**
- * Schedules the next try with backoff, or ends the delivery as expired when even that would come after
- * its login expires. Every outcome but a recipient's refusal comes here: nothing else fails an email.
+ * Schedules the next try with backoff (the last one at the login's expiry), or ends the delivery as
+ * expired once its login has. Every outcome but a recipient's refusal comes here: nothing else fails
+ * an email.
  */
 async function waitOrExpire(
   ctx: Context,
@@ -94,12 +117,19 @@ async function waitOrExpire(
   tries: number,
   outcome: Omit<Outcome, "status"> & { lastError: string },
 ): Promise<void> {
-  const next = new Date(ctx.now().getTime() + retryDelayMs(ctx.config.delivery.retryBaseSeconds, tries));
-  if (next.getTime() >= delivery.expiresAt.getTime()) {
+  const now = ctx.now().getTime();
+  // The last try is at the expiry itself: until then a recovered provider can still release the email.
+  const next = new Date(
+    Math.min(
+      now + retryDelayMs(ctx.config.delivery.retryBaseSeconds, tries, ctx.config.delivery.retryMaxSeconds),
+      delivery.expiresAt.getTime(),
+    ),
+  );
+  if (now >= delivery.expiresAt.getTime()) {
     await finish(ctx, delivery, {
       ...outcome,
       status: "expired",
-      lastError: `${outcome.lastError} The login expired before another try.`,
+      lastError: `The login expired before its email could be delivered. Last error: ${outcome.lastError}`,
       ...(outcome.attempt ? { attempt: { ...outcome.attempt, outcome: "failed" } } : {}),
     });
     ctx.log.warn({ deliveryId: delivery.id }, "login email expired while retrying");

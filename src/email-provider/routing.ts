@@ -6,14 +6,14 @@ import type { MailSender } from "../mail/sender.ts";
 import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { recordHealth } from "./health.ts";
 import { interpretedSender } from "./interpreted-sender.ts";
 import { kindOf } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
 import { SenderLanes } from "./sender-limits/lanes.ts";
-import { probeFailingProviders } from "./test-connection.ts";
-import { FEATURE, findProvider, recordHealth } from "./service.ts";
+import { FEATURE, findProvider } from "./service.ts";
 
 const MAX_POOLS = 500;
 /** Pools keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
@@ -33,7 +33,6 @@ interface Pool {
 export class ProviderRouting {
   private readonly pools = new Map<string, Pool>();
   private readonly tokenSources = new Map<string, TokenSource>();
-  private probing: NodeJS.Timeout | undefined;
   private readonly lanes: SenderLanes;
   readonly env: KindEnvironment;
 
@@ -138,7 +137,11 @@ export class ProviderRouting {
         } else if (outcome.error.blame === "provider") {
           // Nothing was submitted, so its place in the lane's window goes back.
           refusedForConfig = true;
-          await recordHealth(this.ctx, appId, row.version, { ok: false, reason: outcome.error.message });
+          await recordHealth(this.ctx, appId, row.version, {
+            ok: false,
+            reason: outcome.error.message,
+            cause: outcome.error.errorClass,
+          });
         }
       },
     };
@@ -187,26 +190,7 @@ export class ProviderRouting {
     };
   }
 
-  /**
-   * Checks every failing provider each `intervalSeconds` (a connection test without an email), so a
-   * fixed provider is noticed without anyone pressing Test, and the emails waiting for it go out.
-   */
-  startProbing(intervalSeconds: number) {
-    let running = false;
-    this.probing = setInterval(() => {
-      if (running) return;
-      running = true;
-      probeFailingProviders(this.ctx, this.env)
-        .catch((err) => this.ctx.log.warn({ err }, "provider probe failed"))
-        .finally(() => {
-          running = false;
-        });
-    }, intervalSeconds * 1000);
-    this.probing.unref();
-  }
-
   async close(): Promise<void> {
-    if (this.probing) clearInterval(this.probing);
     for (const [appId, pool] of [...this.pools]) this.retire(appId, pool);
     await this.lanes.close();
   }

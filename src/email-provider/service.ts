@@ -1,15 +1,15 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { accounts, emailProviders, workspaceMembers } from "../db/schema.ts";
-import type { EmailAddress } from "../email-address/email-address.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
-import { CODE_TTL_SECONDS } from "../login/challenges.ts";
 import type { TestStep } from "../mail/smtp-target.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { healthView } from "./health.ts";
 import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
@@ -43,28 +43,12 @@ async function providerView(ctx: Context, row: ProviderRow) {
     effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
     ...kind.view(row.settings),
     fallbackToDefault: row.fallbackToDefault,
-    health: healthView(ctx, row),
+    health: healthView(ctx.config, row),
     lastTest: (row.lastTest as TestResult | null) ?? null,
     version: row.version,
     updatedAt: row.updatedAt.toISOString(),
     updatedBy: updatedBy ? { id: updatedBy.id, email: updatedBy.email } : null,
   };
-}
-
-/**
- * A provider's health for people: its state, the cause, since when, and what happens to login emails
- * meanwhile — in the worker's terms (src/delivery/worker.ts).
- */
-export function healthView(ctx: Context, row: ProviderRow) {
-  const since = row.healthAt?.toISOString() ?? null;
-  const expiryMinutes = CODE_TTL_SECONDS / 60;
-  const emails =
-    row.health !== "failing"
-      ? "Login emails go out through this provider."
-      : row.fallbackToDefault
-        ? "While it fails, login emails go out through the default sender."
-        : `While it fails, login emails wait and nothing is sent through it. Postern checks it every ${ctx.config.delivery.providerProbeSeconds} s; as soon as a check, a test or a saved change works, the waiting emails go out. An email still waiting when its login expires (${expiryMinutes} minutes) is not sent.`;
-  return { status: row.health, reason: row.healthReason, since, at: since, emails };
 }
 
 export async function findProvider(ctx: Context, appId: string): Promise<ProviderRow | undefined> {
@@ -133,7 +117,7 @@ export async function checkSender(ctx: Context, workspaceId: string, senderEmail
 function changedFields(
   kind: ProviderKind,
   before: ProviderRow | undefined,
-  after: Omit<ProviderRow, "updatedAt">,
+  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth">,
   secretChanged: boolean,
 ) {
   const changes: Record<string, unknown> = {};
@@ -186,6 +170,9 @@ export async function saveEmailProvider(
     health: "unknown" as const,
     healthReason: null,
     healthAt: null,
+    healthCause: null,
+    healthCheckedAt: null,
+    nextProbeAt: null,
     lastTest: null,
     updatedBy: accountId,
   };
@@ -239,43 +226,6 @@ export async function deleteEmailProvider(ctx: Context, accountId: string, appId
   });
   // Emails waiting for the deleted provider go out through the default sender now.
   await releaseWaitingDeliveries(ctx, appId);
-}
-
-export type HealthChange = "turned-failing" | "recovered" | "unchanged";
-
-/**
- * Records what a real send, a probe or a test showed; only the version it concerns is touched.
- * `healthAt` is when the current state began ("failing since"), so a repeated failure updates only
- * the cause. Found working, the provider's waiting emails go out at once.
- */
-export async function recordHealth(
-  ctx: Context,
-  appId: string,
-  version: number,
-  outcome: { ok: true } | { ok: false; reason: string },
-): Promise<HealthChange> {
-  const now = ctx.now();
-  const thisVersion = and(eq(emailProviders.appId, appId), eq(emailProviders.version, version));
-  const health = outcome.ok ? ("working" as const) : ("failing" as const);
-  const changed = await ctx.db
-    .update(emailProviders)
-    .set({ health, healthReason: outcome.ok ? null : outcome.reason, healthAt: now })
-    .where(and(thisVersion, ne(emailProviders.health, health)))
-    .returning({ appId: emailProviders.appId });
-  if (changed.length === 0) {
-    if (!outcome.ok)
-      await ctx.db
-        .update(emailProviders)
-        .set({ healthReason: outcome.reason })
-        .where(and(thisVersion, eq(emailProviders.health, "failing")));
-    return "unchanged";
-  }
-  ctx.log.info({ appId, version, health }, "email provider health changed");
-  if (outcome.ok) {
-    await releaseWaitingDeliveries(ctx, appId);
-    return "recovered";
-  }
-  return "turned-failing";
 }
 
 export async function recordLastTest(ctx: Context, appId: string, version: number, result: TestResult) {

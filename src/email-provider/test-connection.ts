@@ -1,16 +1,15 @@
-import { eq } from "drizzle-orm";
 import type { Account } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { apps, emailProviders } from "../db/schema.ts";
-import { blameOf } from "../mail/smtp-errors.ts";
 import { DomainError, invalid } from "../errors.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
+import { blameOf } from "../mail/smtp-errors.ts";
 import { type TestStep, testSmtpTarget } from "../mail/smtp-target.ts";
 import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { recordHealth } from "./health.ts";
 import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
@@ -20,7 +19,6 @@ import {
   FEATURE,
   featureLocked,
   findProvider,
-  recordHealth,
   recordLastTest,
   resolveSecret,
   type TestResult,
@@ -127,6 +125,7 @@ export async function testEmailProvider(
       await recordHealth(ctx, appId, existing.version, {
         ok: false,
         reason: failed.detail ?? "The connection test failed.",
+        cause: failed.errorClass,
       });
     }
   }
@@ -158,7 +157,7 @@ interface ProviderUnderTest {
 }
 
 /** Every step of a connection test (the kind's own, e.g. a token, then the SMTP dialogue), optionally sending `email`. */
-async function runConnectionSteps(
+export async function runConnectionSteps(
   env: KindEnvironment,
   appId: string,
   provider: ProviderUnderTest,
@@ -169,45 +168,17 @@ async function runConnectionSteps(
   const versionKey = `test:${appId}:${randomId("t")}`;
   const steps = kind.preflight ? await kind.preflight(settings, secret, env, versionKey) : [];
   if (steps.some((s) => s.outcome === "failed")) return steps;
-  const smtpSteps = await testSmtpTarget(kind.smtpTarget(settings, secret, senderEmail, env, versionKey), env.policy, {
-    ...(email ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } } : {}),
-    explain: (error, step) => kind.explain(error, step, settings, senderEmail),
-  });
+  const smtpSteps = await testSmtpTarget(
+    kind.smtpTarget(settings, secret, senderEmail, env, versionKey),
+    env.policy,
+    {
+      ...(email
+        ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
+        : {}),
+      explain: (error, step) => kind.explain(error, step, settings, senderEmail),
+    },
+  );
   return [...steps, ...smtpSteps];
-}
-
-/**
- * The scheduled probe: a connection test (no email) of every failing provider whose workspace may use
- * it. A pass marks it working, which sends the emails waiting for it at once (see recordHealth).
- */
-export async function probeFailingProviders(ctx: Context, env: KindEnvironment): Promise<void> {
-  const failing = await ctx.db
-    .select({ provider: emailProviders, workspaceId: apps.workspaceId })
-    .from(emailProviders)
-    .innerJoin(apps, eq(apps.id, emailProviders.appId))
-    .where(eq(emailProviders.health, "failing"));
-  for (const { provider: row, workspaceId } of failing) {
-    if (!(await isFeatureEnabled(ctx.db, workspaceId, FEATURE))) continue;
-    const kind = kindOf(row.type);
-    const secret = ctx.secrets.open(
-      row.sealedSecrets[kind.secretField]!,
-      providerSecretContext(row.appId, kind.secretField),
-    );
-    const steps = await runConnectionSteps(
-      env,
-      row.appId,
-      { type: row.type, settings: row.settings, secret, senderEmail: row.senderEmail },
-      undefined,
-    );
-    const failed = steps.find((s) => s.outcome === "failed");
-    ctx.log.info({ appId: row.appId, version: row.version, ok: !failed }, "failing provider probed");
-    await recordHealth(
-      ctx,
-      row.appId,
-      row.version,
-      failed ? { ok: false, reason: failed.detail ?? "The connection test failed." } : { ok: true },
-    );
-  }
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -176,7 +176,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
       return {
         ...base,
         errorClass: "transient",
-      blame: blameOf("transient"),
+        blame: blameOf("transient"),
         retryable: true,
         configProblem: false,
         message: "The server could not check the credentials just now.",
@@ -276,7 +276,7 @@ export function classifySmtpError(err: unknown): ClassifiedError {
   return {
     ...base,
     errorClass: "internal",
-      blame: blameOf("internal"),
+    blame: blameOf("internal"),
     retryable: true,
     configProblem: false,
     message: "The email could not be sent.",

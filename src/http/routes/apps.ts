@@ -52,6 +52,7 @@ const deliveryView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   sentAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable().describe("When the next try is due, while the email waits or retries"),
   expiresAt: z.string(),
   locale: z
     .string()
