@@ -80,7 +80,12 @@ export async function startQueue(
     async enqueue(job, options = {}) {
       await boss.send(LOGIN_EMAIL_QUEUE, job, {
         ...(options.within ? { db: options.within as PgBoss.Db } : {}),
-        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+        // As a time, not a number of seconds: pg-boss binds the value to three placeholders, one cast to a
+        // timestamp, and a job sent within our transaction (src/db/connection.ts rawSql) binds each one
+        // apart, where "5" is no timestamp. An ISO time is valid in all three.
+        ...(options.startAfterSeconds
+          ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) }
+          : {}),
       });
     },
     wakeLocalWorkers() {
