@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, deliveries } from "../../src/db/schema.ts";
+import { auditEvents, deliveries } from "../../src/db/schema.ts";
 import { ALLOWLIST, basicBody, sendLogin } from "../email-provider/support.ts";
 import { startSmtpServer } from "../fakes/smtp-server.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
@@ -95,8 +95,8 @@ describe.each(backends)("a provider whose server refuses the credentials, then i
     // The fix was found by the scheduled probe: nobody ran Test connection.
     const tests = await t.postern.ctx.db
       .select()
-      .from(auditLog)
-      .where(eq(auditLog.action, "email_provider.tested"));
+      .from(auditEvents)
+      .where(eq(auditEvents.action, "email_provider.tested"));
     expect(tests).toHaveLength(0);
     // Released at once, not at the end of each email's backoff (the cap is two minutes).
     expect(allSentAt - fixedAt).toBeLessThan(20_000);
