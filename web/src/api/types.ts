@@ -151,7 +151,17 @@ export interface TestResult {
 export interface ProviderHealth {
   status: "unknown" | "working" | "failing";
   reason: string | null;
+  /** While failing: the error class (auth, network, timeout, tls, token, blocked, …). */
+  cause: string | null;
+  /** The same as `since`. */
   at: string | null;
+  since: string | null;
+  checkedAt: string | null;
+  nextCheckAt: string | null;
+  /** What happens to login emails now, in the server's words. */
+  emails: string;
+  /** What happens to login emails whenever this provider fails. */
+  ifItFails: string;
 }
 
 interface ProviderCommon {
