@@ -34,6 +34,7 @@ describe.each(backends)("provider health, its gauge and its alerts (%s)", (backe
     t.postern
       .devMailbox!.list()
       .filter((m) => m.to.includes(to) && /email provider of Acme/.test(m.subject))
+      .toSorted((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt))
       .map((m) => m.subject);
 
   beforeAll(async () => {
