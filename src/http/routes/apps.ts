@@ -3,9 +3,8 @@ import { z } from "zod";
 import {
   createApp,
   deleteApp,
+  getAppOverview,
   listApps,
-  publicView,
-  requireApp,
   rotateSecretKey,
   updateApp,
 } from "../../apps/apps.ts";
@@ -23,6 +22,15 @@ const appView = z.object({
   redirectUrls: z.array(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
+  emailProviderHealth: z
+    .object({
+      status: z.enum(["unknown", "working", "failing"]),
+      reason: z.string().nullable(),
+      since: z.string().nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe("The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider)"),
 });
 const appWithSecret = appView.extend({ secretKey: z.string().describe("Shown once; only a hash is kept.") });
 const appParams = z.strictObject({ appId: idSchema });
@@ -101,7 +109,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
     app.get(
       "/api/apps/:appId",
       { schema: { tags, summary: "One app", params: appParams, response: { 200: appView, ...problems } } },
-      async (request) => publicView(await requireApp(ctx.db, request.account.id, request.params.appId)),
+      async (request) => getAppOverview(ctx.db, request.account.id, request.params.appId),
     );
 
     app.patch(

@@ -66,6 +66,12 @@ export interface App {
   redirectUrls: string[];
   createdAt: string;
   updatedAt: string;
+  /** The custom email provider's health, in the apps list and the app's own view (null: none). */
+  emailProviderHealth?: {
+    status: ProviderHealth["status"];
+    reason: string | null;
+    since: string | null;
+  } | null;
 }
 
 export interface AppWithSecret extends App {
