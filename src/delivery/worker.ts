@@ -135,7 +135,8 @@ async function waitOrExpire(
     ctx.log.warn({ deliveryId: delivery.id }, "login email expired while retrying");
     return;
   }
-  countOutcome(ctx, delivery, { ...outcome, status: "retrying" });
+  // A wait without an attempt (the provider is known to fail) is not counted: nothing happened.
+  if (outcome.attempt) countOutcome(ctx, delivery, { ...outcome, status: "retrying" });
   const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
   await scheduleDelivery(ctx, delivery.id, next, tries + 1, {
     status: "retrying",
