@@ -88,11 +88,23 @@ describe.each(backends)("the provider's SMTP server down for 90 s (%s)", (backen
 
     await smtp.restart();
     const back = Date.now();
-    await waitFor(
-      async () => ((await rows()).every((d) => d.status === "sent") ? true : undefined),
-      60_000,
-      "every email sent",
-    );
+    try {
+      await waitFor(
+        async () => ((await rows()).every((d) => d.status === "sent") ? true : undefined),
+        60_000,
+        "every email sent",
+      );
+    } catch (err) {
+      const statuses = (await rows()).map((d) => `${d.status}@${d.nextAttemptAt?.toISOString()}`);
+      console.info("[fault] not all sent:", statuses.join(" "), JSON.stringify(await health()));
+      console.info(
+        t.logs
+          .filter((l) => /probed|health|released|"level":[45]0/.test(l))
+          .slice(-30)
+          .join("\n"),
+      );
+      throw err;
+    }
     const allSent = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
