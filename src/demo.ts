@@ -33,7 +33,10 @@ export async function seedDemo(
       publishableKey,
       secretKeyHash: sha256(secretKey),
       secretKeyHint: `sk_…${secretKey.slice(-4)}`,
-      redirectUrls: ["http://localhost:3000/callback"],
+      // The example app (examples/web-app, `npm run example`): its callback and its home page, where
+      // signing out returns; a public client (PKCE alone), so it runs without a secret key.
+      redirectUrls: ["http://localhost:3000/callback", "http://localhost:3000/"],
+      oidcTokenEndpointAuthMethod: "none",
     });
     await createSigningKey(tx, ctx.secrets, DEMO_APP_ID);
   });

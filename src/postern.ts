@@ -17,6 +17,7 @@ import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
 import { defaultSenderOptions, type MailSender, parseFromAddress, poolSender } from "./mail/sender.ts";
 import { Metrics } from "./metrics/metrics.ts";
+import { pruneOidcPayloads } from "./oidc/adapter.ts";
 import { type Queue, startQueue } from "./queue/queue.ts";
 import { loadOrCreateOperatorToken } from "./security/operator-token.ts";
 import { parseAllowlist } from "./security/outbound-guard.ts";
@@ -165,8 +166,8 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     watch.start();
     maintenance = setInterval(() => {
       const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
-      Promise.all([pruneRateLimits(ctx.db, hourAgo), pruneSessions(ctx)]).catch((err) =>
-        log.warn({ err }, "maintenance failed"),
+      Promise.all([pruneRateLimits(ctx.db, hourAgo), pruneSessions(ctx), pruneOidcPayloads(ctx)]).catch(
+        (err) => log.warn({ err }, "maintenance failed"),
       );
     }, 600_000);
     maintenance.unref();

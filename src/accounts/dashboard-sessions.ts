@@ -5,7 +5,8 @@ import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
 import { FALLBACK_LOCALE } from "../i18n/locales.ts";
 import { negotiateLocale } from "../i18n/negotiate.ts";
-import { redeemLink, startLogin, verifyCode } from "../login/challenges.ts";
+import { startLogin, verifyCode } from "../login/challenges.ts";
+import { findLinkChallenge, openLink, redeemLinkInBrowser } from "../login/magic-links.ts";
 import { randomToken, sha256 } from "../security/tokens.ts";
 import { createAccount, findAccountByEmail, getAccount, touchAccountSignIn } from "./accounts.ts";
 
@@ -21,6 +22,7 @@ export async function requestDashboardSignIn(
   ctx: Context,
   email: EmailAddress,
   ip: string,
+  browserSecret: string | undefined,
   language: { locale?: string | undefined; acceptLanguage?: string | undefined } = {},
 ) {
   const decoy = ctx.config.signup === "invite" && !(await findAccountByEmail(ctx.db, email));
@@ -28,6 +30,7 @@ export async function requestDashboardSignIn(
   return startLogin(ctx, {
     audience: { kind: "dashboard" },
     email,
+    browserSecret,
     ip,
     sender: ctx.config.defaultFrom,
     locale,
@@ -62,8 +65,25 @@ export async function verifyDashboardCode(ctx: Context, loginId: string, code: s
   return openSession(ctx, challenge.email as EmailAddress);
 }
 
-export async function redeemDashboardLink(ctx: Context, token: string) {
-  const challenge = await redeemLink(ctx, "dashboard", token);
+/** Opening a sign-in link: what the page shows, never a use of the link. */
+export async function openDashboardLink(ctx: Context, token: string, browserSecret: string | undefined) {
+  return openLink(ctx, "dashboard", token, browserSecret);
+}
+
+/** One click in the browser that asked for the sign-in. */
+export async function redeemDashboardLinkInBrowser(
+  ctx: Context,
+  token: string,
+  browserSecret: string | undefined,
+) {
+  const challenge = await redeemLinkInBrowser(ctx, "dashboard", token, browserSecret);
+  return openSession(ctx, challenge.email as EmailAddress);
+}
+
+/** The sign-in link in any other browser, with the code from the same email. */
+export async function redeemDashboardLinkWithCode(ctx: Context, token: string, code: string, ip: string) {
+  const found = await findLinkChallenge(ctx, "dashboard", token);
+  const challenge = await verifyCode(ctx, { kind: "dashboard" }, found.id, code, ip);
   return openSession(ctx, challenge.email as EmailAddress);
 }
 

@@ -3,7 +3,7 @@ import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { apps, emailProviders } from "../db/schema.ts";
-import { notFound } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
 import { randomId, randomToken, sha256 } from "../security/tokens.ts";
 import { type Role, requireRole } from "../workspaces/workspaces.ts";
 import { validateAllowedRedirectUrl } from "./redirect-urls.ts";
@@ -19,6 +19,8 @@ export function publicView(app: App) {
     publishableKey: app.publishableKey,
     secretKeyHint: app.secretKeyHint,
     redirectUrls: app.redirectUrls,
+    oidc: { tokenEndpointAuthMethod: app.oidcTokenEndpointAuthMethod, refreshTokens: app.oidcRefreshTokens },
+    branding: { logoUrl: app.logoUrl, accentColor: app.accentColor },
     createdAt: app.createdAt.toISOString(),
     updatedAt: app.updatedAt.toISOString(),
   };
@@ -130,16 +132,70 @@ export async function getAppOverview(db: Db, accountId: string, appId: string) {
   return { ...publicView(app), emailProviderHealth: health.get(app.id) ?? null };
 }
 
+/** How the app signs in as an OpenID Connect client: `none` is a public client (PKCE alone). */
+export interface OidcClientSettings {
+  tokenEndpointAuthMethod?: App["oidcTokenEndpointAuthMethod"] | undefined;
+  /** Whether `offline_access` may be granted: refresh tokens, for 14 days, rotated on use. */
+  refreshTokens?: boolean | undefined;
+}
+
+/** What the hosted login page shows of the app besides its name; null clears a setting. */
+export interface AppBranding {
+  logoUrl?: string | null | undefined;
+  accentColor?: string | null | undefined;
+}
+
+function validLogoUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid("invalid_logo_url", "branding.logoUrl must be an absolute https URL.", "branding.logoUrl");
+  }
+  // https only: the hosted page never loads mixed content, and the image's host sees no credentials.
+  if (url.protocol !== "https:" || url.username || url.password) {
+    throw invalid(
+      "invalid_logo_url",
+      "branding.logoUrl must be an https URL without credentials.",
+      "branding.logoUrl",
+    );
+  }
+  return url.toString();
+}
+
+function validAccentColor(value: string): string {
+  if (!/^#[0-9a-fA-F]{6}$/.test(value)) {
+    throw invalid(
+      "invalid_accent_color",
+      "branding.accentColor must be a colour such as #1d4ed8.",
+      "branding.accentColor",
+    );
+  }
+  return value.toLowerCase();
+}
+
 export async function updateApp(
   ctx: Context,
   actorId: string,
   appId: string,
-  patch: { name?: string | undefined; redirectUrls?: string[] | undefined },
+  patch: {
+    name?: string | undefined;
+    redirectUrls?: string[] | undefined;
+    oidc?: OidcClientSettings | undefined;
+    branding?: AppBranding | undefined;
+  },
 ) {
   const app = await requireApp(ctx.db, actorId, appId, "admin");
   const values: Partial<App> = { updatedAt: ctx.now() };
   if (patch.name !== undefined) values.name = patch.name;
   if (patch.redirectUrls !== undefined) values.redirectUrls = validRedirectUrls(patch.redirectUrls);
+  if (patch.oidc?.tokenEndpointAuthMethod !== undefined)
+    values.oidcTokenEndpointAuthMethod = patch.oidc.tokenEndpointAuthMethod;
+  if (patch.oidc?.refreshTokens !== undefined) values.oidcRefreshTokens = patch.oidc.refreshTokens;
+  const { logoUrl, accentColor } = patch.branding ?? {};
+  if (logoUrl !== undefined) values.logoUrl = logoUrl === null ? null : validLogoUrl(logoUrl);
+  if (accentColor !== undefined)
+    values.accentColor = accentColor === null ? null : validAccentColor(accentColor);
   const updated = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.update(apps).set(values).where(eq(apps.id, appId)).returning();
     await recordAudit(

@@ -27,6 +27,31 @@ export async function getJwks(db: Db, appId: string): Promise<{ keys: JWK[] }> {
   return { keys: rows.map((r) => r.publicJwk) };
 }
 
+/** The app's key ids, newest first: cheap enough to ask on every request, to notice a new key. */
+export async function signingKeyIds(db: Db, appId: string): Promise<string[]> {
+  const rows = await db
+    .select({ kid: appSigningKeys.kid })
+    .from(appSigningKeys)
+    .where(eq(appSigningKeys.appId, appId))
+    .orderBy(desc(appSigningKeys.createdAt));
+  return rows.map((r) => r.kid);
+}
+
+/** The app's private JWKs, newest first (the one that signs), for its OpenID Connect provider. */
+export async function privateSigningJwks(db: Db, secrets: SecretBox, appId: string): Promise<JWK[]> {
+  const rows = await db
+    .select()
+    .from(appSigningKeys)
+    .where(eq(appSigningKeys.appId, appId))
+    .orderBy(desc(appSigningKeys.createdAt));
+  return rows.map((key) => ({
+    ...(JSON.parse(secrets.open(key.privateJwkSealed, sealContext(key.kid))) as JWK),
+    kid: key.kid,
+    alg: ALG,
+    use: "sig",
+  }));
+}
+
 export interface SessionClaims {
   issuer: string;
   appId: string;
@@ -45,7 +70,8 @@ export async function signSessionToken(db: Db, secrets: SecretBox, claims: Sessi
   if (!key) throw new Error(`app ${claims.appId} has no signing key`);
   const privateJwk = JSON.parse(secrets.open(key.privateJwkSealed, sealContext(key.kid))) as JWK;
   const privateKey = await importJWK(privateJwk, ALG);
-  return new SignJWT({ email: claims.email })
+  // Only a login that proved the person reads this address signs a token: it is verified by construction.
+  return new SignJWT({ email: claims.email, email_verified: true })
     .setProtectedHeader({ alg: ALG, kid: key.kid, typ: "JWT" })
     .setIssuer(claims.issuer)
     .setAudience(claims.appId)

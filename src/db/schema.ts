@@ -10,6 +10,7 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import type { JWK } from "jose";
+import type { AttemptCause } from "../mail/smtp-errors.ts";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -69,6 +70,16 @@ export const apps = pgTable(
     secretKeyHash: text("secret_key_hash").notNull().unique(),
     secretKeyHint: text("secret_key_hint").notNull(),
     redirectUrls: jsonb("redirect_urls").$type<string[]>().notNull().default([]),
+    /** OpenID Connect client settings: `none` is a public client (PKCE only), the others use the secret key. */
+    oidcTokenEndpointAuthMethod: text("oidc_token_endpoint_auth_method", {
+      enum: ["client_secret_basic", "client_secret_post", "none"],
+    })
+      .notNull()
+      .default("client_secret_basic"),
+    oidcRefreshTokens: boolean("oidc_refresh_tokens").notNull().default(false),
+    /** The hosted login page's branding: an https logo and an `#rrggbb` accent for its buttons. */
+    logoUrl: text("logo_url"),
+    accentColor: text("accent_color"),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
   },
@@ -113,13 +124,23 @@ export const loginChallenges = pgTable(
     codeHash: text("code_hash").notNull(),
     linkTokenHash: text("link_token_hash").notNull().unique(),
     redirectUrl: text("redirect_url"),
+    /**
+     * The browser that asked for the login (hash of its `postern_browser` cookie), when it was asked
+     * for from one: only there does the magic link work with one click; elsewhere it needs the code.
+     */
+    browserBindingHash: text("browser_binding_hash"),
+    /** The hosted login page's OpenID Connect interaction this login finishes, if it came from one. */
+    oidcInteractionUid: text("oidc_interaction_uid"),
     attempts: integer("attempts").notNull().default(0),
     expiresAt: at("expires_at").notNull(),
     consumedAt: at("consumed_at"),
     supersededAt: at("superseded_at"),
     createdAt: createdAt(),
   },
-  (t) => [index("challenges_by_audience_email").on(t.appId, t.email)],
+  (t) => [
+    index("challenges_by_audience_email").on(t.appId, t.email),
+    index("challenges_by_interaction").on(t.appId, t.oidcInteractionUid),
+  ],
 );
 
 export interface DeliveryAttempt {
@@ -130,6 +151,8 @@ export interface DeliveryAttempt {
   errorClass?: string;
   smtpReply?: string;
   message?: string;
+  /** Where a failed attempt was going and what happened on the way (never a credential). */
+  cause?: AttemptCause;
 }
 
 /** The delivery log: one row per login email, with every attempt. */
@@ -169,7 +192,15 @@ export const deliveries = pgTable(
       .notNull()
       .default("login"),
   },
-  (t) => [index("deliveries_by_app").on(t.appId, t.createdAt), index("deliveries_by_status").on(t.status)],
+  (t) => [
+    // The delivery log's keyset order (created_at desc, id desc) within an app, with or without a status.
+    index("deliveries_by_app").on(t.appId, t.createdAt, t.id),
+    index("deliveries_by_app_status").on(t.appId, t.status, t.createdAt, t.id),
+    // Recipient search, exact and prefix: text_pattern_ops lets LIKE 'prefix%' use the index whatever
+    // the database's collation (https://www.postgresql.org/docs/current/indexes-opclass.html).
+    index("deliveries_by_app_recipient").on(t.appId, t.recipient.op("text_pattern_ops"), t.createdAt),
+    index("deliveries_by_status").on(t.status),
+  ],
 );
 
 export const dashboardSessions = pgTable("dashboard_sessions", {
@@ -336,4 +367,32 @@ export const emailTemplates = pgTable(
     updatedBy: text("updated_by"),
   },
   (t) => [primaryKey({ columns: [t.appId, t.locale] })],
+);
+
+/**
+ * oidc-provider's state (sessions, interactions, grants, codes, tokens), one row per object, scoped
+ * to the app whose issuer made it: another app's provider never finds it. Clients are not stored
+ * here; they are the apps themselves.
+ */
+export const oidcPayloads = pgTable(
+  "oidc_payloads",
+  {
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    model: text("model").notNull(),
+    id: text("id").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    grantId: text("grant_id"),
+    userCode: text("user_code"),
+    uid: text("uid"),
+    expiresAt: at("expires_at"),
+    consumedAt: at("consumed_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.appId, t.model, t.id] }),
+    index("oidc_payloads_by_grant").on(t.appId, t.grantId),
+    index("oidc_payloads_by_uid").on(t.appId, t.model, t.uid),
+    index("oidc_payloads_by_expiry").on(t.expiresAt),
+  ],
 );

@@ -250,6 +250,7 @@ function failedAttempt(
     errorClass: error.errorClass,
     message: error.message,
     ...(error.smtpReply ? { smtpReply: error.smtpReply } : {}),
+    ...(error.cause ? { cause: error.cause } : {}),
   };
 }
 

@@ -96,7 +96,7 @@ const fieldOf = (path: string) =>
     .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
     .join("");
 
-const API_PATHS = /^\/(api|v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/;
+const API_PATHS = /^\/(api|v1|oidc|docs|openapi\.json|healthz|readyz|metrics)(\/|$)/;
 
 /**
  * Unknown API routes get a problem; with the dashboard served, other GETs get its index.html,

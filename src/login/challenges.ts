@@ -1,4 +1,4 @@
-import { and, eq, gt, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { App } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import { transactionExecutor } from "../db/connection.ts";
@@ -138,6 +138,10 @@ export async function startLogin(
     audience: Audience;
     email: EmailAddress;
     redirectUrl?: string | undefined;
+    /** The asking browser's binding secret (its `postern_browser` cookie), if a browser asked. */
+    browserSecret?: string | undefined;
+    /** The hosted login page's OpenID Connect interaction this login finishes. */
+    oidcInteractionUid?: string | undefined;
     ip: string;
     sender: string;
     /** The email's locale, negotiated by the caller; the delivery log records it. */
@@ -185,6 +189,8 @@ export async function startLogin(
         codeHash: codeHash(loginId, payload.code),
         linkTokenHash: sha256(payload.linkToken),
         redirectUrl: input.redirectUrl ?? null,
+        browserBindingHash: input.browserSecret ? sha256(input.browserSecret) : null,
+        oidcInteractionUid: input.oidcInteractionUid ?? null,
         expiresAt,
         createdAt: now,
       });
@@ -296,33 +302,4 @@ export async function verifyCode(
     });
   await refundBudgets(ctx.db, appSpent ? ipRules : [...ipRules, ...appRules], now);
   return verified;
-}
-
-/**
- * Redeems a magic link once: the conditional update makes a second use fail. The 256-bit token
- * belongs to exactly one challenge, so it is bound to that challenge's app.
- */
-export async function redeemLink(ctx: Context, scope: "app" | "dashboard", token: string) {
-  const now = ctx.now();
-  const conditions = [
-    eq(loginChallenges.linkTokenHash, sha256(token)),
-    isNull(loginChallenges.consumedAt),
-    isNull(loginChallenges.supersededAt),
-    gt(loginChallenges.expiresAt, now),
-  ];
-  conditions.push(scope === "dashboard" ? isNull(loginChallenges.appId) : isNotNull(loginChallenges.appId));
-  const [challenge] = await ctx.db
-    .update(loginChallenges)
-    .set({ consumedAt: now })
-    .where(and(...conditions))
-    .returning();
-  if (!challenge) {
-    throw new DomainError(
-      "invalid",
-      "link_invalid",
-      "This login link has expired or was already used; ask for a new one.",
-      { field: "token" },
-    );
-  }
-  return challenge;
 }

@@ -26,11 +26,20 @@ export type ErrorClass =
  */
 export type Blame = "recipient" | "provider" | "transient";
 
-/** What happened on the wire when the server could not be reached. */
-export interface NetworkCause {
-  what: "refused" | "timeout" | "dns" | "reset" | "unreachable";
-  host?: string | undefined;
-  port?: number | undefined;
+/**
+ * What happened on the way to the server, for the delivery log: the host and port as configured (never
+ * the resolved address, nor anything from the credentials) and a word for the failure.
+ */
+export interface AttemptCause {
+  host?: string;
+  port?: number;
+  reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+}
+
+/** The destination of a failed send, attached to the error by the transport that knows it. */
+export interface SmtpEndpoint {
+  host: string;
+  port: number;
 }
 
 export interface ClassifiedError {
@@ -45,8 +54,8 @@ export interface ClassifiedError {
   responseCode: number | undefined;
   /** A sentence for the developer; raw socket errors are not echoed. */
   message: string;
-  /** For network errors and timeouts: the destination and what happened. */
-  network?: NetworkCause;
+  /** Set for failures on the way to the server (network, timeout, TLS, a refused destination). */
+  cause?: AttemptCause;
 }
 
 interface SmtpLikeError {
@@ -58,8 +67,7 @@ interface SmtpLikeError {
   cause?: { code?: string };
   errorClass?: ErrorClass;
   /** Set by the connecting code (src/mail/smtp-target.ts): the configured host, not the resolved address. */
-  host?: string;
-  port?: number;
+  endpoint?: SmtpEndpoint;
 }
 
 const BLAME: Record<ErrorClass, Blame> = {
@@ -77,36 +85,59 @@ const BLAME: Record<ErrorClass, Blame> = {
 
 export const blameOf = (errorClass: ErrorClass): Blame => BLAME[errorClass];
 
-const NETWORK_WORDS: Record<NetworkCause["what"], string> = {
+const NETWORK_WORDS: Record<AttemptCause["reason"], string> = {
   refused: "the connection was refused",
   timeout: "the connection timed out",
   dns: "the host name did not resolve",
   reset: "the connection was reset",
   unreachable: "the host is unreachable",
+  tls: "the TLS handshake failed",
+  blocked: "the destination is not allowed",
+  other: "the connection failed",
 };
 
-function networkCause(e: SmtpLikeError, fallback: NetworkCause["what"]): NetworkCause {
-  const text = `${e.code ?? ""} ${e.cause?.code ?? ""} ${e.message ?? ""}`;
-  const what: NetworkCause["what"] = /ECONNREFUSED/.test(text)
-    ? "refused"
-    : /ENOTFOUND|EAI_AGAIN|EDNS|getaddrinfo/.test(text)
-      ? "dns"
-      : /ECONNRESET|EPIPE|socket hang up|closed unexpectedly/i.test(text)
-        ? "reset"
-        : /EHOSTUNREACH|ENETUNREACH/.test(text)
-          ? "unreachable"
-          : /ETIMEDOUT|timeout|timed out/i.test(text)
-            ? "timeout"
-            : fallback;
-  return { what, ...(e.host ? { host: e.host } : {}), ...(e.port ? { port: e.port } : {}) };
+const REASON_BY_CODE: Record<string, AttemptCause["reason"]> = {
+  ECONNREFUSED: "refused",
+  ETIMEDOUT: "timeout",
+  ENOTFOUND: "dns",
+  EAI_AGAIN: "dns",
+  EDNS: "dns",
+  unresolvable: "dns",
+  EHOSTUNREACH: "unreachable",
+  ENETUNREACH: "unreachable",
+  ECONNRESET: "reset",
+  EPIPE: "reset",
+  blocked_address: "blocked",
+  blocked_port: "blocked",
+  invalid_host: "blocked",
+};
+
+/** Node's errno codes first; nodemailer wraps some of them in its own words. */
+function reasonOf(e: SmtpLikeError): AttemptCause["reason"] | undefined {
+  const byCode = REASON_BY_CODE[e.code ?? ""] ?? REASON_BY_CODE[e.cause?.code ?? ""];
+  if (byCode) return byCode;
+  const text = e.message ?? "";
+  if (/getaddrinfo/.test(text)) return "dns";
+  if (/socket hang up|closed unexpectedly/i.test(text)) return "reset";
+  if (/timeout|timed out/i.test(text)) return "timeout";
+  return undefined;
+}
+
+/** The cause of a failure on the way to the server; undefined when the server answered (its reply says why). */
+function causeOf(e: SmtpLikeError, errorClass: ErrorClass): AttemptCause | undefined {
+  if (!["network", "timeout", "tls", "blocked"].includes(errorClass)) return undefined;
+  const reason =
+    errorClass === "tls" ? "tls" : errorClass === "timeout" ? "timeout" : (reasonOf(e) ?? "other");
+  return { ...(e.endpoint ? { host: e.endpoint.host, port: e.endpoint.port } : {}), reason };
 }
 
 /** "Could not reach the SMTP server at smtp.acme.com:587: the connection was refused." */
-function networkMessage(cause: NetworkCause): string {
+function networkMessage(e: SmtpLikeError, errorClass: "network" | "timeout"): string {
+  const cause = causeOf(e, errorClass)!;
   const where = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
-  return cause.what === "timeout"
+  return cause.reason === "timeout"
     ? `The SMTP server${where} did not answer in time (${NETWORK_WORDS.timeout}).`
-    : `Could not reach the SMTP server${where}: ${NETWORK_WORDS[cause.what]}.`;
+    : `Could not reach the SMTP server${where}: ${NETWORK_WORDS[cause.reason]}.`;
 }
 
 const TLS_CODES = new Set([
@@ -128,6 +159,12 @@ function isTlsFailure(e: SmtpLikeError): boolean {
 
 export function classifySmtpError(err: unknown): ClassifiedError {
   const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as SmtpLikeError;
+  const classified = classifyReply(e);
+  const cause = causeOf(e, classified.errorClass);
+  return cause ? { ...classified, cause } : classified;
+}
+
+function classifyReply(e: SmtpLikeError): ClassifiedError {
   const reply = e.response?.trim();
   const code = e.responseCode;
   const base = { smtpReply: reply, responseCode: code };
@@ -140,15 +177,13 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     // the port and what happened in words instead. The outbound guard has already refused private
     // destinations, so this says nothing about internal networks.
     if (e.errorClass === "network" || e.errorClass === "timeout") {
-      const network = networkCause(e, e.errorClass === "timeout" ? "timeout" : "refused");
       return {
         ...base,
         errorClass: e.errorClass,
         blame,
         retryable,
         configProblem: false,
-        message: networkMessage(network),
-        network,
+        message: networkMessage(e, e.errorClass),
       };
     }
     return {
@@ -245,15 +280,13 @@ export function classifySmtpError(err: unknown): ClassifiedError {
     };
   }
   if (e.code === "ETIMEDOUT" || /timeout|timed out/i.test(e.message ?? "")) {
-    const network = networkCause(e, "timeout");
     return {
       ...base,
       errorClass: "timeout",
       blame: "provider",
       retryable: true,
       configProblem: false,
-      message: networkMessage(network),
-      network,
+      message: networkMessage(e, "timeout"),
     };
   }
   if (
@@ -262,15 +295,13 @@ export function classifySmtpError(err: unknown): ClassifiedError {
       e.code,
     )
   ) {
-    const network = networkCause(e, "refused");
     return {
       ...base,
       errorClass: "network",
       blame: "provider",
       retryable: true,
       configProblem: false,
-      message: networkMessage(network),
-      network,
+      message: networkMessage(e, "network"),
     };
   }
   return {

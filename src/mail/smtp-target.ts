@@ -9,7 +9,12 @@ import {
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
 import { type MailSender, nodemailerMessage, type OutgoingEmail, SMTP_TIMEOUTS } from "./sender.ts";
-import { type ClassifiedError, classifySmtpError, type ErrorClass } from "./smtp-errors.ts";
+import {
+  type ClassifiedError,
+  classifySmtpError,
+  type ErrorClass,
+  type SmtpEndpoint,
+} from "./smtp-errors.ts";
 
 /** A source of OAuth access tokens for XOAUTH2 (one per provider version). */
 export interface TokenSource {
@@ -92,7 +97,9 @@ async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
     s.once("error", (err) => {
       clearTimeout(timer);
       // The configured host, not the resolved address, is what the developer recognises.
-      reject(classified(Object.assign(err, { host: target.host, port: target.port }), "network"));
+      reject(
+        classified(Object.assign(err, { endpoint: { host: target.host, port: target.port } }), "network"),
+      );
     });
   });
   return { socket, checked };
@@ -188,6 +195,9 @@ export function openSmtpPool(
       try {
         return await sendOnce(email);
       } catch (err) {
+        // The delivery log names where a failed send was going (see AttemptCause).
+        if (typeof err === "object" && err !== null && !("endpoint" in err))
+          Object.assign(err, { endpoint: { host: target.host, port: target.port } satisfies SmtpEndpoint });
         const code = (err as { code?: string; responseCode?: number }).code;
         if (
           target.auth.method === "xoauth2" &&

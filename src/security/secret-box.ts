@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 
@@ -134,6 +134,16 @@ export class SecretBox {
         "The secret could not be decrypted: it was sealed for another record or has been altered.",
       );
     }
+  }
+
+  /**
+   * Keys for another purpose (e.g. signing cookies), derived with HMAC-SHA256 so the operator key itself
+   * is never used twice; the active key's comes first, so after a rotation the old ones still verify.
+   */
+  deriveKeys(purpose: string): Buffer[] {
+    return [...this.#keys.values()].map((key) =>
+      createHmac("sha256", key).update(`postern-derived-key:${purpose}`).digest(),
+    );
   }
 
   keyIdOf(sealed: string): string {

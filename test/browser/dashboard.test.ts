@@ -148,7 +148,13 @@ describe("dashboard", () => {
     await page.getByRole("heading", { name: "Storefront" }).waitFor();
     appUrl = new URL(page.url()).pathname;
     // The integrate snippet uses this app's publishable key.
-    await expect.poll(() => page.locator(".code-block pre").first().textContent()).toContain(publishableKey);
+    await page.locator(".code-block pre", { hasText: publishableKey }).first().waitFor();
+    // The hosted-page snippets are filled in for this app: its issuer, its ID, its redirect URL.
+    const sdkSnippet = await page.locator(".code-block pre", { hasText: "new PosternClient" }).textContent();
+    const appId = /appId: "(app_[\w-]+)"/.exec(sdkSnippet ?? "")?.[1];
+    expect(appId).toBeDefined();
+    expect(sdkSnippet).toContain("secretKey: process.env.POSTERN_SECRET_KEY");
+    await page.getByText(`${postern.url}/oidc/${appId}/.well-known/openid-configuration`).waitFor();
     await screenshot(page, "app-overview");
 
     // The secret key is never shown again: the keys page has only its hint.
@@ -335,7 +341,7 @@ describe("dashboard", () => {
   it("signs in with the magic link from the dev mailbox, and explains a used link", {
     timeout: 60_000,
   }, async () => {
-    const { page } = desktop;
+    const { page, watch } = desktop;
     // Keyboard only: the email field has focus, Enter submits.
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("email");
     const seen = await devInbox(postern.url);
@@ -348,13 +354,17 @@ describe("dashboard", () => {
 
     await page.getByRole("link", { name: "Open the dev mailbox" }).click();
     await page.getByRole("link", { name: link }).first().click();
+    // Opening the link uses nothing (link scanners open it too); this browser asked, so one click signs in.
+    await page.getByRole("heading", { name: "Sign in to Postern" }).waitFor();
+    await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
     await expect.poll(() => page.locator(".switcher-name").textContent()).toBe("Acme");
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByText("You have signed out.").waitFor();
+    watch.expect({ method: "GET", path: /^\/api\/auth\/email\/link\?token=/, status: 400 });
     await gotoWhenIdle(page, link);
-    await page.getByText("That sign-in link cannot be used").waitFor();
+    await page.getByRole("heading", { name: "This link can no longer be used" }).waitFor();
   });
 
   it("is reachable by keyboard, with a visible focus ring", { timeout: 60_000 }, async () => {

@@ -241,12 +241,19 @@ describe.each(backends)("dashboard sign-in and management API (%s)", (backend) =
     const { link } = await t.latestLoginEmail("linker@example.com");
     const url = new URL(link);
     expect(url.pathname).toBe("/api/auth/email/link");
-    const first = await t.request("GET", url.pathname + url.search);
+    const browser = String(start.headers["set-cookie"]).split(";")[0]!;
+    expect(browser).toMatch(/^postern_browser=/);
+    const form = {
+      rawBody: new URLSearchParams({ token: url.searchParams.get("token")! }).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: browser },
+    };
+    const first = await t.request("POST", url.pathname, form);
     expect(first.status).toBe(303);
     expect(first.headers.location).toBe("/");
     expect(String(first.headers["set-cookie"])).toMatch(/postern_session=/);
-    const second = await t.request("GET", url.pathname + url.search);
-    expect(second.headers.location).toBe("/?signin=link-invalid");
+    const second = await t.request("POST", url.pathname, form);
+    expect(second.status).toBe(400);
+    expect(second.text).toContain("This link can no longer be used");
   });
 });
 

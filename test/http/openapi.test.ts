@@ -17,6 +17,8 @@ describe("API documentation", () => {
       "/v1/login/email/verify",
       "/v1/login/email/link",
       "/v1/apps/{appId}/jwks.json",
+      "/oidc/{appId}/interaction/{uid}",
+      "/oidc/{appId}/interaction/{uid}/code",
       "/api/auth/email",
       "/api/auth/email/verify",
       "/api/auth/logout",

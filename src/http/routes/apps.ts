@@ -9,7 +9,7 @@ import {
   updateApp,
 } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
-import { getDelivery, listDeliveries } from "../../delivery/delivery-log.ts";
+import { issuerOf, TOKEN_ENDPOINT_AUTH_METHODS } from "../../oidc/provider.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems, textSchema } from "../schemas.ts";
 
@@ -20,6 +20,16 @@ const appView = z.object({
   publishableKey: z.string(),
   secretKeyHint: z.string(),
   redirectUrls: z.array(z.string()),
+  issuer: z
+    .string()
+    .describe(
+      "The app's OpenID Connect issuer; its discovery document is at {issuer}/.well-known/openid-configuration",
+    ),
+  oidc: z.object({
+    tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS),
+    refreshTokens: z.boolean(),
+  }),
+  branding: z.object({ logoUrl: z.string().nullable(), accentColor: z.string().nullable() }),
   createdAt: z.string(),
   updatedAt: z.string(),
   emailProviderHealth: z
@@ -32,47 +42,26 @@ const appView = z.object({
     .optional()
     .describe("The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider)"),
 });
+const oidcSettings = z.strictObject({
+  tokenEndpointAuthMethod: z
+    .enum(TOKEN_ENDPOINT_AUTH_METHODS)
+    .optional()
+    .describe(
+      "none: a public client (browser or mobile app, PKCE alone); otherwise the secret key, sent as this method says",
+    ),
+  refreshTokens: z.boolean().optional().describe("Grant refresh tokens for the offline_access scope"),
+});
 const appWithSecret = appView.extend({ secretKey: z.string().describe("Shown once; only a hash is kept.") });
 const appParams = z.strictObject({ appId: idSchema });
 const redirectUrls = z.array(z.string().max(2048)).max(20);
 const appName = textSchema(100);
-const deliveryStatus = z.enum(["queued", "sending", "sent", "retrying", "failed", "expired"]);
-const attempt = z.object({
-  at: z.string(),
-  durationMs: z.number(),
-  route: z.enum(["default", "custom"]),
-  outcome: z.enum(["sent", "retry", "failed"]),
-  errorClass: z.string().optional(),
-  smtpReply: z.string().optional(),
-  message: z.string().optional(),
-});
-const deliveryView = z.object({
-  id: z.string(),
-  appId: z.string().nullable(),
-  recipient: z.string(),
-  sender: z.string().nullable(),
-  route: z.enum(["default", "custom"]),
-  status: deliveryStatus,
-  attemptCount: z.number(),
-  attempts: z.array(attempt),
-  lastError: z.string().nullable(),
-  messageId: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  sentAt: z.string().nullable(),
-  nextAttemptAt: z.string().nullable().describe("When the next try is due, while the email waits or retries"),
-  expiresAt: z.string(),
-  locale: z
-    .string()
-    .nullable()
-    .describe("The email's locale (Content-Language); null for emails sent before locales"),
-  purpose: z
-    .enum(["login", "template_test"])
-    .describe("template_test: a test email sent from the template editor to a developer"),
-});
 const tags = ["apps"];
 
 export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
+  const withIssuer = <T extends { id: string }>(view: T) => ({
+    ...view,
+    issuer: issuerOf(ctx.config.publicUrl, view.id),
+  });
   return async (app) => {
     app.addHook("preHandler", sessionGuard(ctx));
 
@@ -86,7 +75,9 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
           response: { 200: z.object({ apps: z.array(appView) }), ...problems },
         },
       },
-      async (request) => ({ apps: await listApps(ctx.db, request.account.id, request.params.workspaceId) }),
+      async (request) => ({
+        apps: (await listApps(ctx.db, request.account.id, request.params.workspaceId)).map(withIssuer),
+      }),
     );
 
     app.post(
@@ -103,13 +94,15 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
       async (request, reply) =>
         reply
           .status(201)
-          .send(await createApp(ctx, request.account.id, request.params.workspaceId, request.body)),
+          .send(
+            withIssuer(await createApp(ctx, request.account.id, request.params.workspaceId, request.body)),
+          ),
     );
 
     app.get(
       "/api/apps/:appId",
       { schema: { tags, summary: "One app", params: appParams, response: { 200: appView, ...problems } } },
-      async (request) => getAppOverview(ctx.db, request.account.id, request.params.appId),
+      async (request) => withIssuer(await getAppOverview(ctx.db, request.account.id, request.params.appId)),
     );
 
     app.patch(
@@ -117,13 +110,31 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Rename an app or change its allowed redirect URLs",
+          summary:
+            "Change an app: name, allowed redirect URLs, OpenID Connect client settings, hosted page branding",
           params: appParams,
-          body: z.strictObject({ name: appName.optional(), redirectUrls: redirectUrls.optional() }),
+          body: z.strictObject({
+            name: appName.optional(),
+            redirectUrls: redirectUrls.optional(),
+            oidc: oidcSettings.optional(),
+            branding: z
+              .strictObject({
+                logoUrl: z.string().max(2048).nullable().optional().describe("An https URL; null removes it"),
+                accentColor: z
+                  .string()
+                  .max(7)
+                  .nullable()
+                  .optional()
+                  .describe("#rrggbb; null for the default"),
+              })
+              .optional()
+              .describe("How the hosted login page shows the app"),
+          }),
           response: { 200: appView, ...problems },
         },
       },
-      async (request) => updateApp(ctx, request.account.id, request.params.appId, request.body),
+      async (request) =>
+        withIssuer(await updateApp(ctx, request.account.id, request.params.appId, request.body)),
     );
 
     app.delete(
@@ -152,42 +163,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
           response: { 200: appWithSecret, ...problems },
         },
       },
-      async (request) => rotateSecretKey(ctx, request.account.id, request.params.appId),
-    );
-
-    app.get(
-      "/api/apps/:appId/deliveries",
-      {
-        schema: {
-          tags: ["delivery log"],
-          summary: "Login emails of this app, newest first",
-          params: appParams,
-          querystring: z.strictObject({
-            status: deliveryStatus.optional(),
-            limit: z.coerce.number().int().min(1).max(100).default(25),
-            cursor: z.string().max(200).optional(),
-          }),
-          response: {
-            200: z.object({ deliveries: z.array(deliveryView), nextCursor: z.string().nullable() }),
-            ...problems,
-          },
-        },
-      },
-      async (request) => listDeliveries(ctx.db, request.account.id, request.params.appId, request.query),
-    );
-
-    app.get(
-      "/api/apps/:appId/deliveries/:deliveryId",
-      {
-        schema: {
-          tags: ["delivery log"],
-          summary: "One login email with every attempt",
-          params: z.strictObject({ appId: idSchema, deliveryId: idSchema }),
-          response: { 200: deliveryView, ...problems },
-        },
-      },
-      async (request) =>
-        getDelivery(ctx.db, request.account.id, request.params.appId, request.params.deliveryId),
+      async (request) => withIssuer(await rotateSecretKey(ctx, request.account.id, request.params.appId)),
     );
   };
 }

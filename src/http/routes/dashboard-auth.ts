@@ -4,18 +4,21 @@ import { z } from "zod";
 import {
   closeSession,
   findSession,
-  redeemDashboardLink,
+  openDashboardLink,
+  redeemDashboardLinkInBrowser,
+  redeemDashboardLinkWithCode,
   requestDashboardSignIn,
   SESSION_TTL_SECONDS,
   verifyDashboardCode,
 } from "../../accounts/dashboard-sessions.ts";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
-import { DomainError } from "../../errors.ts";
 import { requestedLocaleSchema } from "../../i18n/locales.ts";
 import { listWorkspaces } from "../../workspaces/workspaces.ts";
 import { SESSION_COOKIE, sessionGuard } from "../auth.ts";
+import { bindBrowser } from "../browser-forms.ts";
 import { idSchema, problems } from "../schemas.ts";
+import { registerLinkPages } from "./magic-link-pages.ts";
 
 /**
  * Dashboard sign-in: the same passwordless flow, ending in an HttpOnly session cookie. `devMailbox`
@@ -40,18 +43,20 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
           tags: ["dashboard auth"],
           summary: "Email a sign-in code to a dashboard account",
           description:
-            "The email is in the request's `locale` if Postern has a translation for it, else in the browser's Accept-Language, else English.",
+            "The email is in the request's `locale` if Postern has a translation for it, else in the browser's Accept-Language, else English. Sets the `postern_browser` cookie: the sign-in link works with one click only in this browser (elsewhere it asks for the code).",
           body: z.strictObject({ email: emailAddressSchema, locale: requestedLocaleSchema.optional() }),
           response: { 202: z.object({ loginId: z.string(), expiresAt: z.string() }), ...problems },
         },
       },
-      async (request, reply) =>
-        reply.status(202).send(
-          await requestDashboardSignIn(ctx, request.body.email, request.ip, {
+      async (request, reply) => {
+        const browserSecret = bindBrowser(request, reply, ctx.config.publicUrl);
+        return reply.status(202).send(
+          await requestDashboardSignIn(ctx, request.body.email, request.ip, browserSecret, {
             locale: request.body.locale,
             acceptLanguage: request.headers["accept-language"],
           }),
-        ),
+        );
+      },
     );
 
     app.post(
@@ -83,28 +88,21 @@ export function dashboardAuthRoutes(ctx: Context, options: { devMailbox: boolean
       },
     );
 
-    app.get(
-      "/api/auth/email/link",
-      {
-        schema: {
-          tags: ["dashboard auth"],
-          summary: "Redeem a dashboard sign-in link: sets the session cookie and opens the dashboard",
-          querystring: z.strictObject({
-            token: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "is not a valid link token"),
-          }),
-        },
+    registerLinkPages(app, ctx.config.publicUrl, {
+      path: "/api/auth/email/link",
+      tags: ["dashboard auth"],
+      backHref: "/sign-in",
+      open: async (token, browserSecret) => {
+        const { challenge, boundHere } = await openDashboardLink(ctx, token, browserSecret);
+        return { email: challenge.email, boundHere, branding: { name: "Postern" } };
       },
-      async (request, reply) => {
-        try {
-          const session = await redeemDashboardLink(ctx, request.query.token);
-          setSessionCookie(reply, session.token);
-          return reply.redirect("/", 303);
-        } catch (err) {
-          if (err instanceof DomainError) return reply.redirect("/?signin=link-invalid", 303);
-          throw err;
-        }
+      redeemInBrowser: (token, browserSecret) => redeemDashboardLinkInBrowser(ctx, token, browserSecret),
+      redeemWithCode: (token, code, ip) => redeemDashboardLinkWithCode(ctx, token, code, ip),
+      signedIn: (reply, session) => {
+        setSessionCookie(reply, session.token);
+        return reply.redirect("/", 303);
       },
-    );
+    });
 
     app.get(
       "/api/session",

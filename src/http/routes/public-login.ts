@@ -4,11 +4,25 @@ import { getAppById } from "../../apps/apps.ts";
 import { getJwks } from "../../apps/signing-keys.ts";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
-import { DomainError, notFound } from "../../errors.ts";
+import { notFound } from "../../errors.ts";
 import { requestedLocaleSchema } from "../../i18n/locales.ts";
-import { redeemAppLoginLink, requestAppLogin, verifyAppLoginCode } from "../../login/end-user-login.ts";
+import {
+  openAppLoginLink,
+  redeemAppLinkInBrowser,
+  redeemAppLinkWithCode,
+  requestAppLogin,
+  verifyAppLoginCode,
+} from "../../login/end-user-login.ts";
+import { issuerPath } from "../../oidc/provider.ts";
 import { appKeyGuard } from "../auth.ts";
+import { bindBrowser } from "../browser-forms.ts";
+import { answerPreflights, checkBrowserOrigin } from "../cors.ts";
+import { brandingOf } from "../pages/branding.ts";
+import { sendPage } from "../pages/layout.ts";
+import { signedInPage } from "../pages/link-pages.ts";
+import { en } from "../pages/messages.ts";
 import { idSchema, problems } from "../schemas.ts";
+import { registerLinkPages } from "./magic-link-pages.ts";
 
 const sessionResponse = z.object({
   token: z.string(),
@@ -18,8 +32,12 @@ const sessionResponse = z.object({
 /** The end-user login API, called by developers' apps with their publishable key. */
 export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
   return async (app) => {
+    answerPreflights(app, ["/v1/login/email", "/v1/login/email/verify"]);
     app.register(async (scope) => {
       scope.addHook("preHandler", appKeyGuard(ctx));
+      scope.addHook("preHandler", async (request, reply) => {
+        checkBrowserOrigin(request, reply, request.publicApp, ctx.config.publicUrl);
+      });
       const authenticated = scope.withTypeProvider<ZodTypeProvider>();
 
       authenticated.post(
@@ -28,7 +46,8 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           schema: {
             tags: ["login"],
             summary: "Send a login code and magic link",
-            description: "Answers the same way whether or not the address has logged in before.",
+            description:
+              "Answers the same way whether or not the address has logged in before. Called from a page on one of the app's origins (those of its allowed redirect URLs) with credentials, it sets the `postern_browser` cookie where the browser keeps it: the magic link then works with one click in that browser, and asks for the code in any other.",
             security: [{ publishableKey: [] }],
             body: z.strictObject({
               email: emailAddressSchema,
@@ -43,10 +62,13 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
           },
         },
         async (request, reply) => {
+          // Only a page of the app binds its browser (checkBrowserOrigin refused every other origin).
+          const fromBrowser = request.headers.origin !== undefined;
           const result = await requestAppLogin(ctx, request.publicApp, {
             ...request.body,
             ip: request.clientIp,
             acceptLanguage: request.headers["accept-language"],
+            browserSecret: fromBrowser ? bindBrowser(request, reply, ctx.config.publicUrl) : undefined,
           });
           return reply.status(202).send(result);
         },
@@ -71,43 +93,32 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
       );
     });
 
-    app.get(
-      "/v1/login/email/link",
-      {
-        schema: {
-          tags: ["login"],
-          summary: "Redeem a magic link (single use)",
-          description:
-            "Redirects to the login's redirectUrl with `#postern_token=<jwt>`, or shows a page saying the login succeeded.",
-          querystring: z.strictObject({
-            token: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "is not a valid link token"),
-          }),
-        },
+    registerLinkPages(app, ctx.config.publicUrl, {
+      path: "/v1/login/email/link",
+      tags: ["login"],
+      open: async (token, browserSecret) => {
+        const { challenge, boundHere, app: owner } = await openAppLoginLink(ctx, token, browserSecret);
+        const interaction = challenge.oidcInteractionUid;
+        return {
+          email: challenge.email,
+          boundHere,
+          branding: brandingOf(owner),
+          ...(interaction
+            ? {
+                boundAction: `${issuerPath(owner.id)}/interaction/${interaction}/link`,
+                onlyWhereStarted: true,
+              }
+            : {}),
+        };
       },
-      async (request, reply) => {
-        let result: Awaited<ReturnType<typeof redeemAppLoginLink>>;
-        try {
-          result = await redeemAppLoginLink(ctx, request.query.token);
-        } catch (err) {
-          if (err instanceof DomainError && request.headers.accept?.includes("text/html")) {
-            return reply
-              .status(400)
-              .type("text/html")
-              .send(page("This login link cannot be used", err.message));
-          }
-          throw err;
-        }
-        if (result.redirectUrl) {
-          return reply.redirect(
-            `${result.redirectUrl}#postern_token=${encodeURIComponent(result.token)}`,
-            303,
-          );
-        }
-        return reply
-          .type("text/html")
-          .send(page(`Signed in to ${result.app.name}`, "You can close this tab and go back to the app."));
-      },
-    );
+      redeemInBrowser: (token, browserSecret) => redeemAppLinkInBrowser(ctx, token, browserSecret),
+      redeemWithCode: (token, code, ip) => redeemAppLinkWithCode(ctx, token, code, ip),
+      signedIn: (reply, session) =>
+        session.redirectUrl
+          ? // The token travels in the fragment: browsers never send it to a server or in a Referer.
+            reply.redirect(`${session.redirectUrl}#postern_token=${encodeURIComponent(session.token)}`, 303)
+          : sendPage(reply, 200, signedInPage(en, brandingOf(session.app))),
+    });
 
     app.get(
       "/v1/apps/:appId/jwks.json",
@@ -126,11 +137,4 @@ export function publicLoginRoutes(ctx: Context): FastifyPluginAsyncZod {
       },
     );
   };
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-
-function page(title: string, message: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
 }

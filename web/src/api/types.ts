@@ -57,6 +57,8 @@ export interface AuditEvent {
   createdAt: string;
 }
 
+export type TokenEndpointAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+
 export interface App {
   id: string;
   workspaceId: string;
@@ -64,6 +66,10 @@ export interface App {
   publishableKey: string;
   secretKeyHint: string;
   redirectUrls: string[];
+  /** The app's OpenID Connect issuer (discovery at {issuer}/.well-known/openid-configuration). */
+  issuer: string;
+  oidc: { tokenEndpointAuthMethod: TokenEndpointAuthMethod; refreshTokens: boolean };
+  branding: { logoUrl: string | null; accentColor: string | null };
   createdAt: string;
   updatedAt: string;
   /** The custom email provider's health, in the apps list and the app's own view (null: none). */
@@ -98,6 +104,14 @@ export interface DeliveryAttempt {
   errorClass?: string;
   smtpReply?: string;
   message?: string;
+  /** For a failure on the way to the server: where it was going and what happened. */
+  cause?: {
+    host?: string;
+    port?: number;
+    reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+  };
+  /** How to fix it: the hint Test connection gives for the same failure. */
+  hint: string | null;
 }
 
 export interface Delivery {
@@ -114,6 +128,10 @@ export interface Delivery {
   updatedAt: string;
   sentAt: string | null;
   expiresAt: string;
+  /** When a waiting email is tried next. */
+  nextAttemptAt: string | null;
+  /** A failed or expired login email, which can be resent as a new login. */
+  resendable: boolean;
   /** The email's locale (null for emails from before locales). */
   locale: string | null;
   /** template_test: sent from the template editor to a developer. */

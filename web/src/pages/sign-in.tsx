@@ -5,7 +5,7 @@ import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
 import { type PendingLogin, readPendingLogin, writePendingLogin } from "../pending-login.ts";
-import { Link, useLocation } from "../router.tsx";
+import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { Brand } from "../shell.tsx";
 
@@ -27,10 +27,8 @@ function useDevMailboxAvailable(): boolean {
 }
 
 export function SignInPage({ notice }: { notice?: string | undefined }) {
-  const { searchParams } = useLocation();
   const devMailbox = useDevMailboxAvailable();
   const [pending, setPending] = useState<PendingLogin | undefined>(readPendingLogin);
-  const linkInvalid = searchParams.get("signin") === "link-invalid";
 
   const choosePending = (next: PendingLogin | undefined) => {
     writePendingLogin(next);
@@ -54,11 +52,6 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
             "No password: we email you a one-time code and a sign-in link."
           )}
         </p>
-        {linkInvalid && !pending && (
-          <Notice tone="warning" title="That sign-in link cannot be used">
-            It has expired or was already used. Ask for a new code below.
-          </Notice>
-        )}
         {notice && !pending && (
           <Notice tone={notice.includes("expired") ? "warning" : "info"}>{notice}</Notice>
         )}

@@ -1,20 +1,98 @@
 import { useEffect, useState } from "react";
-import { api, enc } from "../../api/client.ts";
-import type { Delivery } from "../../api/types.ts";
+import { ApiError, api, enc } from "../../api/client.ts";
+import type { Delivery, DeliveryAttempt } from "../../api/types.ts";
+import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import {
   AttemptOutcomeBadge,
   DeliveryStatusBadge,
   isInFlight,
   RouteLabel,
 } from "../../components/delivery-status.tsx";
-import { EmptyState, ErrorNotice, Loading } from "../../components/feedback.tsx";
+import { EmptyState, ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
 import { Card } from "../../components/layout.tsx";
 import { formatDuration, Time } from "../../components/time.tsx";
 import { Link } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "./app-layout.tsx";
 
-/** One login email: where it went and every attempt with the server's reply. */
+const REASONS: Record<NonNullable<DeliveryAttempt["cause"]>["reason"], string> = {
+  refused: "connection refused",
+  timeout: "no answer in time",
+  dns: "the host name did not resolve",
+  unreachable: "network unreachable",
+  reset: "connection reset",
+  tls: "TLS failed",
+  blocked: "destination refused by Postern's outbound rules",
+  other: "connection failed",
+};
+
+function causeText(cause: NonNullable<DeliveryAttempt["cause"]>) {
+  const where = cause.host ? `${cause.host}${cause.port ? `:${cause.port}` : ""}` : undefined;
+  return where ? `${where}: ${REASONS[cause.reason]}` : REASONS[cause.reason];
+}
+
+/** Resend: a new login email with a new code, after a confirmation; shows where the new one is. */
+function ResendAction({
+  delivery,
+  appId,
+  detailPath,
+}: {
+  delivery: Delivery;
+  appId: string;
+  detailPath(id: string): string;
+}) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const [created, setCreated] = useState<Delivery>();
+  const resend = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      setCreated(await api.post<Delivery>(`/api/apps/${enc(appId)}/deliveries/${enc(delivery.id)}/resend`));
+    } catch (err) {
+      if (err instanceof ApiError) setError(err);
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+  if (created) {
+    return (
+      <Notice
+        tone="success"
+        title="A new login email is on its way"
+        actions={<Link to={detailPath(created.id)}>Follow the new email</Link>}
+      >
+        {created.recipient} gets a new code; the old one no longer works.
+      </Notice>
+    );
+  }
+  return (
+    <div className="stack-tight">
+      <FormError error={error} />
+      <div>
+        <button type="button" className="btn btn-primary" onClick={() => setConfirming(true)}>
+          Resend login email
+        </button>
+      </div>
+      <ConfirmDialog
+        open={confirming}
+        title={`Send ${delivery.recipient} a new login email?`}
+        confirmLabel="Send a new email"
+        tone="primary"
+        busy={busy}
+        onConfirm={() => void resend()}
+        onCancel={() => setConfirming(false)}
+      >
+        Postern starts a new login with a new code, as if they had asked again: the old code is not sent
+        again, and the login email limits for this address apply.
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+/** One login email: where it went and every attempt with the server's reply, its cause and a fix. */
 export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps & { deliveryId: string }) {
   const [settled, setSettled] = useState(false);
   const delivery = useResource(
@@ -93,6 +171,14 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                   <dt>Message ID</dt>
                   <dd className="break">{d.messageId ? <code>{d.messageId}</code> : "—"}</dd>
                 </div>
+                {d.nextAttemptAt && (
+                  <div>
+                    <dt>Next try</dt>
+                    <dd>
+                      <Time iso={d.nextAttemptAt} absolute />
+                    </dd>
+                  </div>
+                )}
                 {d.lastError && (
                   <div className="details-wide">
                     <dt>Last error</dt>
@@ -100,6 +186,9 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                   </div>
                 )}
               </dl>
+              {d.resendable && (
+                <ResendAction delivery={d} appId={app.id} detailPath={(id) => `${back}/${enc(id)}`} />
+              )}
             </Card>
             <Card title={`Attempts (${d.attempts.length})`} id="attempts">
               {d.attempts.length === 0 ? (
@@ -129,10 +218,22 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                           <dt>SMTP reply</dt>
                           <dd>{a.smtpReply ? <code className="smtp-reply">{a.smtpReply}</code> : "—"}</dd>
                         </div>
+                        {a.cause && (
+                          <div>
+                            <dt>Cause</dt>
+                            <dd>{causeText(a.cause)}</dd>
+                          </div>
+                        )}
                         {a.message && (
                           <div>
                             <dt>Note</dt>
                             <dd>{a.message}</dd>
+                          </div>
+                        )}
+                        {a.hint && (
+                          <div>
+                            <dt>How to fix</dt>
+                            <dd className="attempt-hint">{a.hint}</dd>
                           </div>
                         )}
                       </dl>

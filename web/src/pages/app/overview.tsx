@@ -26,6 +26,45 @@ export function AppOverviewPage({ app }: AppPageProps) {
     `  -d '{"loginId":"<loginId from step 1>","code":"<6-digit code>"}'`,
   ].join("\n");
   const jwks = `${origin}/v1/apps/${app.id}/jwks.json`;
+  // Postern's public URL, as it names itself in the issuer (the dashboard may be reached otherwise).
+  const posternUrl = app.issuer.slice(0, -`/oidc/${app.id}`.length);
+  const confidential = app.oidc.tokenEndpointAuthMethod !== "none";
+  const callback = redirect ?? "https://your-app.example/callback";
+  const sdk = [
+    `import { PosternClient } from "@postern/sdk";`,
+    "",
+    "const postern = new PosternClient({",
+    `  url: "${posternUrl}",`,
+    `  appId: "${app.id}",`,
+    ...(confidential
+      ? [
+          "  secretKey: process.env.POSTERN_SECRET_KEY, // server side only",
+          ...(app.oidc.tokenEndpointAuthMethod === "client_secret_post"
+            ? [`  tokenEndpointAuthMethod: "client_secret_post",`]
+            : []),
+        ]
+      : []),
+    "});",
+    "",
+    "// GET /login: to the hosted page; keep `pending` in the person's session",
+    `const { url, pending } = await postern.signInUrl({ redirectUri: "${callback}" });`,
+    "",
+    "// GET /callback: checks the answer, redeems the code (PKCE), verifies the ID token",
+    "const { claims } = await postern.handleCallback(request.url, pending);",
+    "// claims.sub (the user's id), claims.email (verified)",
+  ].join("\n");
+  const verifyOnServer = [
+    `import { verifyToken } from "@postern/sdk";`,
+    "",
+    `const claims = await verifyToken(token, { url: "${posternUrl}", appId: "${app.id}" });`,
+  ].join("\n");
+  const anyLibrary = [
+    `OIDC_ISSUER=${app.issuer}`,
+    `OIDC_CLIENT_ID=${app.id}`,
+    ...(confidential ? ["OIDC_CLIENT_SECRET=<the app's secret key, sk_…>"] : []),
+    `OIDC_REDIRECT_URI=${callback}`,
+    "OIDC_SCOPE=openid email",
+  ].join("\n");
 
   const health = app.emailProviderHealth;
   return (
@@ -59,6 +98,62 @@ export function AppOverviewPage({ app }: AppPageProps) {
             </dd>
           </div>
         </dl>
+      </Card>
+      <Card
+        title="Sign in with the hosted page"
+        id="integrate-hosted"
+        description="Send people to Postern's sign-in page and get them back signed in: OpenID Connect, so the SDK or any OpenID Connect library works."
+      >
+        <dl className="key-list">
+          <div className="key-row">
+            <dt>Issuer</dt>
+            <dd>
+              <CopyField value={app.issuer} describe="issuer" />
+            </dd>
+          </div>
+          <div className="key-row">
+            <dt>Discovery</dt>
+            <dd>
+              <CopyField value={`${app.issuer}/.well-known/openid-configuration`} describe="discovery URL" />
+            </dd>
+          </div>
+          <div className="key-row">
+            <dt>Client</dt>
+            <dd>
+              {confidential
+                ? `Confidential: the secret key, ${app.oidc.tokenEndpointAuthMethod}, with PKCE`
+                : "Public: PKCE, no secret"}{" "}
+              (change under Settings)
+            </dd>
+          </div>
+        </dl>
+        <ol className="steps">
+          <li>
+            <h3 className="step-title">With the SDK</h3>
+            <p className="step-text">
+              {redirect ? (
+                <>
+                  Returns to <code>{redirect}</code>, one of this app's redirect URLs.
+                </>
+              ) : (
+                "Add your callback URL to the app's redirect URLs under Settings first."
+              )}
+            </p>
+            <CodeBlock code={sdk} language="typescript" describe="the SDK sign-in snippet" />
+          </li>
+          <li>
+            <h3 className="step-title">Verify tokens in your API</h3>
+            <CodeBlock
+              code={verifyOnServer}
+              language="typescript"
+              describe="the token verification snippet"
+            />
+          </li>
+          <li>
+            <h3 className="step-title">With any OpenID Connect library</h3>
+            <CodeBlock code={anyLibrary} language="env" describe="the OpenID Connect settings" />
+          </li>
+        </ol>
       </Card>
       <Card
         title="Integrate"

@@ -9,6 +9,7 @@ import { cleanUrls, RedirectUrlsField } from "../../components/redirect-urls-fie
 import { canManage } from "../../roles.ts";
 import { navigate } from "../../router.tsx";
 import type { AppPageProps } from "./app-layout.tsx";
+import { HostedPageSettings } from "./hosted-page-settings.tsx";
 
 export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
   const manage = canManage(workspace.role);
@@ -20,6 +21,7 @@ export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
         </Notice>
       )}
       <GeneralForm app={app} onAppChange={onAppChange} disabled={!manage} />
+      <HostedPageSettings app={app} onAppChange={onAppChange} disabled={!manage} />
       {manage && <DeleteApp app={app} />}
     </div>
   );

@@ -1,0 +1,8 @@
+import openapiTS, { type OpenAPI3 } from "openapi-typescript";
+
+/** The SDK's API types, from Postern's OpenAPI document (what `npm run sdk:types` writes). */
+export async function sdkTypesFrom(document: unknown): Promise<string> {
+  return openapiTS(document as OpenAPI3, { silent: true });
+}
+
+export const SDK_TYPES_FILE = new URL("../src/openapi.ts", import.meta.url);
