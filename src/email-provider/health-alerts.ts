@@ -91,7 +91,7 @@ async function alert(
     ? `The email provider of ${app.name} is failing`
     : `The email provider of ${app.name} works again`;
   const text = failing
-    ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault)}\n\nProvider settings: ${link}\n`
+    ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault, provider.healthCause)}\n\nProvider settings: ${link}\n`
     : `The custom email provider of ${app.name} (${provider.senderEmail}) works again since ${since}. Login emails go out through it, and the ones that were waiting have been sent.\n\nProvider settings: ${link}\n`;
   const from = parseFromAddress(ctx.config.defaultFrom);
   for (const { email } of recipients) {

@@ -68,18 +68,37 @@ export async function recordHealth(
 function every(seconds: number): string {
   if (seconds % 60 === 0 && seconds >= 120) return `${seconds / 60} minutes`;
   if (seconds === 60) return "minute";
+  if (seconds === 1) return "second";
   return `${seconds} seconds`;
 }
 
 /**
- * What happens to login emails while the provider fails — the worker's rules (src/delivery/worker.ts)
- * in words. The dashboard shows this text as it is, so it cannot drift from the code.
+ * Failures of the provider's configuration (credentials, TLS, a refused destination, the OAuth token):
+ * every email would fail the same way, so emails wait for a check that works instead of each trying.
+ * A network failure or a timeout may be one connection's bad luck: each email keeps its own backoff.
  */
-export function whileFailing(config: Config, fallbackToDefault: boolean): string {
+const CONFIGURATION_CAUSES: ReadonlySet<string> = new Set<ErrorClass>(["auth", "tls", "blocked", "token"]);
+
+export const holdsEmails = (cause: string | null): boolean =>
+  cause === null || CONFIGURATION_CAUSES.has(cause);
+
+/**
+ * What happens to login emails while the provider fails — the router's and the worker's rules
+ * (src/email-provider/routing.ts, src/delivery/worker.ts) in words. The dashboard shows this text as
+ * it is, so it cannot drift from the code. Without a cause: both cases, for the summary shown before
+ * anything failed.
+ */
+export function whileFailing(config: Config, fallbackToDefault: boolean, cause?: string | null): string {
   const probe = every(config.delivery.providerProbeSeconds);
   if (fallbackToDefault)
     return `Login emails go out through the default sender while it fails. Postern checks the provider every ${probe} and uses it again as soon as it works.`;
-  return `Login emails wait and nothing is sent through it. Postern checks the provider every ${probe}; the waiting emails go out as soon as a check, a send, a test or a saved change works. An email still waiting when its login expires (${CODE_TTL_SECONDS / 60} minutes after it was asked for) is marked expired.`;
+  const held = `login emails wait and nothing is sent through it; Postern checks it every ${probe}, and the waiting emails go out as soon as a check, a send, a test or a saved change works.`;
+  const retried = `each login email tries again with growing pauses (at most ${every(config.delivery.retryMaxSeconds)} apart), and all go out at once when a check or a send works again.`;
+  const expiry = `An email still waiting when its login expires (${CODE_TTL_SECONDS / 60} minutes after it was asked for) is marked expired.`;
+  if (cause === undefined)
+    return `If it refuses the credentials or the connection's security, ${held} If it cannot be reached, ${retried} ${expiry}`;
+  const rule = holdsEmails(cause) ? held : retried;
+  return `${rule[0]!.toUpperCase()}${rule.slice(1)} ${expiry}`;
 }
 
 /** A provider's health for people: its state, the cause, since when, and what happens to login emails. */
@@ -88,7 +107,7 @@ export function healthView(config: Config, row: ProviderRow) {
   const ifItFails = whileFailing(config, row.fallbackToDefault);
   const emails =
     row.health === "failing"
-      ? ifItFails
+      ? whileFailing(config, row.fallbackToDefault, row.healthCause)
       : row.health === "working"
         ? "Login emails go out through this provider."
         : "Login emails go out through this provider; its health is known after the first send or test.";

@@ -6,7 +6,7 @@ import type { MailSender } from "../mail/sender.ts";
 import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
-import { recordHealth } from "./health.ts";
+import { holdsEmails, recordHealth } from "./health.ts";
 import { interpretedSender } from "./interpreted-sender.ts";
 import { kindOf } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
@@ -80,13 +80,14 @@ export class ProviderRouting {
       : undefined;
     if (row.health === "failing") {
       const reason = row.healthReason ?? "the last send failed";
-      // Nothing goes to a provider known to fail: its scheduled probe finds out when it works again.
       if (fallback)
         return {
           ...fallback,
           note: `The custom provider is failing (${reason}), so this email went out through the default sender.`,
         };
-      return { route: "custom", held: { reason, since: row.healthAt } };
+      // A provider whose configuration fails gets nothing until a probe, a test or a saved change works;
+      // one that could not be reached is tried again by each email on its own backoff (see holdsEmails).
+      if (holdsEmails(row.healthCause)) return { route: "custom", held: { reason, since: row.healthAt } };
     }
 
     const kind = kindOf(row.type);
