@@ -10,7 +10,9 @@ import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
 import { DevMailbox } from "./dev-mailbox/dev-mailbox.ts";
+import { countProvidersByHealth } from "./email-provider/health.ts";
 import { ProviderRouting } from "./email-provider/routing.ts";
+import { ProviderWatch } from "./email-provider/watch.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
 import { defaultSenderOptions, type MailSender, parseFromAddress, poolSender } from "./mail/sender.ts";
@@ -67,6 +69,8 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     startQueue(
       storage,
       {
+        // pg-boss's own retries are for a worker that died or threw (src/delivery/worker.ts schedules
+        // every email's retries itself, until its login expires).
         retryLimit: 8,
         retryDelaySeconds: config.delivery.retryBaseSeconds,
         jobTimeoutSeconds: config.delivery.jobTimeoutSeconds,
@@ -75,7 +79,10 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       (err) => log.error({ err }, "queue error"),
     ),
   );
-  const metrics = new Metrics(() => queue.depth());
+  const metrics = new Metrics(
+    () => queue.depth(),
+    () => countProvidersByHealth(storage.db),
+  );
   const ctx: Context = {
     db: storage.db,
     config,
@@ -144,6 +151,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   });
 
   let maintenance: NodeJS.Timeout | undefined;
+  let watch: ProviderWatch | undefined;
   let workersStarted = false;
   const startWorkers = async () => {
     if (!sends || workersStarted) return;
@@ -152,6 +160,10 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       const outcome = await deliverLoginEmail(ctx, resolveRoute, job);
       return outcome;
     });
+    watch = new ProviderWatch(ctx, routing.env, async (email) => {
+      await defaultSender!.send(email);
+    });
+    watch.start();
     maintenance = setInterval(() => {
       const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
       Promise.all([pruneRateLimits(ctx.db, hourAgo), pruneSessions(ctx), pruneOidcPayloads(ctx)]).catch(
@@ -176,6 +188,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     },
     async stop() {
       if (maintenance) clearInterval(maintenance);
+      await watch?.stop();
       await http.close();
       await queue.stop();
       await routing.close();

@@ -1,8 +1,8 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
-import { apps } from "../db/schema.ts";
+import { apps, emailProviders } from "../db/schema.ts";
 import { invalid, notFound } from "../errors.ts";
 import { randomId, randomToken, sha256 } from "../security/tokens.ts";
 import { type Role, requireRole } from "../workspaces/workspaces.ts";
@@ -94,6 +94,23 @@ export async function requireApp(
   return app;
 }
 
+/** The custom provider's health of each app (absent: no custom provider), for the apps list and overview. */
+async function providerHealthOf(db: Db, appIds: string[]) {
+  if (appIds.length === 0) return new Map();
+  const rows = await db
+    .select({
+      appId: emailProviders.appId,
+      status: emailProviders.health,
+      reason: emailProviders.healthReason,
+      since: emailProviders.healthAt,
+    })
+    .from(emailProviders)
+    .where(inArray(emailProviders.appId, appIds));
+  return new Map(
+    rows.map((r) => [r.appId, { status: r.status, reason: r.reason, since: r.since?.toISOString() ?? null }]),
+  );
+}
+
 export async function listApps(db: Db, accountId: string, workspaceId: string) {
   await requireRole(db, accountId, workspaceId, "member");
   const rows = await db
@@ -101,7 +118,18 @@ export async function listApps(db: Db, accountId: string, workspaceId: string) {
     .from(apps)
     .where(eq(apps.workspaceId, workspaceId))
     .orderBy(asc(apps.createdAt));
-  return rows.map(publicView);
+  const health = await providerHealthOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((app) => ({ ...publicView(app), emailProviderHealth: health.get(app.id) ?? null }));
+}
+
+/** One app as its overview shows it, with its custom provider's health. */
+export async function getAppOverview(db: Db, accountId: string, appId: string) {
+  const app = await requireApp(db, accountId, appId);
+  const health = await providerHealthOf(db, [app.id]);
+  return { ...publicView(app), emailProviderHealth: health.get(app.id) ?? null };
 }
 
 /** How the app signs in as an OpenID Connect client: `none` is a public client (PKCE alone). */

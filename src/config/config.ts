@@ -60,6 +60,8 @@ const envSchema = z.object({
   POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: positiveInt.default(10),
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
+  POSTERN_RETRY_MAX_SECONDS: positiveInt.default(120),
+  POSTERN_PROVIDER_PROBE_SECONDS: positiveInt.default(60),
   POSTERN_JOB_TIMEOUT_SECONDS: positiveInt.default(60),
   POSTERN_QUEUE_MAINTENANCE_SECONDS: positiveInt.default(30),
 });
@@ -107,6 +109,10 @@ export interface Config {
   delivery: {
     workerConcurrency: number;
     retryBaseSeconds: number;
+    /** The longest wait between two tries of one email (backoff doubles from retryBaseSeconds up to this). */
+    retryMaxSeconds: number;
+    /** How often a failing provider is checked, so the emails waiting for it go out once it works. */
+    providerProbeSeconds: number;
     /** A job held longer than this (its worker died) goes back to the queue. */
     jobTimeoutSeconds: number;
     /** How often pg-boss looks for such jobs. */
@@ -217,6 +223,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     delivery: {
       workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,
       retryBaseSeconds: e.POSTERN_RETRY_BASE_SECONDS,
+      retryMaxSeconds: e.POSTERN_RETRY_MAX_SECONDS,
+      providerProbeSeconds: e.POSTERN_PROVIDER_PROBE_SECONDS,
       jobTimeoutSeconds: e.POSTERN_JOB_TIMEOUT_SECONDS,
       maintenanceSeconds: e.POSTERN_QUEUE_MAINTENANCE_SECONDS,
     },

@@ -175,6 +175,12 @@ export const deliveries = pgTable(
     messageId: text("message_id"),
     /** The code and link token, sealed, so the worker can compose the email; cleared once delivery ends. */
     sealedPayload: text("sealed_payload"),
+    /**
+     * When the next try is scheduled (a retry, or a wait for a failing provider). Its job carries the
+     * same time, so a job from an earlier schedule (replaced when a recovered provider releases the
+     * email at once) finds it changed and does nothing: one email, one send.
+     */
+    nextAttemptAt: at("next_attempt_at"),
     expiresAt: at("expires_at").notNull(),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
@@ -263,7 +269,20 @@ export const emailProviders = pgTable(
       .notNull()
       .default("unknown"),
     healthReason: text("health_reason"),
+    /** When the current health began ("failing since"); a repeated failure changes only the reason. */
     healthAt: at("health_at"),
+    /** Whom the failure blames, as its error class ("auth", "network", "tls", …); null unless failing. */
+    healthCause: text("health_cause"),
+    /** The last time a send, a probe or a test looked at the provider. */
+    healthCheckedAt: at("health_checked_at"),
+    /**
+     * When a failing provider is next probed. Taking a probe is a conditional update of this column,
+     * so among many worker processes exactly one probes each provider each interval.
+     */
+    nextProbeAt: at("next_probe_at"),
+    /** The health the workspace's owners and admins were last emailed about, and when (at most one an hour). */
+    alertedHealth: text("alerted_health", { enum: ["working", "failing"] }),
+    alertedAt: at("alerted_at"),
     lastTest: jsonb("last_test").$type<Record<string, unknown>>(),
     updatedAt: at("updated_at").notNull().defaultNow(),
     updatedBy: text("updated_by"),

@@ -8,7 +8,7 @@ import { kindOf } from "../email-provider/kinds/index.ts";
 
 import { findProvider } from "../email-provider/service.ts";
 import { invalid, notFound } from "../errors.ts";
-import type { ClassifiedError, ErrorClass } from "../mail/smtp-errors.ts";
+import { blameOf, type ClassifiedError, type ErrorClass } from "../mail/smtp-errors.ts";
 import type { StepName } from "../mail/smtp-target.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
@@ -61,6 +61,7 @@ function hintFor(attempt: DeliveryAttempt, explain: Explainer | undefined): stri
   const responseCode = Number(/^\d{3}/.exec(attempt.smtpReply ?? "")?.[0]) || undefined;
   const error: ClassifiedError = {
     errorClass: attempt.errorClass as ErrorClass,
+    blame: blameOf(attempt.errorClass as ErrorClass),
     retryable: attempt.outcome === "retry",
     configProblem: false,
     smtpReply: attempt.smtpReply,
@@ -80,10 +81,7 @@ async function explainerFor(ctx: Context, appId: string): Promise<Explainer | un
 }
 
 /** The developer's view of one delivery. The sealed code is never part of it. */
-export function deliveryView(
-  d: Delivery,
-  extra: { explain?: Explainer | undefined; nextAttemptAt?: Date | undefined } = {},
-) {
+export function deliveryView(d: Delivery, extra: { explain?: Explainer | undefined } = {}) {
   return {
     id: d.id,
     appId: d.appId,
@@ -98,25 +96,22 @@ export function deliveryView(
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
     sentAt: d.sentAt?.toISOString() ?? null,
+    /** When the next try is due, while the email is queued or retrying. */
+    nextAttemptAt:
+      d.status === "retrying" || d.status === "queued" ? (d.nextAttemptAt?.toISOString() ?? null) : null,
     expiresAt: d.expiresAt.toISOString(),
-    nextAttemptAt: extra.nextAttemptAt?.toISOString() ?? null,
     resendable: d.purpose === "login" && (d.status === "failed" || d.status === "expired"),
     locale: d.locale,
     purpose: d.purpose,
   };
 }
 
-/**
- * Views of these rows, with hints and, for the ones waiting in the queue, when their next attempt is
- * due (pg-boss's `start_after` for the delivery's job).
- */
+/** Views of these rows, with the same hints as Test connection for their failed attempts. */
 export async function deliveryViews(ctx: Context, appId: string, rows: Delivery[]) {
   const explain = rows.some((r) => r.attempts.some((a) => a.errorClass))
     ? await explainerFor(ctx, appId)
     : undefined;
-  const waiting = rows.filter((r) => r.status === "retrying" || r.status === "queued").map((r) => r.id);
-  const nextRuns = await ctx.queue.nextRuns(waiting);
-  return rows.map((r) => deliveryView(r, { explain, nextAttemptAt: nextRuns.get(r.id) }));
+  return rows.map((r) => deliveryView(r, { explain }));
 }
 
 /**

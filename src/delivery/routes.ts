@@ -8,7 +8,7 @@ export interface DeliveryRoute {
   from: { name: string; address: string };
   /** Set when a failing custom provider was bypassed through the default sender. */
   note?: string;
-  /** Where to send right away when this route fails with a configuration problem (fallbackToDefault). */
+  /** Where to send right away when this route fails for the provider's sake (fallbackToDefault). */
   fallback?: DeliveryRoute;
   /**
    * Takes a sending slot where the provider limits senders across all workers (e.g. Exchange's
@@ -19,5 +19,14 @@ export interface DeliveryRoute {
   reportOutcome?(outcome: { ok: true } | { ok: false; error: ClassifiedError }): Promise<void>;
 }
 
+/**
+ * A custom provider known to be failing, without a fallback: nothing is sent through it; the email
+ * waits until its scheduled probe (or a send, a test, a saved change) finds it working again.
+ */
+export interface HeldRoute {
+  route: "custom";
+  held: { reason: string; since: Date | null };
+}
+
 /** Picks the route for an app's email (null: dashboard sign-in, always the default sender). */
-export type RouteResolver = (appId: string | null) => Promise<DeliveryRoute>;
+export type RouteResolver = (appId: string | null) => Promise<DeliveryRoute | HeldRoute>;

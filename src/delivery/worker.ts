@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { composeDeliveryEmail, type DeliveryEmail } from "../email-templates/compose.ts";
@@ -6,57 +6,151 @@ import { messageIdFor } from "../mail/sender.ts";
 import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";
 import type { Job } from "../queue/queue.ts";
 import type { DeliveryRoute, RouteResolver } from "./routes.ts";
+import { retryDelayMs, scheduleDelivery } from "./schedule.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
 
 /**
  * Sends one login email and records the attempt. The worker decides when, the route's sender
- * how, and the delivery row keeps what happened. Returns "retry" to hand the job back to pg-boss.
+ * how, and the delivery row keeps what happened. Retries are scheduled here (a new job with the
+ * delivery's next time, see schedule.ts), so "retry" — pg-boss's own retry — is left for errors of
+ * Postern itself (a database hiccup), which throw.
  */
 export async function deliverLoginEmail(
   ctx: Context,
   resolveRoute: RouteResolver,
   job: Job,
 ): Promise<"done" | "retry"> {
-  const { deliveryId } = job.data;
+  const { deliveryId, scheduledFor } = job.data;
   const now = ctx.now();
-  // Claiming is a conditional update, so a duplicate job for the same delivery does nothing.
+  const staleSending = new Date(now.getTime() - ctx.config.delivery.jobTimeoutSeconds * 1000);
+  // Claiming is a conditional update: a job of a replaced schedule, or one for a delivery another
+  // job is sending (unless that job has been gone for longer than the job timeout), does nothing.
   const [delivery] = await ctx.db
     .update(deliveries)
     .set({ status: "sending", updatedAt: now })
-    .where(and(eq(deliveries.id, deliveryId), inArray(deliveries.status, ["queued", "retrying", "sending"])))
+    .where(
+      and(
+        eq(deliveries.id, deliveryId),
+        scheduledFor
+          ? eq(deliveries.nextAttemptAt, new Date(scheduledFor))
+          : isNull(deliveries.nextAttemptAt),
+        or(
+          inArray(deliveries.status, ["queued", "retrying"]),
+          and(eq(deliveries.status, "sending"), lt(deliveries.updatedAt, staleSending)),
+        ),
+      ),
+    )
     .returning();
   if (!delivery) return "done";
+  try {
+    return await attempt(ctx, resolveRoute, job, delivery);
+  } catch (err) {
+    // Postern's own failure (a database hiccup): hand the claim back, so pg-boss's retry of this
+    // same job (same schedule) can take it again.
+    await ctx.db
+      .update(deliveries)
+      .set({ status: delivery.status === "sending" ? "retrying" : delivery.status, updatedAt: ctx.now() })
+      .where(and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending")))
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+async function attempt(
+  ctx: Context,
+  resolveRoute: RouteResolver,
+  job: Job,
+  delivery: Delivery,
+): Promise<"done" | "retry"> {
+  const deliveryId = delivery.id;
+  const now = ctx.now();
   if (delivery.expiresAt <= now || !delivery.sealedPayload) {
     await finish(ctx, delivery, {
       status: "expired",
-      lastError: "The login expired before its email could be delivered.",
+      lastError: delivery.lastError
+        ? `The login expired before its email could be delivered. Last error: ${delivery.lastError}`
+        : "The login expired before its email could be delivered.",
     });
     return "done";
   }
 
+  const tries = job.data.tries ?? 0;
+  const resolved = await resolveRoute(delivery.appId);
+  if ("held" in resolved) {
+    // Not an attempt: nothing was sent. The email waits for the provider, within its login's expiry.
+    await waitOrExpire(ctx, delivery, tries, {
+      lastError: waitingMessage(resolved.held.reason, ctx.config.delivery.providerProbeSeconds),
+    });
+    return "done";
+  }
   const email = await composeDeliveryEmail(ctx, delivery);
-  const route = await resolveRoute(delivery.appId);
+  const route = resolved;
   const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
   if (slot && "waitSeconds" in slot) {
     // Over the sender's limit: not an attempt, and not a failure. The email waits its turn.
-    await ctx.db
-      .update(deliveries)
-      .set({ status: "queued", updatedAt: ctx.now() })
-      .where(eq(deliveries.id, delivery.id));
-    await ctx.queue.enqueue({ deliveryId }, { startAfterSeconds: slot.waitSeconds });
+    await scheduleDelivery(ctx, deliveryId, new Date(ctx.now().getTime() + slot.waitSeconds * 1000), tries, {
+      status: "queued",
+    });
     return "done";
   }
   try {
-    return await sendThrough(ctx, job, delivery, email, route);
+    return await sendThrough(ctx, tries, delivery, email, route);
   } finally {
     if (slot) await slot.release();
   }
 }
 
+/** What the delivery log says while an email waits for a failing provider. */
+function waitingMessage(reason: string, probeSeconds: number) {
+  return `Waiting for the custom provider, which is failing: ${reason} Postern checks it every ${probeSeconds} s and sends this email as soon as it works again, until the login expires.`;
+}
+
+/**
+ * Schedules the next try with backoff (the last one at the login's expiry), or ends the delivery as
+ * expired once its login has. Every outcome but a recipient's refusal comes here: nothing else fails
+ * an email.
+ */
+async function waitOrExpire(
+  ctx: Context,
+  delivery: Delivery,
+  tries: number,
+  outcome: Omit<Outcome, "status"> & { lastError: string },
+): Promise<void> {
+  const now = ctx.now().getTime();
+  // The last try is at the expiry itself: until then a recovered provider can still release the email.
+  const next = new Date(
+    Math.min(
+      now + retryDelayMs(ctx.config.delivery.retryBaseSeconds, tries, ctx.config.delivery.retryMaxSeconds),
+      delivery.expiresAt.getTime(),
+    ),
+  );
+  if (now >= delivery.expiresAt.getTime()) {
+    await finish(ctx, delivery, {
+      ...outcome,
+      status: "expired",
+      lastError: `The login expired before its email could be delivered. Last error: ${outcome.lastError}`,
+      ...(outcome.attempt ? { attempt: { ...outcome.attempt, outcome: "failed" } } : {}),
+    });
+    ctx.log.warn({ deliveryId: delivery.id }, "login email expired while retrying");
+    return;
+  }
+  // A wait without an attempt (the provider is known to fail) is not counted: nothing happened.
+  if (outcome.attempt) countOutcome(ctx, delivery, { ...outcome, status: "retrying" });
+  const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
+  await scheduleDelivery(ctx, delivery.id, next, tries + 1, {
+    status: "retrying",
+    attempts,
+    attemptCount: attempts.length,
+    lastError: outcome.lastError,
+    ...(outcome.route ? { route: outcome.route } : {}),
+    ...(outcome.sender ? { sender: outcome.sender } : {}),
+  });
+}
+
 async function sendThrough(
   ctx: Context,
-  job: Job,
+  tries: number,
   delivery: Delivery,
   email: DeliveryEmail,
   firstRoute: DeliveryRoute,
@@ -101,8 +195,8 @@ async function sendThrough(
     } catch (err) {
       const error = classifySmtpError(err);
       await route.reportOutcome?.({ ok: false, error });
-      // fallbackToDefault: a provider whose configuration fails hands the email to the default sender now.
-      if (error.configProblem && route.fallback) {
+      // fallbackToDefault: a provider that cannot send hands the email to the default sender now.
+      if (error.blame === "provider" && route.fallback) {
         earlier = [
           ...earlier,
           failedAttempt(new Date(started), Date.now() - started, route.route, error, true),
@@ -111,36 +205,27 @@ async function sendThrough(
         started = Date.now();
         continue;
       }
-      const lastTry = job.retryCount >= job.retryLimit;
-      const retry = error.retryable && !lastTry && nextTryFitsBefore(ctx, job, delivery.expiresAt);
-      const attempt = failedAttempt(new Date(started), Date.now() - started, route.route, error, retry);
       const withEarlier = { ...delivery, attempts: [...delivery.attempts, ...earlier] };
-      if (retry) {
-        await record(ctx, withEarlier, {
-          status: "retrying",
+      const at = new Date(started);
+      const durationMs = Date.now() - started;
+      if (error.blame === "recipient") {
+        await finish(ctx, withEarlier, {
+          status: "failed",
           route: route.route,
           sender: formatFrom(route.from),
           lastError: error.message,
-          attempt,
+          attempt: failedAttempt(at, durationMs, route.route, error, false),
         });
-        ctx.log.info(
-          { deliveryId, errorClass: error.errorClass, retryCount: job.retryCount },
-          "login email will be retried",
-        );
-        return "retry";
+        ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
+        return "done";
       }
-      const reason =
-        error.retryable && !lastTry
-          ? `${error.message} The login expires before another try.`
-          : error.message;
-      await finish(ctx, withEarlier, {
-        status: "failed",
+      await waitOrExpire(ctx, withEarlier, tries, {
         route: route.route,
         sender: formatFrom(route.from),
-        lastError: reason,
-        attempt,
+        lastError: error.message,
+        attempt: failedAttempt(at, durationMs, route.route, error, true),
       });
-      ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
+      ctx.log.info({ deliveryId, errorClass: error.errorClass, tries }, "login email will be retried");
       return "done";
     }
   }
@@ -148,12 +233,6 @@ async function sendThrough(
 
 function formatFrom(from: { name: string; address: string }) {
   return from.name && from.name !== from.address ? `${from.name} <${from.address}>` : from.address;
-}
-
-/** pg-boss doubles the delay each retry (with jitter up to 2×); stop when even the shortest wait would pass expiry. */
-function nextTryFitsBefore(ctx: Context, job: Job, expiresAt: Date): boolean {
-  const minimumWaitMs = ((job.retryDelay * 2 ** Math.min(16, job.retryCount + 1)) / 2) * 1000;
-  return ctx.now().getTime() + minimumWaitMs < expiresAt.getTime();
 }
 
 function failedAttempt(
@@ -185,15 +264,18 @@ interface Outcome {
   attempt?: DeliveryAttempt;
 }
 
-async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
-  const route = outcome.route ?? delivery.route;
-  ctx.metrics.deliveries.inc({ status: outcome.status, route });
+function countOutcome(ctx: Context, delivery: Delivery, outcome: Outcome) {
+  ctx.metrics.deliveries.inc({ status: outcome.status, route: outcome.route ?? delivery.route });
   if (outcome.attempt) {
     ctx.metrics.sendDuration.observe(
       { route: outcome.attempt.route, outcome: outcome.attempt.outcome },
       outcome.attempt.durationMs / 1000,
     );
   }
+}
+
+async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
+  countOutcome(ctx, delivery, outcome);
   const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
   await ctx.db
     .update(deliveries)
@@ -207,7 +289,7 @@ async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearP
       ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
       ...(outcome.sentAt ? { sentAt: outcome.sentAt } : {}),
       ...(outcome.lastError !== undefined ? { lastError: outcome.lastError } : {}),
-      ...(clearPayload ? { sealedPayload: null } : {}),
+      ...(clearPayload ? { sealedPayload: null, nextAttemptAt: null } : {}),
     })
     .where(eq(deliveries.id, delivery.id));
 }

@@ -6,19 +6,18 @@ import type { MailSender } from "../mail/sender.ts";
 import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { holdsEmails, recordHealth } from "./health.ts";
 import { interpretedSender } from "./interpreted-sender.ts";
 import { kindOf } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
 import { SenderLanes } from "./sender-limits/lanes.ts";
-import { FEATURE, findProvider, recordHealth } from "./service.ts";
+import { FEATURE, findProvider } from "./service.ts";
 
 const MAX_POOLS = 500;
 /** Pools keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
 const MAX_TOKEN_SOURCES = 1_000;
-/** While a provider is failing, at most one real attempt per this interval probes whether it was fixed. */
-const PROBE_INTERVAL_MS = 60_000;
 
 interface Pool {
   version: number;
@@ -34,7 +33,6 @@ interface Pool {
 export class ProviderRouting {
   private readonly pools = new Map<string, Pool>();
   private readonly tokenSources = new Map<string, TokenSource>();
-  private readonly lastProbe = new Map<string, number>();
   private readonly lanes: SenderLanes;
   readonly env: KindEnvironment;
 
@@ -81,13 +79,15 @@ export class ProviderRouting {
         }
       : undefined;
     if (row.health === "failing") {
-      const note = `The custom provider is failing (${row.healthReason ?? "configuration problem"}), so this email went out through the default sender.`;
-      if (fallback) return { ...fallback, note };
-      const probeKey = `${appId}:${row.version}`;
-      if (Date.now() - (this.lastProbe.get(probeKey) ?? 0) < PROBE_INTERVAL_MS) {
-        return { route: "custom", from, sender: failingSender(row.healthReason) };
-      }
-      this.lastProbe.set(probeKey, Date.now());
+      const reason = row.healthReason ?? "the last send failed";
+      if (fallback)
+        return {
+          ...fallback,
+          note: `The custom provider is failing (${reason}), so this email went out through the default sender.`,
+        };
+      // A provider whose configuration fails gets nothing until a probe, a test or a saved change works;
+      // one that could not be reached is tried again by each email on its own backoff (see holdsEmails).
+      if (holdsEmails(row.healthCause)) return { route: "custom", held: { reason, since: row.healthAt } };
     }
 
     const kind = kindOf(row.type);
@@ -114,9 +114,8 @@ export class ProviderRouting {
     });
     const interpret = kind.interpret;
     const sender = this.tracked(appId, pool);
-    // Set when this route's send failed for the provider's own configuration (token, credentials, TLS,
-    // destination): nothing was submitted, so its place in the lane's window goes back. A route serves
-    // one delivery (the worker resolves one per job), so this is that send's outcome.
+    // Set when this route's send failed for the provider's sake (token, credentials, TLS, destination,
+    // connection). A route serves one delivery (the worker resolves one per job), so this is that send's.
     let refusedForConfig = false;
     return {
       route: "custom",
@@ -136,11 +135,14 @@ export class ProviderRouting {
       reportOutcome: async (outcome) => {
         if (outcome.ok) {
           if (row.health !== "working") await recordHealth(this.ctx, appId, row.version, { ok: true });
-        } else if (outcome.error.configProblem) {
+        } else if (outcome.error.blame === "provider") {
+          // Nothing was submitted, so its place in the lane's window goes back.
           refusedForConfig = true;
-          // The failure itself counts as the latest probe: the next one waits PROBE_INTERVAL_MS.
-          this.lastProbe.set(`${appId}:${row.version}`, Date.now());
-          await recordHealth(this.ctx, appId, row.version, { ok: false, reason: outcome.error.message });
+          await recordHealth(this.ctx, appId, row.version, {
+            ok: false,
+            reason: outcome.error.message,
+            cause: outcome.error.errorClass,
+          });
         }
       },
     };
@@ -193,21 +195,4 @@ export class ProviderRouting {
     for (const [appId, pool] of [...this.pools]) this.retire(appId, pool);
     await this.lanes.close();
   }
-}
-
-/** Fails fast while a failing provider waits for its next probe: no hammering the server. */
-function failingSender(reason: string | null): MailSender {
-  return {
-    send: async () => {
-      throw Object.assign(
-        new Error(
-          `The custom provider is failing (${reason ?? "configuration problem"}); fix it and run Test connection.`,
-        ),
-        {
-          errorClass: "auth",
-        },
-      );
-    },
-    close: async () => {},
-  };
 }

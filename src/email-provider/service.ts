@@ -4,10 +4,12 @@ import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { accounts, emailProviders, workspaceMembers } from "../db/schema.ts";
+import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
 import type { TestStep } from "../mail/smtp-target.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { healthView } from "./health.ts";
 import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
@@ -41,7 +43,7 @@ async function providerView(ctx: Context, row: ProviderRow) {
     effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
     ...kind.view(row.settings),
     fallbackToDefault: row.fallbackToDefault,
-    health: { status: row.health, reason: row.healthReason, at: row.healthAt?.toISOString() ?? null },
+    health: healthView(ctx.config, row),
     lastTest: (row.lastTest as TestResult | null) ?? null,
     version: row.version,
     updatedAt: row.updatedAt.toISOString(),
@@ -115,7 +117,7 @@ export async function checkSender(ctx: Context, workspaceId: string, senderEmail
 function changedFields(
   kind: ProviderKind,
   before: ProviderRow | undefined,
-  after: Omit<ProviderRow, "updatedAt">,
+  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth">,
   secretChanged: boolean,
 ) {
   const changes: Record<string, unknown> = {};
@@ -168,6 +170,9 @@ export async function saveEmailProvider(
     health: "unknown" as const,
     healthReason: null,
     healthAt: null,
+    healthCause: null,
+    healthCheckedAt: null,
+    nextProbeAt: null,
     lastTest: null,
     updatedBy: accountId,
   };
@@ -195,6 +200,8 @@ export async function saveEmailProvider(
     { appId, type: body.type, version: next.version, changed: Object.keys(changes) },
     "email provider saved",
   );
+  // A saved change may be the fix: the emails waiting for the old version try the new one now.
+  await releaseWaitingDeliveries(ctx, appId);
   return getEmailProvider(ctx, accountId, appId);
 }
 
@@ -217,23 +224,8 @@ export async function deleteEmailProvider(ctx: Context, accountId: string, appId
       ctx.now(),
     );
   });
-}
-
-/** Records what a real send or a test showed; only the version it concerns is touched. */
-export async function recordHealth(
-  ctx: Context,
-  appId: string,
-  version: number,
-  outcome: { ok: true } | { ok: false; reason: string },
-) {
-  await ctx.db
-    .update(emailProviders)
-    .set(
-      outcome.ok
-        ? { health: "working", healthReason: null, healthAt: ctx.now() }
-        : { health: "failing", healthReason: outcome.reason, healthAt: ctx.now() },
-    )
-    .where(and(eq(emailProviders.appId, appId), eq(emailProviders.version, version)));
+  // Emails waiting for the deleted provider go out through the default sender now.
+  await releaseWaitingDeliveries(ctx, appId);
 }
 
 export async function recordLastTest(ctx: Context, appId: string, version: number, result: TestResult) {

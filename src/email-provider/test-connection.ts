@@ -4,10 +4,12 @@ import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { DomainError, invalid } from "../errors.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
-import { testSmtpTarget } from "../mail/smtp-target.ts";
+import { blameOf } from "../mail/smtp-errors.ts";
+import { type TestStep, testSmtpTarget } from "../mail/smtp-target.ts";
 import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { recordHealth } from "./health.ts";
 import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
@@ -17,7 +19,6 @@ import {
   FEATURE,
   featureLocked,
   findProvider,
-  recordHealth,
   recordLastTest,
   resolveSecret,
   type TestResult,
@@ -103,42 +104,28 @@ export async function testEmailProvider(
     senderName = existing.senderName;
   }
 
-  const kind = kindOf(type);
-  const versionKey = `test:${appId}:${randomId("t")}`;
-  const steps = kind.preflight ? await kind.preflight(settings, secret, env, versionKey) : [];
-  if (!steps.some((s) => s.outcome === "failed")) {
-    const email: OutgoingEmail | undefined = input.sendTo
-      ? {
-          from: { name: effectiveSenderName(senderEmail, senderName), address: senderEmail },
-          to: account.email,
-          subject: `Postern test email for ${app.name}`,
-          text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
-          html: "",
-          messageId: messageIdFor(randomId("test"), senderEmail),
-        }
-      : undefined;
-    const smtpSteps = await testSmtpTarget(
-      kind.smtpTarget(settings, secret, senderEmail, env, versionKey),
-      env.policy,
-      {
-        ...(email
-          ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
-          : {}),
-        explain: (error, step) => kind.explain(error, step, settings, senderEmail),
-      },
-    );
-    steps.push(...smtpSteps);
-  }
+  const email: OutgoingEmail | undefined = input.sendTo
+    ? {
+        from: { name: effectiveSenderName(senderEmail, senderName), address: senderEmail },
+        to: account.email,
+        subject: `Postern test email for ${app.name}`,
+        text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
+        html: "",
+        messageId: messageIdFor(randomId("test"), senderEmail),
+      }
+    : undefined;
+  const steps = await runConnectionSteps(env, appId, { type, settings, secret, senderEmail }, email);
 
   const failed = steps.find((s) => s.outcome === "failed");
   const result: TestResult = { ok: !failed, testedAt: ctx.now().toISOString(), steps };
   if (!input.config && existing) {
     await recordLastTest(ctx, appId, existing.version, result);
     if (!failed) await recordHealth(ctx, appId, existing.version, { ok: true });
-    else if (["auth", "tls", "blocked", "token"].includes(failed.errorClass ?? "")) {
+    else if (failed.errorClass && blameOf(failed.errorClass) === "provider") {
       await recordHealth(ctx, appId, existing.version, {
         ok: false,
         reason: failed.detail ?? "The connection test failed.",
+        cause: failed.errorClass,
       });
     }
   }
@@ -160,6 +147,38 @@ export async function testEmailProvider(
     ctx.now(),
   );
   return result;
+}
+
+interface ProviderUnderTest {
+  type: string;
+  settings: object;
+  secret: string;
+  senderEmail: string;
+}
+
+/** Every step of a connection test (the kind's own, e.g. a token, then the SMTP dialogue), optionally sending `email`. */
+export async function runConnectionSteps(
+  env: KindEnvironment,
+  appId: string,
+  provider: ProviderUnderTest,
+  email: OutgoingEmail | undefined,
+): Promise<TestStep[]> {
+  const { settings, secret, senderEmail } = provider;
+  const kind = kindOf(provider.type);
+  const versionKey = `test:${appId}:${randomId("t")}`;
+  const steps = kind.preflight ? await kind.preflight(settings, secret, env, versionKey) : [];
+  if (steps.some((s) => s.outcome === "failed")) return steps;
+  const smtpSteps = await testSmtpTarget(
+    kind.smtpTarget(settings, secret, senderEmail, env, versionKey),
+    env.policy,
+    {
+      ...(email
+        ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
+        : {}),
+      explain: (error, step) => kind.explain(error, step, settings, senderEmail),
+    },
+  );
+  return [...steps, ...smtpSteps];
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

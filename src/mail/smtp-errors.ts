@@ -1,7 +1,8 @@
 /**
  * Classifies a failed SMTP send into what the worker should do about it.
  * RFC 5321: 4yz is transient, 5yz permanent; TLS and authentication failures are configuration
- * problems that retrying cannot fix (RFC 5321 §4.2.1, RFC 3463 enhanced codes).
+ * problems that retrying the same send cannot fix (RFC 5321 §4.2.1, RFC 3463 enhanced codes) — but
+ * fixing the provider can, so the email waits for that (see Blame) instead of failing.
  */
 export type ErrorClass =
   | "network" // refused, reset, DNS, unreachable: retry
@@ -14,6 +15,16 @@ export type ErrorClass =
   | "blocked" // the outbound guard refused the destination: configuration
   | "token" // the OAuth token endpoint refused: configuration
   | "internal";
+
+/**
+ * Whom a failure blames, which decides what happens to the email (DESIGN.md, Reliability rules):
+ * - recipient: this email was refused (unknown user, mailbox full, policy): it fails at once;
+ * - provider: the provider cannot send at all just now (credentials, connection, TLS, a refused
+ *   destination, a token): the email waits and retries until its login expires, or moves to the
+ *   default sender where the developer allowed it, and the provider is marked failing;
+ * - transient: a hiccup (4xx, an unexpected error): the email retries with backoff.
+ */
+export type Blame = "recipient" | "provider" | "transient";
 
 /**
  * What happened on the way to the server, for the delivery log: the host and port as configured (never
@@ -33,6 +44,8 @@ export interface SmtpEndpoint {
 
 export interface ClassifiedError {
   errorClass: ErrorClass;
+  blame: Blame;
+  /** Whether the same send, unchanged, may succeed later without anyone fixing anything. */
   retryable: boolean;
   /** True when the provider's configuration is at fault: mark it failing instead of hammering it. */
   configProblem: boolean;
@@ -53,8 +66,35 @@ interface SmtpLikeError {
   message?: string;
   cause?: { code?: string };
   errorClass?: ErrorClass;
+  /** Set by the connecting code (src/mail/smtp-target.ts): the configured host, not the resolved address. */
   endpoint?: SmtpEndpoint;
 }
+
+const BLAME: Record<ErrorClass, Blame> = {
+  network: "provider",
+  timeout: "provider",
+  tls: "provider",
+  auth: "provider",
+  blocked: "provider",
+  token: "provider",
+  transient: "transient",
+  internal: "transient",
+  recipient: "recipient",
+  permanent: "recipient",
+};
+
+export const blameOf = (errorClass: ErrorClass): Blame => BLAME[errorClass];
+
+const NETWORK_WORDS: Record<AttemptCause["reason"], string> = {
+  refused: "the connection was refused",
+  timeout: "the connection timed out",
+  dns: "the host name did not resolve",
+  reset: "the connection was reset",
+  unreachable: "the host is unreachable",
+  tls: "the TLS handshake failed",
+  blocked: "the destination is not allowed",
+  other: "the connection failed",
+};
 
 const REASON_BY_CODE: Record<string, AttemptCause["reason"]> = {
   ECONNREFUSED: "refused",
@@ -72,16 +112,32 @@ const REASON_BY_CODE: Record<string, AttemptCause["reason"]> = {
   invalid_host: "blocked",
 };
 
+/** Node's errno codes first; nodemailer wraps some of them in its own words. */
+function reasonOf(e: SmtpLikeError): AttemptCause["reason"] | undefined {
+  const byCode = REASON_BY_CODE[e.code ?? ""] ?? REASON_BY_CODE[e.cause?.code ?? ""];
+  if (byCode) return byCode;
+  const text = e.message ?? "";
+  if (/getaddrinfo/.test(text)) return "dns";
+  if (/socket hang up|closed unexpectedly/i.test(text)) return "reset";
+  if (/timeout|timed out/i.test(text)) return "timeout";
+  return undefined;
+}
+
 /** The cause of a failure on the way to the server; undefined when the server answered (its reply says why). */
 function causeOf(e: SmtpLikeError, errorClass: ErrorClass): AttemptCause | undefined {
   if (!["network", "timeout", "tls", "blocked"].includes(errorClass)) return undefined;
   const reason =
-    errorClass === "tls"
-      ? "tls"
-      : errorClass === "timeout"
-        ? "timeout"
-        : (REASON_BY_CODE[e.code ?? ""] ?? REASON_BY_CODE[e.cause?.code ?? ""] ?? "other");
+    errorClass === "tls" ? "tls" : errorClass === "timeout" ? "timeout" : (reasonOf(e) ?? "other");
   return { ...(e.endpoint ? { host: e.endpoint.host, port: e.endpoint.port } : {}), reason };
+}
+
+/** "Could not reach the SMTP server at smtp.acme.com:587: the connection was refused." */
+function networkMessage(e: SmtpLikeError, errorClass: "network" | "timeout"): string {
+  const cause = causeOf(e, errorClass)!;
+  const where = cause.host ? ` at ${cause.host}${cause.port ? `:${cause.port}` : ""}` : "";
+  return cause.reason === "timeout"
+    ? `The SMTP server${where} did not answer in time (${NETWORK_WORDS.timeout}).`
+    : `Could not reach the SMTP server${where}: ${NETWORK_WORDS[cause.reason]}.`;
 }
 
 const TLS_CODES = new Set([
@@ -116,19 +172,34 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
   if (e.errorClass) {
     const retryable =
       e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
-    // Socket errors carry addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): say it plainly instead.
-    const message =
-      e.errorClass === "network"
-        ? "Could not reach the SMTP server."
-        : e.errorClass === "timeout"
-          ? "The server did not answer in time."
-          : (e.message ?? "Send failed.");
-    return { ...base, errorClass: e.errorClass, retryable, configProblem: !retryable, message };
+    const blame = blameOf(e.errorClass);
+    // Socket errors carry resolved addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): name the configured host,
+    // the port and what happened in words instead. The outbound guard has already refused private
+    // destinations, so this says nothing about internal networks.
+    if (e.errorClass === "network" || e.errorClass === "timeout") {
+      return {
+        ...base,
+        errorClass: e.errorClass,
+        blame,
+        retryable,
+        configProblem: false,
+        message: networkMessage(e, e.errorClass),
+      };
+    }
+    return {
+      ...base,
+      errorClass: e.errorClass,
+      blame,
+      retryable,
+      configProblem: blame === "provider",
+      message: e.message ?? "Send failed.",
+    };
   }
   if (code === 550 && /5\.7\.30/.test(reply ?? "")) {
     return {
       ...base,
       errorClass: "auth",
+      blame: blameOf("auth"),
       retryable: false,
       configProblem: true,
       message:
@@ -140,6 +211,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
       return {
         ...base,
         errorClass: "transient",
+        blame: blameOf("transient"),
         retryable: true,
         configProblem: false,
         message: "The server could not check the credentials just now.",
@@ -148,6 +220,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "auth",
+      blame: blameOf("auth"),
       retryable: false,
       configProblem: true,
       message: "The SMTP server rejected the credentials.",
@@ -157,6 +230,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "tls",
+      blame: blameOf("tls"),
       retryable: false,
       configProblem: true,
       message: "The server requires STARTTLS before anything else.",
@@ -167,6 +241,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "tls",
+      blame: blameOf("tls"),
       retryable: false,
       configProblem: true,
       message: missing
@@ -178,6 +253,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "recipient",
+      blame: blameOf("recipient"),
       retryable: false,
       configProblem: false,
       message: "The server refused the recipient address.",
@@ -187,6 +263,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "transient",
+      blame: blameOf("transient"),
       retryable: true,
       configProblem: false,
       message: "The server asked to try again later.",
@@ -196,6 +273,7 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "permanent",
+      blame: blameOf("permanent"),
       retryable: false,
       configProblem: false,
       message: "The server refused the email.",
@@ -205,9 +283,10 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "timeout",
+      blame: "provider",
       retryable: true,
       configProblem: false,
-      message: "The server did not answer in time.",
+      message: networkMessage(e, "timeout"),
     };
   }
   if (
@@ -219,14 +298,16 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
     return {
       ...base,
       errorClass: "network",
+      blame: "provider",
       retryable: true,
       configProblem: false,
-      message: "Could not reach the SMTP server.",
+      message: networkMessage(e, "network"),
     };
   }
   return {
     ...base,
     errorClass: "internal",
+    blame: blameOf("internal"),
     retryable: true,
     configProblem: false,
     message: "The email could not be sent.",

@@ -9,7 +9,12 @@ import {
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
 import { type MailSender, nodemailerMessage, type OutgoingEmail, SMTP_TIMEOUTS } from "./sender.ts";
-import { type ClassifiedError, classifySmtpError, type SmtpEndpoint } from "./smtp-errors.ts";
+import {
+  type ClassifiedError,
+  classifySmtpError,
+  type ErrorClass,
+  type SmtpEndpoint,
+} from "./smtp-errors.ts";
 
 /** A source of OAuth access tokens for XOAUTH2 (one per provider version). */
 export interface TokenSource {
@@ -74,7 +79,16 @@ async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
     const s = net.connect({ host: checked.address, port: target.port });
     const timer = setTimeout(() => {
       s.destroy();
-      reject(classified(Object.assign(new Error("Connection timed out."), { code: "ETIMEDOUT" }), "timeout"));
+      reject(
+        classified(
+          Object.assign(new Error("Connection timed out."), {
+            code: "ETIMEDOUT",
+            host: target.host,
+            port: target.port,
+          }),
+          "timeout",
+        ),
+      );
     }, SMTP_TIMEOUTS.connectionTimeout);
     s.once("connect", () => {
       clearTimeout(timer);
@@ -82,7 +96,10 @@ async function connectChecked(target: SmtpTarget, policy: OutboundPolicy) {
     });
     s.once("error", (err) => {
       clearTimeout(timer);
-      reject(classified(err, "network"));
+      // The configured host, not the resolved address, is what the developer recognises.
+      reject(
+        classified(Object.assign(err, { endpoint: { host: target.host, port: target.port } }), "network"),
+      );
     });
   });
   return { socket, checked };
@@ -207,7 +224,7 @@ export interface TestStep {
   durationMs: number;
   detail?: string;
   hint?: string;
-  errorClass?: string;
+  errorClass?: ErrorClass;
   smtpReply?: string;
 }
 

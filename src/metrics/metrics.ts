@@ -47,9 +47,17 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly queueDepth: Gauge;
+  readonly providers: Gauge;
 
-  /** `queueDepth` is read from the database when Prometheus scrapes, not on a timer. */
-  constructor(queueDepth: () => Promise<{ queued: number; active: number; oldestAgeSeconds: number }>) {
+  /** `queueDepth` and `providers` are read from the database when Prometheus scrapes, not on a timer. */
+  constructor(
+    queueDepth: () => Promise<{ queued: number; active: number; oldestAgeSeconds: number }>,
+    providerStates: () => Promise<{ unknown: number; working: number; failing: number }> = async () => ({
+      unknown: 0,
+      working: 0,
+      failing: 0,
+    }),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: "postern_" });
     const oldestAge = this.queueOldestAge;
     this.queueDepth = new Gauge({
@@ -63,6 +71,20 @@ export class Metrics {
         this.set({ state: "queued" }, depth.queued);
         this.set({ state: "active" }, depth.active);
         oldestAge.set(depth.oldestAgeSeconds);
+      },
+    });
+    // Counts per state, never per tenant: the label set stays three values however many apps there are.
+    this.providers = new Gauge({
+      name: "postern_providers",
+      help: "Custom email providers by health (unchecked: saved, not yet sent through or tested)",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect() {
+        const counts = await providerStates().catch(() => undefined);
+        if (!counts) return;
+        this.set({ state: "working" }, counts.working);
+        this.set({ state: "failing" }, counts.failing);
+        this.set({ state: "unchecked" }, counts.unknown);
       },
     });
   }

@@ -7,12 +7,19 @@ export const LOGIN_EMAIL_QUEUE = "login-email";
 
 export interface LoginEmailJob {
   deliveryId: string;
+  /**
+   * The delivery's `nextAttemptAt` this job was scheduled for (absent on the first job): a job whose
+   * schedule was replaced since (the email was released early) does nothing.
+   */
+  scheduledFor?: string;
+  /** Tries and waits so far, for the backoff. */
+  tries?: number;
 }
 
 export type Job = PgBoss.JobWithMetadata<LoginEmailJob>;
 
 export interface RetryPolicy {
-  /** Attempts after the first; retries also stop once the login challenge has expired. */
+  /** pg-boss retries of a job whose worker died or threw; an email's own retries are scheduled by the worker. */
   retryLimit: number;
   /** Base delay; pg-boss doubles it per retry and adds jitter (`retry_backoff`). */
   retryDelaySeconds: number;
@@ -33,8 +40,6 @@ export interface Queue {
   /** Stops fetching, waits for the jobs in hand, then closes. */
   stop(): Promise<void>;
   depth(): Promise<{ queued: number; active: number; oldestAgeSeconds: number }>;
-  /** When each of these deliveries' waiting jobs will next run (pg-boss's `start_after`), for the delivery log. */
-  nextRuns(deliveryIds: string[]): Promise<Map<string, Date>>;
 }
 
 export async function startQueue(
@@ -75,7 +80,12 @@ export async function startQueue(
     async enqueue(job, options = {}) {
       await boss.send(LOGIN_EMAIL_QUEUE, job, {
         ...(options.within ? { db: options.within as PgBoss.Db } : {}),
-        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+        // As a time, not a number of seconds: pg-boss binds the value to three placeholders, one cast to a
+        // timestamp, and a job sent within our transaction (src/db/connection.ts rawSql) binds each one
+        // apart, where "5" is no timestamp. An ISO time is valid in all three.
+        ...(options.startAfterSeconds
+          ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) }
+          : {}),
       });
     },
     wakeLocalWorkers() {
@@ -95,15 +105,6 @@ export async function startQueue(
     async stop() {
       await Promise.all(dispatchers.map((d) => d.stop(30_000)));
       await boss.stop({ graceful: true, wait: true, timeout: 30_000, close: true });
-    },
-    async nextRuns(deliveryIds) {
-      if (deliveryIds.length === 0) return new Map();
-      const sql = `select data->>'deliveryId' as id, min(start_after) as at from pgboss.job
-        where name = $1 and state in ('created','retry') and data->>'deliveryId' = any($2::text[])
-        group by 1`;
-      const executor = storage.queueExecutor ?? boss.getDb();
-      const { rows } = await executor.executeSql(sql, [LOGIN_EMAIL_QUEUE, deliveryIds]);
-      return new Map(rows.map((row) => [String(row.id), new Date(row.at as string)]));
     },
     async depth() {
       const executor = storage.queueExecutor;

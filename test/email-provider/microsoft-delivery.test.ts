@@ -206,14 +206,14 @@ describe.each(backends)("Microsoft 365 delivery through the fakes (%s)", (backen
     expect(d.attempts.map((a) => a.outcome)).toEqual(["retry", "sent"]);
   });
 
-  it("on 535 5.7.139 fails the email, marks the provider failing (not the mailbox's lane) and names the PowerShell fix", async () => {
+  it("on 535 5.7.139 the email waits (never failed for the provider's sake), the provider is marked failing (not the mailbox's lane) and the PowerShell fix is named", async () => {
     await saveProvider("SMTP AUTH off");
     ms.exchange.setMailboxSmtpAuthDisabled(MAILBOX, true);
     try {
       const id = await login("auth-off@example.com");
-      const d = await deliveryWhen(t, owner, app.id, id, (x) => x.status === "failed");
+      const d = await deliveryWhen(t, owner, app.id, id, (x) => x.status === "retrying");
       const fix = `Set-CASMailbox -Identity '${MAILBOX}' -SmtpClientAuthenticationDisabled $false`;
-      expect(d.attempts[0]).toMatchObject({ outcome: "failed", errorClass: "auth" });
+      expect(d.attempts[0]).toMatchObject({ outcome: "retry", errorClass: "auth" });
       expect(d.attempts[0]!.smtpReply).toMatch(/^535 5\.7\.139/);
       expect(d.lastError).toContain(fix);
       const state = (await t.request("GET", `/api/apps/${app.id}/email-provider`, { session: owner }))

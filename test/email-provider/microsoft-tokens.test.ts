@@ -105,7 +105,9 @@ describe.each(backends)("token requests per email, through the pipeline (%s)", (
       { allowlist: [], trustedEndpoints: [{ host: "localhost", port: ms.exchange.port }] },
     );
     try {
-      const route: DeliveryRoute = await routing.resolve(app.id);
+      const resolved = await routing.resolve(app.id);
+      if ("held" in resolved) throw new Error("the provider is not failing here");
+      const route: DeliveryRoute = resolved;
       const requests = ms.identity.tokenRequests;
       const messages = ms.exchange.messages.length;
       await Promise.all(

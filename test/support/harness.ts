@@ -109,6 +109,8 @@ export async function startTestPostern(
     pglite?: PGlite;
     dataDir?: string;
     pgliteOnDisk?: boolean;
+    /** The injected clock (Context.now). */
+    now?: () => Date;
   } = {},
 ): Promise<TestPostern> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "postern-test-"));
@@ -129,7 +131,12 @@ export async function startTestPostern(
   });
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => logs.push(line) });
-  const postern = await createPostern({ config, logger, ...(pglite ? { pglite } : {}) });
+  const postern = await createPostern({
+    config,
+    logger,
+    ...(pglite ? { pglite } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   if (options.workers !== false) await postern.startWorkers();
 
   const request: TestPostern["request"] = async (method, url, opts = {}) => {

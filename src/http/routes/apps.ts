@@ -3,9 +3,8 @@ import { z } from "zod";
 import {
   createApp,
   deleteApp,
+  getAppOverview,
   listApps,
-  publicView,
-  requireApp,
   rotateSecretKey,
   updateApp,
 } from "../../apps/apps.ts";
@@ -33,6 +32,15 @@ const appView = z.object({
   branding: z.object({ logoUrl: z.string().nullable(), accentColor: z.string().nullable() }),
   createdAt: z.string(),
   updatedAt: z.string(),
+  emailProviderHealth: z
+    .object({
+      status: z.enum(["unknown", "working", "failing"]),
+      reason: z.string().nullable(),
+      since: z.string().nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe("The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider)"),
 });
 const oidcSettings = z.strictObject({
   tokenEndpointAuthMethod: z
@@ -94,8 +102,7 @@ export function appRoutes(ctx: Context): FastifyPluginAsyncZod {
     app.get(
       "/api/apps/:appId",
       { schema: { tags, summary: "One app", params: appParams, response: { 200: appView, ...problems } } },
-      async (request) =>
-        withIssuer(publicView(await requireApp(ctx.db, request.account.id, request.params.appId))),
+      async (request) => withIssuer(await getAppOverview(ctx.db, request.account.id, request.params.appId)),
     );
 
     app.patch(

@@ -12,7 +12,18 @@ import { idSchema, problems } from "../schemas.ts";
 const health = z.object({
   status: z.enum(["unknown", "working", "failing"]),
   reason: z.string().nullable(),
-  at: z.string().nullable(),
+  cause: z
+    .string()
+    .nullable()
+    .describe(
+      "While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …)",
+    ),
+  at: z.string().nullable().describe("The same as `since` (kept for earlier clients)"),
+  since: z.string().nullable().describe("When the current state began"),
+  checkedAt: z.string().nullable().describe("The last probe, test or failed send"),
+  nextCheckAt: z.string().nullable().describe("While failing: when the next scheduled probe is due"),
+  emails: z.string().describe("What happens to login emails in the current state"),
+  ifItFails: z.string().describe("What happens to login emails whenever this provider fails"),
 });
 const step = z.object({
   name: z.enum(["token", "resolve", "connect", "tls", "ehlo", "authenticate", "send"]),

@@ -75,6 +75,12 @@ export interface App {
   branding: { logoUrl: string | null; accentColor: string | null };
   createdAt: string;
   updatedAt: string;
+  /** The custom email provider's health, in the apps list and the app's own view (null: none). */
+  emailProviderHealth?: {
+    status: ProviderHealth["status"];
+    reason: string | null;
+    since: string | null;
+  } | null;
 }
 
 export interface AppWithSecret extends App {
@@ -172,7 +178,17 @@ export interface TestResult {
 export interface ProviderHealth {
   status: "unknown" | "working" | "failing";
   reason: string | null;
+  /** While failing: the error class (auth, network, timeout, tls, token, blocked, …). */
+  cause: string | null;
+  /** The same as `since`. */
   at: string | null;
+  since: string | null;
+  checkedAt: string | null;
+  nextCheckAt: string | null;
+  /** What happens to login emails now, in the server's words. */
+  emails: string;
+  /** What happens to login emails whenever this provider fails. */
+  ifItFails: string;
 }
 
 interface ProviderCommon {

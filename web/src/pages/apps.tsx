@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import { ApiError, api, enc } from "../api/client.ts";
 import type { App, AppWithSecret, WorkspaceSummary } from "../api/types.ts";
-import { EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
+import { Badge, EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { cleanUrls, RedirectUrlsField } from "../components/redirect-urls-field.tsx";
@@ -99,6 +99,17 @@ export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
                       : `${app.redirectUrls.length} redirect URLs`}{" "}
                     · created <Time iso={app.createdAt} />
                   </span>
+                  {app.emailProviderHealth?.status === "failing" && (
+                    <span className="app-card-meta">
+                      <Badge tone="danger">Email provider failing</Badge>
+                      {app.emailProviderHealth.since && (
+                        <>
+                          {" "}
+                          since <Time iso={app.emailProviderHealth.since} />
+                        </>
+                      )}
+                    </span>
+                  )}
                 </Link>
               </li>
             ))}

@@ -1,5 +1,9 @@
+import { enc } from "../../api/client.ts";
 import { CodeBlock, CopyField } from "../../components/copy-button.tsx";
+import { Notice } from "../../components/feedback.tsx";
 import { Card } from "../../components/layout.tsx";
+import { Time } from "../../components/time.tsx";
+import { Link } from "../../router.tsx";
 import type { AppPageProps } from "./app-layout.tsx";
 
 /** How to call the public login API with this app's publishable key. */
@@ -62,8 +66,23 @@ export function AppOverviewPage({ app }: AppPageProps) {
     "OIDC_SCOPE=openid email",
   ].join("\n");
 
+  const health = app.emailProviderHealth;
   return (
     <div className="stack">
+      {health?.status === "failing" && (
+        <Notice tone="danger" title="The custom email provider is failing">
+          {health.reason}
+          {health.since && (
+            <>
+              {" "}
+              Since <Time iso={health.since} />.
+            </>
+          )}{" "}
+          <Link to={`/w/${enc(app.workspaceId)}/apps/${enc(app.id)}/email-provider`}>
+            What happens to login emails, and how to fix it
+          </Link>
+        </Notice>
+      )}
       <Card title="Keys for your login form" id="overview-keys">
         <dl className="key-list">
           <div className="key-row">

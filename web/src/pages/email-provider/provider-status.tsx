@@ -51,23 +51,32 @@ export function ProviderStatus({ provider, locked }: { provider: Provider; locke
             {health.status === "failing" ? (
               <span className="text-danger">{health.reason ?? "The last send or test failed."}</span>
             ) : health.status === "working" ? (
-              "The last send or test went through."
+              "The last send, check or test went through."
             ) : (
               "No email has gone through it yet. Send a test email to check it."
             )}
-            {health.at && (
+            {health.since && (
               <span className="muted">
                 {" "}
-                · <Time iso={health.at} />
+                · {health.status === "failing" ? "since" : "working since"} <Time iso={health.since} />
               </span>
+            )}
+            {health.status === "failing" && (
+              <p className="muted">
+                {health.emails}
+                {health.nextCheckAt && (
+                  <>
+                    {" "}
+                    Next check: <Time iso={health.nextCheckAt} />.
+                  </>
+                )}
+              </p>
             )}
           </dd>
         </div>
         <div>
           <dt>If it fails</dt>
-          <dd>
-            {provider.fallbackToDefault ? "Send through the default sender" : "Retry; do not fall back"}
-          </dd>
+          <dd>{health.ifItFails}</dd>
         </div>
         <div>
           <dt>Saved</dt>

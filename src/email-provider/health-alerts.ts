@@ -1,0 +1,113 @@
+import { and, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
+import type { Context } from "../context.ts";
+import { accounts, apps, emailProviders, workspaceMembers } from "../db/schema.ts";
+import { messageIdFor, type OutgoingEmail, parseFromAddress } from "../mail/sender.ts";
+import { randomId } from "../security/tokens.ts";
+import { whileFailing } from "./health.ts";
+
+/** At most one alert per provider in this window; a state that changed meanwhile is told after it. */
+export const ALERT_INTERVAL_MS = 3_600_000;
+
+/**
+ * Which providers owe their workspace an alert: the health differs from the one last told (a provider
+ * that never failed owes no "works again"), and the last alert is an hour old. The same condition
+ * guards the claim, so one process sends each alert, and a restart neither repeats nor loses one.
+ */
+function owed(now: Date) {
+  return and(
+    inArray(emailProviders.health, ["working", "failing"]),
+    or(isNull(emailProviders.alertedHealth), ne(emailProviders.alertedHealth, emailProviders.health)),
+    or(eq(emailProviders.health, "failing"), eq(emailProviders.alertedHealth, "failing")),
+    or(
+      isNull(emailProviders.alertedAt),
+      lte(emailProviders.alertedAt, new Date(now.getTime() - ALERT_INTERVAL_MS)),
+    ),
+  );
+}
+
+/** Emails the owners and admins of each workspace whose provider owes an alert, through the default sender. */
+export async function sendDueHealthAlerts(
+  ctx: Context,
+  send: (email: OutgoingEmail) => Promise<void>,
+): Promise<number> {
+  const now = ctx.now();
+  const candidates = await ctx.db
+    .select({ appId: emailProviders.appId })
+    .from(emailProviders)
+    .where(owed(now))
+    .limit(100);
+  let sent = 0;
+  for (const { appId } of candidates) {
+    const before = await ctx.db
+      .select({ alertedHealth: emailProviders.alertedHealth, alertedAt: emailProviders.alertedAt })
+      .from(emailProviders)
+      .where(eq(emailProviders.appId, appId));
+    const [claimed] = await ctx.db
+      .update(emailProviders)
+      .set({ alertedHealth: sql`${emailProviders.health}`, alertedAt: now })
+      .where(and(eq(emailProviders.appId, appId), owed(now)))
+      .returning();
+    if (!claimed) continue;
+    try {
+      await alert(ctx, claimed, send);
+      sent++;
+    } catch (err) {
+      // Not told: give the claim back, so the next round tries again.
+      const previous = before[0];
+      await ctx.db
+        .update(emailProviders)
+        .set({ alertedHealth: previous?.alertedHealth ?? null, alertedAt: previous?.alertedAt ?? null })
+        .where(and(eq(emailProviders.appId, appId), eq(emailProviders.alertedAt, now)));
+      ctx.log.warn({ err, appId }, "provider health alert not sent");
+    }
+  }
+  return sent;
+}
+
+async function alert(
+  ctx: Context,
+  provider: typeof emailProviders.$inferSelect,
+  send: (email: OutgoingEmail) => Promise<void>,
+) {
+  const [app] = await ctx.db
+    .select({ name: apps.name, workspaceId: apps.workspaceId })
+    .from(apps)
+    .where(eq(apps.id, provider.appId));
+  if (!app) return;
+  const recipients = await ctx.db
+    .select({ email: accounts.email })
+    .from(workspaceMembers)
+    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
+    .where(
+      and(
+        eq(workspaceMembers.workspaceId, app.workspaceId),
+        inArray(workspaceMembers.role, ["owner", "admin"]),
+      ),
+    );
+  const link = `${ctx.config.publicUrl}/w/${encodeURIComponent(app.workspaceId)}/apps/${encodeURIComponent(provider.appId)}/email-provider`;
+  const since = provider.healthAt?.toISOString() ?? ctx.now().toISOString();
+  const failing = provider.health === "failing";
+  const subject = failing
+    ? `The email provider of ${app.name} is failing`
+    : `The email provider of ${app.name} works again`;
+  const text = failing
+    ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault, provider.healthCause)}\n\nProvider settings: ${link}\n`
+    : `The custom email provider of ${app.name} (${provider.senderEmail}) works again since ${since}. Login emails go out through it, and the ones that were waiting have been sent.\n\nProvider settings: ${link}\n`;
+  const from = parseFromAddress(ctx.config.defaultFrom);
+  for (const { email } of recipients) {
+    await send({
+      from,
+      to: email,
+      subject,
+      text,
+      html: `<p>${escapeHtml(text).replace(/\n/g, "<br>")}</p>`,
+      messageId: messageIdFor(randomId("alert"), from.address),
+    });
+  }
+  ctx.log.info(
+    { appId: provider.appId, health: provider.health, recipients: recipients.length },
+    "provider health alert sent",
+  );
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
