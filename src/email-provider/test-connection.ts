@@ -3,6 +3,7 @@ import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { DomainError, invalid } from "../errors.ts";
+import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
 import { blameOf } from "../mail/smtp-errors.ts";
 import { type TestStep, testSmtpTarget } from "../mail/smtp-target.ts";
@@ -180,5 +181,3 @@ export async function runConnectionSteps(
   );
   return [...steps, ...smtpSteps];
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

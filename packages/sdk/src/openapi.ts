@@ -1291,6 +1291,225 @@ export interface paths {
         };
       };
     };
+    /**
+     * Delete a workspace and everything in it (owners)
+     * @description Removes its apps (keys, email providers, templates, end users, logins, deliveries), memberships, features and audit log. Accounts remain.
+     */
+    delete: {
+      parameters: {
+        path: {
+          workspaceId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        204: {
+          content: {
+            "application/json": null;
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /** Rename a workspace (owners) */
+    patch: {
+      parameters: {
+        path: {
+          workspaceId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            name: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              id: string;
+              name: string;
+              /** @enum {string} */
+              role: "owner" | "admin" | "member";
+              features: {
+                [key: string]: boolean;
+              };
+              createdAt: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
   };
   "/api/workspaces/{workspaceId}/members": {
     /** Members and their roles */
@@ -1897,6 +2116,13 @@ export interface paths {
                   };
                   createdAt: string;
                   updatedAt: string;
+                  /** @description The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider) */
+                  emailProviderHealth?: ({
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    since: string | null;
+                  }) | null;
                 })[];
             };
           };
@@ -2026,6 +2252,13 @@ export interface paths {
               };
               createdAt: string;
               updatedAt: string;
+              /** @description The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider) */
+              emailProviderHealth?: ({
+                /** @enum {string} */
+                status: "unknown" | "working" | "failing";
+                reason: string | null;
+                since: string | null;
+              }) | null;
               /** @description Shown once; only a hash is kept. */
               secretKey: string;
             };
@@ -2150,6 +2383,13 @@ export interface paths {
               };
               createdAt: string;
               updatedAt: string;
+              /** @description The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider) */
+              emailProviderHealth?: ({
+                /** @enum {string} */
+                status: "unknown" | "working" | "failing";
+                reason: string | null;
+                since: string | null;
+              }) | null;
             };
           };
         };
@@ -2394,6 +2634,13 @@ export interface paths {
               };
               createdAt: string;
               updatedAt: string;
+              /** @description The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider) */
+              emailProviderHealth?: ({
+                /** @enum {string} */
+                status: "unknown" | "working" | "failing";
+                reason: string | null;
+                since: string | null;
+              }) | null;
             };
           };
         };
@@ -2516,6 +2763,13 @@ export interface paths {
               };
               createdAt: string;
               updatedAt: string;
+              /** @description The custom email provider's health (null: none; details at /api/apps/{appId}/email-provider) */
+              emailProviderHealth?: ({
+                /** @enum {string} */
+                status: "unknown" | "working" | "failing";
+                reason: string | null;
+                since: string | null;
+              }) | null;
               /** @description Shown once; only a hash is kept. */
               secretKey: string;
             };
@@ -3115,7 +3369,20 @@ export interface paths {
                   /** @enum {string} */
                   status: "unknown" | "working" | "failing";
                   reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
                   at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
                 };
                 lastTest: ({
                   ok: boolean;
@@ -3292,7 +3559,20 @@ export interface paths {
                   /** @enum {string} */
                   status: "unknown" | "working" | "failing";
                   reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
                   at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
                 };
                 lastTest: ({
                   ok: boolean;
