@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
-import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
-import fastifyStatic from "@fastify/static";
+import fastifyStatic, { type SetHeadersResponse } from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -58,7 +57,7 @@ function trustProxyOption(setting: boolean | number | string[]) {
  * a year; index.html names the current ones, so the browser must revalidate it on every visit.
  * @fastify/static does not add Vary itself when it picks a precompressed file.
  */
-function setDashboardCaching(res: ServerResponse, path: string): void {
+function setDashboardCaching(res: SetHeadersResponse, path: string): void {
   res.setHeader("vary", "Accept-Encoding");
   res.setHeader(
     "cache-control",
