@@ -1,0 +1,52 @@
+import { useEffect, useRef, useState } from "react";
+
+/**
+ * Unsaved form edits survive a session expiry: when the session ends, every dirty field of the
+ * mounted forms is written to sessionStorage (this tab only, gone when it closes), keyed by page and
+ * field, and the same page restores it after the person signs in again. Never used for secrets.
+ */
+const PREFIX = "postern.draft:";
+const dirty = new Map<string, unknown>();
+
+const keyOf = (field: string) => `${PREFIX}${window.location.pathname}:${field}`;
+
+/** Called by the session when it expires, before the sign-in page replaces the form. */
+export function keepDrafts(): void {
+  for (const [key, value] of dirty) sessionStorage.setItem(key, JSON.stringify(value));
+}
+
+function takeDraft<T>(key: string): T | undefined {
+  const stored = sessionStorage.getItem(key);
+  if (stored === null) return undefined;
+  sessionStorage.removeItem(key);
+  try {
+    return JSON.parse(stored) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * useState for a form field whose edits are kept across a re-sign-in. `restored` says the value came
+ * from a draft; `clear` (after a save) makes the field clean again.
+ */
+export function useDraftState<T>(field: string, initial: T) {
+  const [key] = useState(() => keyOf(field));
+  const [restoredValue] = useState(() => takeDraft<T>(key));
+  const [value, setValue] = useState<T>(restoredValue ?? initial);
+  const [restored, setRestored] = useState(restoredValue !== undefined);
+  const clean = useRef(JSON.stringify(initial));
+
+  useEffect(() => {
+    if (JSON.stringify(value) === clean.current) dirty.delete(key);
+    else dirty.set(key, value);
+  }, [key, value]);
+  useEffect(() => () => void dirty.delete(key), [key]);
+
+  const clear = (savedValue: T) => {
+    clean.current = JSON.stringify(savedValue);
+    setValue(savedValue);
+    setRestored(false);
+  };
+  return { value, setValue, restored, clear };
+}
