@@ -22,7 +22,7 @@ export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
           You are a member of this workspace: owners and admins change app settings.
         </Notice>
       )}
-      <GeneralForm app={app} onAppChange={onAppChange} disabled={!manage} />
+      <GeneralForm key={app.id} app={app} onAppChange={onAppChange} disabled={!manage} />
       <HostedPageSettings app={app} onAppChange={onAppChange} disabled={!manage} />
       {manage && <DeleteApp app={app} />}
     </div>
