@@ -6,16 +6,18 @@ import { useEffect, useRef, useState } from "react";
  * field, and the same page restores it after the person signs in again. Never used for secrets.
  */
 const PREFIX = "postern.draft:";
-const dirty = new Map<string, unknown>();
+const drafts = new Map<string, unknown>();
 
 const keyOf = (field: string) => `${PREFIX}${window.location.pathname}:${field}`;
 
 /** Called by the session when it expires, before the sign-in page replaces the form. */
 export function keepDrafts(): void {
-  for (const [key, value] of dirty) sessionStorage.setItem(key, JSON.stringify(value));
+  for (const [key, value] of drafts) sessionStorage.setItem(key, JSON.stringify(value));
 }
 
-function takeDraft<T>(key: string): T | undefined {
+/** The draft kept for `field` of this page, if any; taking it removes it. */
+export function takeDraft<T>(field: string): T | undefined {
+  const key = keyOf(field);
   const stored = sessionStorage.getItem(key);
   if (stored === null) return undefined;
   sessionStorage.removeItem(key);
@@ -26,22 +28,26 @@ function takeDraft<T>(key: string): T | undefined {
   }
 }
 
+/** Registers `value` as the unsaved edit of `field` while `dirty`, for keepDrafts. */
+export function useKeepOnExpiry(field: string, value: unknown, dirty: boolean): void {
+  const [key] = useState(() => keyOf(field));
+  useEffect(() => {
+    if (dirty) drafts.set(key, value);
+    else drafts.delete(key);
+  }, [key, value, dirty]);
+  useEffect(() => () => void drafts.delete(key), [key]);
+}
+
 /**
  * useState for a form field whose edits are kept across a re-sign-in. `restored` says the value came
  * from a draft; `clear` (after a save) makes the field clean again.
  */
 export function useDraftState<T>(field: string, initial: T) {
-  const [key] = useState(() => keyOf(field));
-  const [restoredValue] = useState(() => takeDraft<T>(key));
+  const [restoredValue] = useState(() => takeDraft<T>(field));
   const [value, setValue] = useState<T>(restoredValue ?? initial);
   const [restored, setRestored] = useState(restoredValue !== undefined);
   const clean = useRef(JSON.stringify(initial));
-
-  useEffect(() => {
-    if (JSON.stringify(value) === clean.current) dirty.delete(key);
-    else dirty.set(key, value);
-  }, [key, value]);
-  useEffect(() => () => void dirty.delete(key), [key]);
+  useKeepOnExpiry(field, value, JSON.stringify(value) !== clean.current);
 
   const clear = (savedValue: T) => {
     clean.current = JSON.stringify(savedValue);
