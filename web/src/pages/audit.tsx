@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { ApiError, api, enc } from "../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../api/client.ts";
 import type { AuditEvent, Member, WorkspaceSummary } from "../api/types.ts";
 import { EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { PageHeader } from "../components/layout.tsx";
@@ -65,7 +65,7 @@ export function AuditPage({ workspace }: { workspace: WorkspaceSummary }) {
       setOlder((prev) => [...prev, ...page.events]);
       if (page.events.length < PAGE) setExhausted(true);
     } catch (err) {
-      if (err instanceof ApiError) setOlderError(err);
+      setOlderError(toApiError(err));
     } finally {
       setLoadingOlder(false);
     }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { Delivery, DeliveryAttempt } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import {
@@ -51,7 +51,7 @@ function ResendAction({
     try {
       setCreated(await api.post<Delivery>(`/api/apps/${enc(appId)}/deliveries/${enc(delivery.id)}/resend`));
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(false);
       setConfirming(false);
