@@ -54,69 +54,71 @@ export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
           )
         }
       />
-      {creating && (
-        <CreateAppForm
-          workspaceId={workspace.id}
-          onCancel={() => setCreating(false)}
-          onCreated={(app) => {
-            setCreating(false);
-            setCreated(app);
-          }}
-        />
-      )}
-      {apps.error && <ErrorNotice error={apps.error} onRetry={() => void apps.reload()} />}
-      {apps.loading && !apps.data ? (
-        <Loading label="Loading apps…" />
-      ) : apps.data && apps.data.apps.length === 0 ? (
-        !creating && (
-          <EmptyState
-            title="No apps yet"
-            action={
-              manage ? (
-                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                  Create your first app
-                </button>
-              ) : undefined
-            }
-          >
-            {manage
-              ? "Create an app to get a publishable key for your login form."
-              : "An owner or admin of this workspace can create one."}
-          </EmptyState>
-        )
-      ) : (
-        apps.data && (
-          <ul className="app-grid" aria-label="Apps">
-            {apps.data.apps.map((app) => (
-              <li key={app.id}>
-                <Link to={appPath(app)} className="app-card">
-                  <span className="app-card-name">{app.name}</span>
-                  <span className="app-card-key">
-                    <code>{app.publishableKey}</code>
-                  </span>
-                  <span className="app-card-meta">
-                    {app.redirectUrls.length === 1
-                      ? "1 redirect URL"
-                      : `${app.redirectUrls.length} redirect URLs`}{" "}
-                    · created <Time iso={app.createdAt} />
-                  </span>
-                  {app.emailProviderHealth?.status === "failing" && (
-                    <span className="app-card-meta">
-                      <Badge tone="danger">Email provider failing</Badge>
-                      {app.emailProviderHealth.since && (
-                        <>
-                          {" "}
-                          since <Time iso={app.emailProviderHealth.since} />
-                        </>
-                      )}
+      <div className="stack">
+        {creating && (
+          <CreateAppForm
+            workspaceId={workspace.id}
+            onCancel={() => setCreating(false)}
+            onCreated={(app) => {
+              setCreating(false);
+              setCreated(app);
+            }}
+          />
+        )}
+        {apps.error && <ErrorNotice error={apps.error} onRetry={() => void apps.reload()} />}
+        {apps.loading && !apps.data ? (
+          <Loading label="Loading apps…" />
+        ) : apps.data && apps.data.apps.length === 0 ? (
+          !creating && (
+            <EmptyState
+              title="No apps yet"
+              action={
+                manage ? (
+                  <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                    Create your first app
+                  </button>
+                ) : undefined
+              }
+            >
+              {manage
+                ? "Create an app to get a publishable key for your login form."
+                : "An owner or admin of this workspace can create one."}
+            </EmptyState>
+          )
+        ) : (
+          apps.data && (
+            <ul className="app-grid" aria-label="Apps">
+              {apps.data.apps.map((app) => (
+                <li key={app.id}>
+                  <Link to={appPath(app)} className="app-card">
+                    <span className="app-card-name">{app.name}</span>
+                    <span className="app-card-key">
+                      <code>{app.publishableKey}</code>
                     </span>
-                  )}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        )
-      )}
+                    <span className="app-card-meta">
+                      {app.redirectUrls.length === 1
+                        ? "1 redirect URL"
+                        : `${app.redirectUrls.length} redirect URLs`}{" "}
+                      · created <Time iso={app.createdAt} />
+                    </span>
+                    {app.emailProviderHealth?.status === "failing" && (
+                      <span className="app-card-meta">
+                        <Badge tone="danger">Email provider failing</Badge>
+                        {app.emailProviderHealth.since && (
+                          <>
+                            {" "}
+                            since <Time iso={app.emailProviderHealth.since} />
+                          </>
+                        )}
+                      </span>
+                    )}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )
+        )}
+      </div>
     </>
   );
 }

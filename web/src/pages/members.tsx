@@ -155,9 +155,11 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
                   const error = rowError?.accountId === m.accountId ? rowError.error : undefined;
                   return (
                     <tr key={m.accountId}>
-                      <td data-label="Email" className="cell-strong">
-                        {m.email}
-                        {self && <span className="muted"> (you)</span>}
+                      <td data-label="Email" className="cell-email">
+                        <span>
+                          <EmailAddress email={m.email} />
+                          {self && <span className="muted"> (you)</span>}
+                        </span>
                         {error && (
                           <div className="field-error" role="alert">
                             {error.message}
@@ -215,6 +217,19 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
           : "They lose access to this workspace's apps at once. You can invite them again later."}
       </ConfirmDialog>
     </Card>
+  );
+}
+
+/** An address that may wrap before its @ rather than in the middle of a word. */
+function EmailAddress({ email }: { email: string }) {
+  const at = email.lastIndexOf("@");
+  if (at <= 0) return <>{email}</>;
+  return (
+    <>
+      {email.slice(0, at)}
+      <wbr />
+      {email.slice(at)}
+    </>
   );
 }
 
