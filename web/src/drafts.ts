@@ -7,12 +7,18 @@ import { useEffect, useRef, useState } from "react";
  */
 const PREFIX = "postern.draft:";
 const drafts = new Map<string, unknown>();
+/** Whose drafts these are: another account signing in on this tab does not get them. */
+let owner: string | undefined;
+
+export function setDraftOwner(accountId: string | undefined): void {
+  owner = accountId;
+}
 
 const keyOf = (field: string) => `${PREFIX}${window.location.pathname}:${field}`;
 
 /** Called by the session when it expires, before the sign-in page replaces the form. */
 export function keepDrafts(): void {
-  for (const [key, value] of drafts) sessionStorage.setItem(key, JSON.stringify(value));
+  for (const [key, value] of drafts) sessionStorage.setItem(key, JSON.stringify({ owner, value }));
 }
 
 /** The draft kept for `field` of this page, if any; taking it removes it. */
@@ -22,7 +28,8 @@ export function takeDraft<T>(field: string): T | undefined {
   if (stored === null) return undefined;
   sessionStorage.removeItem(key);
   try {
-    return JSON.parse(stored) as T;
+    const draft = JSON.parse(stored) as { owner?: string; value: T };
+    return draft.owner === owner ? draft.value : undefined;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { ApiError, api, setCsrfToken, setSessionExpiredListener } from "./api/client.ts";
 import type { Account, Me, SessionStatus } from "./api/types.ts";
-import { keepDrafts } from "./drafts.ts";
+import { keepDrafts, setDraftOwner } from "./drafts.ts";
 import { writePendingLogin } from "./pending-login.ts";
 import { navigate } from "./router.tsx";
 
@@ -44,6 +44,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       // Signed in, by code or by link: a code still awaited in this tab is moot.
       writePendingLogin(undefined);
       setCsrfToken(me.csrfToken);
+      setDraftOwner(me.account.id);
       setState({ status: "signed-in", me });
     } catch (err) {
       setCsrfToken(undefined);
