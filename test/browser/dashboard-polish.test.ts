@@ -32,7 +32,8 @@ describe("dashboard polish", () => {
   let appUrl = "";
   let workspaceUrl = "";
 
-  const visibleText = (page: Page) => page.evaluate(() => document.body.innerText);
+  // biome-ignore lint/performance/useDomNodeTextContent: what a reader sees (rendered text) is the point.
+  const visibleText = (page: Page) => page.locator("body").innerText();
 
   beforeAll(async () => {
     postern = await startPostern({
@@ -122,7 +123,7 @@ describe("dashboard polish", () => {
     const { page } = desktop;
     await page.setViewportSize({ width: 1440, height: 900 });
     await gotoWhenIdle(page, `${workspaceUrl}/audit`);
-    await page.getByRole("heading", { name: "Audit log" }).waitFor();
+    await page.locator(".audit-item").first().waitFor();
     const text = await visibleText(page);
     expect(text).toContain(`${owner} created the app “Polish shop”`);
     expect(text).toContain(`${owner} invited ${longMember} as member`);
@@ -158,13 +159,15 @@ describe("dashboard polish", () => {
     await page.getByRole("heading", { name: "General" }).waitFor();
     await page.getByRole("button", { name: "Add redirect URL" }).click();
     await page.getByRole("button", { name: "Add redirect URL" }).click();
-    await page.getByLabel("Redirect URL 2").fill("not a url");
-    await page.getByLabel("Redirect URL 3").fill("http://shop.example.com/callback");
+    await page.getByLabel("Redirect URL 2", { exact: true }).fill("not a url");
+    await page.getByLabel("Redirect URL 3", { exact: true }).fill("http://shop.example.com/callback");
     watch.expect({ method: "PATCH", path: /^\/api\/apps\/[^/]+$/, status: 400 });
     await page.getByRole("button", { name: "Save changes" }).click();
     await expect.poll(() => page.locator('.url-row [aria-invalid="true"]').count()).toBe(2);
     await expect
-      .poll(() => page.getByLabel("Redirect URL 2").evaluate((el) => el === document.activeElement))
+      .poll(() =>
+        page.getByLabel("Redirect URL 2", { exact: true }).evaluate((el) => el === document.activeElement),
+      )
       .toBe(true);
     await auditAndCapture(page, "app-settings-every-error");
 
@@ -186,7 +189,7 @@ describe("dashboard polish", () => {
     await page.getByRole("heading", { name: "General" }).waitFor();
     await page.getByLabel("App name").fill("Polish shop (renamed)");
     await page.getByRole("button", { name: "Add redirect URL" }).click();
-    await page.getByLabel("Redirect URL 2").fill("https://shop.example.com/other");
+    await page.getByLabel("Redirect URL 2", { exact: true }).fill("https://shop.example.com/other");
 
     await context.clearCookies();
     watch.expect(
@@ -205,7 +208,9 @@ describe("dashboard polish", () => {
 
     await page.getByText("Your unsaved changes are back").waitFor();
     expect(await page.getByLabel("App name").inputValue()).toBe("Polish shop (renamed)");
-    expect(await page.getByLabel("Redirect URL 2").inputValue()).toBe("https://shop.example.com/other");
+    expect(await page.getByLabel("Redirect URL 2", { exact: true }).inputValue()).toBe(
+      "https://shop.example.com/other",
+    );
     await auditAndCapture(page, "app-settings-draft-restored");
 
     await page.getByRole("button", { name: "Save changes" }).click();

@@ -57,7 +57,7 @@ export function AuditPage({ workspace }: { workspace: WorkspaceSummary }) {
           {events.map((event) => (
             <li key={event.id} className="audit-item">
               <div className="audit-line">
-                <span>
+                <span className="audit-sentence">
                   {/* The server writes the sentence (src/audit/describe.ts); it follows the actor. */}
                   <span className="audit-actor">{event.actor?.email ?? "The operator"}</span>{" "}
                   <span className="audit-action">{event.summary}</span>
