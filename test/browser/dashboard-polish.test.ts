@@ -133,8 +133,11 @@ describe("dashboard polish", () => {
     await auditAndCapture(page, "audit-log-sentences");
   });
 
-  it("shows no raw ISO time on any page it visits", { timeout: 60_000 }, async () => {
+  it("shows no raw ISO time on any page it visits, and no wrapped button at 1440 px", {
+    timeout: 60_000,
+  }, async () => {
     const { page } = desktop;
+    await page.setViewportSize({ width: 1440, height: 900 });
     for (const [url, heading] of [
       [workspaceUrl, "Apps"],
       [`${workspaceUrl}/members`, "Members & plan"],
@@ -147,6 +150,16 @@ describe("dashboard polish", () => {
       await page.getByRole("heading", { name: heading, exact: true }).waitFor();
       await page.waitForLoadState("networkidle");
       expect(await visibleText(page), url).not.toMatch(ISO_TIME);
+      // At 1440 px no button's label runs onto a second line.
+      const wrapped = await page.$$eval("button.btn, a.btn", (buttons) =>
+        buttons
+          .filter((b) => (b as HTMLElement).offsetParent !== null)
+          .filter(
+            (b) => b.getBoundingClientRect().height > parseFloat(getComputedStyle(b).lineHeight) * 1.5 + 20,
+          )
+          .map((b) => b.textContent),
+      );
+      expect(wrapped, url).toEqual([]);
     }
     await auditAndCapture(page, "delivery-log-localised");
   });
