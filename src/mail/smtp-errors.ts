@@ -226,6 +226,18 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
       message: "The SMTP server rejected the credentials.",
     };
   }
+  // Exchange Online: "530 5.7.57 Client not authenticated to send mail" — the session never
+  // authenticated (https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365).
+  if (code === 530 && /5\.7\.57/.test(reply ?? "")) {
+    return {
+      ...base,
+      errorClass: "auth",
+      blame: blameOf("auth"),
+      retryable: false,
+      configProblem: true,
+      message: "The SMTP server requires authentication before it accepts email (530 5.7.57).",
+    };
+  }
   if (code === 530 && /STARTTLS/i.test(reply ?? "")) {
     return {
       ...base,
@@ -291,9 +303,18 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
   }
   if (
     e.code &&
-    ["ECONNECTION", "ESOCKET", "EDNS", "ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND"].includes(
-      e.code,
-    )
+    [
+      "ECONNECTION",
+      "ESOCKET",
+      "EDNS",
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ENOTFOUND",
+      "EAI_AGAIN",
+      "EPIPE",
+    ].includes(e.code)
   ) {
     return {
       ...base,

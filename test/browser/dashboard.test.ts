@@ -247,7 +247,7 @@ describe("dashboard", () => {
     await auditAndCapture(page, "delivery-log");
 
     await page.getByLabel("Status").selectOption("failed");
-    await page.getByText("No failed emails").waitFor();
+    await page.getByText("No login emails match").waitFor();
     await page.getByLabel("Status").selectOption("");
     await row.waitFor();
 

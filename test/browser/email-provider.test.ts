@@ -173,7 +173,7 @@ describe("email provider", () => {
     );
 
     // Health and the last test are on the page once it refreshes.
-    await page.locator(".provider-status").getByText("Working").waitFor();
+    await page.locator(".provider-status").getByText("Working", { exact: true }).waitFor();
     await page
       .locator(".last-test summary")
       .getByText(/Last test: passed/)

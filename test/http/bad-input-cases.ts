@@ -39,6 +39,8 @@ export const routeCases: Record<string, RouteCase> = {
   "GET /api/workspaces": { answers: "problem", noInput: "lists the signed-in account's workspaces" },
   "POST /api/workspaces": { answers: "problem" },
   "GET /api/workspaces/{workspaceId}": { answers: "problem" },
+  "PATCH /api/workspaces/{workspaceId}": { answers: "problem" },
+  "DELETE /api/workspaces/{workspaceId}": { answers: "problem" },
   "GET /api/workspaces/{workspaceId}/members": { answers: "problem" },
   "POST /api/workspaces/{workspaceId}/members": { answers: "problem" },
   "PATCH /api/workspaces/{workspaceId}/members/{accountId}": { answers: "problem" },

@@ -35,7 +35,11 @@ describe.each(backends)("invite-only sign-in does not reveal which accounts exis
     // No workers: nothing but the requests themselves touches the database while they are observed.
     t = await startTestPostern(
       backend,
-      { POSTERN_SIGNUP: "invite", POSTERN_LIMIT_IP_PER_HOUR: "100000" },
+      {
+        POSTERN_SIGNUP: "invite",
+        POSTERN_LIMIT_IP_PER_HOUR: "100000",
+        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "1",
+      },
       { workers: false },
     );
   });
