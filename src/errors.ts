@@ -42,3 +42,35 @@ export const notFound = (what: string) =>
   new DomainError("not_found", `${what}_not_found`, `No such ${what}.`);
 
 export const forbidden = (code: string, message: string) => new DomainError("forbidden", code, message);
+
+interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * Runs every check and throws once with each invalid field (problem+json `errors[]`, the first also as
+ * `field`), so a form shows all its errors after one save instead of one per round trip.
+ */
+export function checkAll<T>(checks: (() => T)[]): T[] {
+  const results: T[] = [];
+  let first: DomainError | undefined;
+  const errors: FieldError[] = [];
+  for (const check of checks) {
+    try {
+      results.push(check());
+    } catch (error) {
+      if (!(error instanceof DomainError && error.kind === "invalid" && error.field)) throw error;
+      first ??= error;
+      // A check may itself be a checkAll: keep each of its fields.
+      const nested = error.details?.errors as FieldError[] | undefined;
+      errors.push(...(nested ?? [{ field: error.field, message: error.message }]));
+    }
+  }
+  if (first)
+    throw new DomainError("invalid", first.code, first.message, {
+      field: first.field!,
+      details: { errors },
+    });
+  return results;
+}

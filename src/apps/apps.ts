@@ -3,7 +3,7 @@ import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { apps, emailProviders } from "../db/schema.ts";
-import { invalid, notFound } from "../errors.ts";
+import { checkAll, invalid, notFound } from "../errors.ts";
 import { randomId, randomToken, sha256 } from "../security/tokens.ts";
 import { type Role, requireRole } from "../workspaces/workspaces.ts";
 import { validateAllowedRedirectUrl } from "./redirect-urls.ts";
@@ -32,7 +32,9 @@ function newSecretKey() {
 }
 
 function validRedirectUrls(urls: string[]): string[] {
-  return [...new Set(urls.map((url, i) => validateAllowedRedirectUrl(url, `redirectUrls[${i}]`)))];
+  return [
+    ...new Set(checkAll(urls.map((url, i) => () => validateAllowedRedirectUrl(url, `redirectUrls[${i}]`)))),
+  ];
 }
 
 export async function createApp(
@@ -188,14 +190,24 @@ export async function updateApp(
   const app = await requireApp(ctx.db, actorId, appId, "admin");
   const values: Partial<App> = { updatedAt: ctx.now() };
   if (patch.name !== undefined) values.name = patch.name;
-  if (patch.redirectUrls !== undefined) values.redirectUrls = validRedirectUrls(patch.redirectUrls);
   if (patch.oidc?.tokenEndpointAuthMethod !== undefined)
     values.oidcTokenEndpointAuthMethod = patch.oidc.tokenEndpointAuthMethod;
   if (patch.oidc?.refreshTokens !== undefined) values.oidcRefreshTokens = patch.oidc.refreshTokens;
   const { logoUrl, accentColor } = patch.branding ?? {};
-  if (logoUrl !== undefined) values.logoUrl = logoUrl === null ? null : validLogoUrl(logoUrl);
-  if (accentColor !== undefined)
-    values.accentColor = accentColor === null ? null : validAccentColor(accentColor);
+  const { redirectUrls } = patch;
+  // One pass over every checked field, so a save reports all of them at once.
+  checkAll([
+    () => {
+      if (redirectUrls !== undefined) values.redirectUrls = validRedirectUrls(redirectUrls);
+    },
+    () => {
+      if (logoUrl !== undefined) values.logoUrl = logoUrl === null ? null : validLogoUrl(logoUrl);
+    },
+    () => {
+      if (accentColor !== undefined)
+        values.accentColor = accentColor === null ? null : validAccentColor(accentColor);
+    },
+  ]);
   const updated = await ctx.db.transaction(async (tx) => {
     const [row] = await tx.update(apps).set(values).where(eq(apps.id, appId)).returning();
     await recordAudit(

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
-import fastifyStatic from "@fastify/static";
+import fastifyStatic, { type SetHeadersResponse } from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -51,6 +52,19 @@ function trustProxyOption(setting: boolean | number | string[]) {
 }
 
 /** The Fastify app: plugins for cross-cutting concerns, then one route file per module. */
+/**
+ * Vite names the files under assets/ after their content, so they never change and may be cached for
+ * a year; index.html names the current ones, so the browser must revalidate it on every visit.
+ * @fastify/static does not add Vary itself when it picks a precompressed file.
+ */
+function setDashboardCaching(res: SetHeadersResponse, path: string): void {
+  res.setHeader("vary", "Accept-Encoding");
+  res.setHeader(
+    "cache-control",
+    path.startsWith(join(dashboardDir, "assets")) ? "public, max-age=31536000, immutable" : "no-cache",
+  );
+}
+
 /** The dashboard's mark (web/src/shell.tsx) with the name beside it, for the API docs' top bar. */
 const POSTERN_MARK = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 132 32" width="132" height="32" role="img" aria-label="Postern"><rect width="32" height="32" rx="8" fill="#4f46e5"/><path d="M11 23V9h6.5a5 5 0 0 1 0 10H14" stroke="white" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round"/><text x="42" y="23" font-family="system-ui, sans-serif" font-size="20" font-weight="650" fill="white">Postern</text></svg>`;
 
@@ -113,6 +127,15 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 
-  if (dashboard) await app.register(fastifyStatic, { root: dashboardDir, prefix: "/", wildcard: false });
+  if (dashboard)
+    await app.register(fastifyStatic, {
+      root: dashboardDir,
+      prefix: "/",
+      wildcard: false,
+      // The build writes .br and .gz beside each asset (web/vite.config.ts).
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders: setDashboardCaching,
+    });
   return app;
 }

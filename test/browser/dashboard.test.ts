@@ -262,8 +262,8 @@ describe("dashboard", () => {
     const { page } = desktop;
     await page.getByRole("link", { name: "Audit log" }).click();
     await page.getByRole("heading", { name: "Audit log" }).waitFor();
-    await page.getByText("created an app").first().waitFor();
-    await page.getByText("rotated an app's secret key").waitFor();
+    await page.getByText("created the app").first().waitFor();
+    await page.getByText(/rotated the secret key of “.+”/).waitFor();
     await auditAndCapture(page, "audit-log");
 
     await page.getByRole("link", { name: "Dev mailbox" }).click();

@@ -1,6 +1,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { ApiError, api, setCsrfToken, setSessionExpiredListener } from "./api/client.ts";
 import type { Account, Me, SessionStatus } from "./api/types.ts";
+import { keepDrafts, setDraftOwner } from "./drafts.ts";
 import { writePendingLogin } from "./pending-login.ts";
 import { navigate } from "./router.tsx";
 
@@ -43,6 +44,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       // Signed in, by code or by link: a code still awaited in this tab is moot.
       writePendingLogin(undefined);
       setCsrfToken(me.csrfToken);
+      setDraftOwner(me.account.id);
       setState({ status: "signed-in", me });
     } catch (err) {
       setCsrfToken(undefined);
@@ -61,6 +63,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     setSessionExpiredListener(() => {
+      keepDrafts();
       setCsrfToken(undefined);
       setState({ status: "signed-out", notice: SESSION_EXPIRED_NOTICE });
       const here = window.location.pathname + window.location.search;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError } from "./api/client.ts";
+import { type ApiError, toApiError } from "./api/client.ts";
 
 export interface Resource<T> {
   data: T | undefined;
@@ -9,17 +9,6 @@ export interface Resource<T> {
   reload(): Promise<void>;
   /** Replace the data locally (after a mutation returned the new state). */
   set(data: T): void;
-}
-
-function asApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  return new ApiError({
-    type: "about:blank",
-    title: "Error",
-    status: 0,
-    code: "client_error",
-    detail: err instanceof Error ? err.message : "Something went wrong.",
-  });
 }
 
 /**
@@ -47,7 +36,7 @@ export function useResource<T>(
       setError(undefined);
     } catch (err) {
       if (generation.current !== mine) return;
-      setError(asApiError(err));
+      setError(toApiError(err));
     } finally {
       if (generation.current === mine) setLoading(false);
     }

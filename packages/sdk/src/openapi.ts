@@ -1981,6 +1981,8 @@ export interface paths {
               events: ({
                   id: string;
                   action: string;
+                  /** @description What happened, in words, to follow the actor's address (src/audit/describe.ts) */
+                  summary: string;
                   actorAccountId: string | null;
                   actor: ({
                     id: string;

@@ -208,6 +208,11 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
                 z.object({
                   id: z.string(),
                   action: z.string(),
+                  summary: z
+                    .string()
+                    .describe(
+                      "What happened, in words, to follow the actor's address (src/audit/describe.ts)",
+                    ),
                   actorAccountId: z.string().nullable(),
                   actor: z.object({ id: z.string(), email: z.string().nullable() }).nullable(),
                   targetType: z.string(),

@@ -83,8 +83,24 @@ function networkProblem(): Problem {
     title: "Network error",
     status: 0,
     code: "network_error",
-    detail: "Postern did not answer. Check your connection and try again.",
+    detail: "Could not reach Postern. Check your connection and try again.",
   };
+}
+
+/**
+ * Any failure as an ApiError, so a catch block shows every error and not only the server's: a bug
+ * in the dashboard itself reads "Something went wrong in the dashboard: …" instead of nothing.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof TypeError && /fetch/i.test(error.message)) return new ApiError(networkProblem());
+  return new ApiError({
+    type: "about:blank",
+    title: "Dashboard error",
+    status: 0,
+    code: "client_error",
+    detail: `Something went wrong in the dashboard: ${error instanceof Error ? error.message : String(error)}`,
+  });
 }
 
 async function readProblem(response: Response): Promise<Problem> {

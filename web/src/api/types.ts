@@ -53,7 +53,11 @@ export interface Member {
 export interface AuditEvent {
   id: string;
   action: string;
+  /** What happened, in words, after the actor's address. */
+  summary: string;
   actorAccountId: string | null;
+  /** Null for the operator; email null for an account since deleted. */
+  actor: { id: string; email: string | null } | null;
   targetType: string;
   targetId: string;
   changes: Record<string, unknown>;

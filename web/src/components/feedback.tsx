@@ -95,3 +95,14 @@ export function EmptyState({
 export function Badge({ tone = "neutral", children }: { tone?: Tone; children: ReactNode }) {
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
+
+/** Shown above a form whose unsaved edits came back after a re-sign-in (web/src/drafts.ts). */
+export function DraftNotice({ restored }: { restored: boolean }) {
+  if (!restored) return null;
+  return (
+    <Notice tone="info" title="Your unsaved changes are back">
+      Your session expired while you were editing; the changes you had not saved are filled in again. Save to
+      keep them.
+    </Notice>
+  );
+}

@@ -1,3 +1,7 @@
+/**
+ * The dashboard's one way to show a time: in the reader's locale and time zone (Intl), never as the
+ * API's ISO string. Every timestamp on screen goes through <Time> or these functions.
+ */
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
@@ -19,11 +23,26 @@ export function formatDuration(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
-/** A timestamp shown relative ("2 minutes ago") with the exact time on hover and for machines. */
-export function Time({ iso, absolute = false }: { iso: string; absolute?: boolean }) {
+/**
+ * A timestamp, with the exact time on hover and for machines. `relative` ("2 minutes ago") suits
+ * lists; `absolute` suits records; `both` suits deadlines, where "in 5 minutes" is what matters.
+ */
+export function Time({
+  iso,
+  format = "relative",
+}: {
+  iso: string;
+  format?: "relative" | "absolute" | "both";
+}) {
+  const text =
+    format === "relative"
+      ? formatRelative(iso)
+      : format === "absolute"
+        ? formatDateTime(iso)
+        : `${formatDateTime(iso)} (${formatRelative(iso)})`;
   return (
     <time dateTime={iso} title={formatDateTime(iso)}>
-      {absolute ? formatDateTime(iso) : formatRelative(iso)}
+      {text}
     </time>
   );
 }

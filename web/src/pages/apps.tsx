@@ -1,5 +1,5 @@
-import { type FormEvent, useState } from "react";
-import { ApiError, api, enc } from "../api/client.ts";
+import { useState } from "react";
+import { api, enc } from "../api/client.ts";
 import type { App, AppWithSecret, WorkspaceSummary } from "../api/types.ts";
 import { Badge, EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
@@ -9,6 +9,7 @@ import { SecretKeyReveal } from "../components/secret-key-reveal.tsx";
 import { Time } from "../components/time.tsx";
 import { canManage } from "../roles.ts";
 import { Link, navigate } from "../router.tsx";
+import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
 
 export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
@@ -53,69 +54,71 @@ export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
           )
         }
       />
-      {creating && (
-        <CreateAppForm
-          workspaceId={workspace.id}
-          onCancel={() => setCreating(false)}
-          onCreated={(app) => {
-            setCreating(false);
-            setCreated(app);
-          }}
-        />
-      )}
-      {apps.error && <ErrorNotice error={apps.error} onRetry={() => void apps.reload()} />}
-      {apps.loading && !apps.data ? (
-        <Loading label="Loading apps…" />
-      ) : apps.data && apps.data.apps.length === 0 ? (
-        !creating && (
-          <EmptyState
-            title="No apps yet"
-            action={
-              manage ? (
-                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                  Create your first app
-                </button>
-              ) : undefined
-            }
-          >
-            {manage
-              ? "Create an app to get a publishable key for your login form."
-              : "An owner or admin of this workspace can create one."}
-          </EmptyState>
-        )
-      ) : (
-        apps.data && (
-          <ul className="app-grid" aria-label="Apps">
-            {apps.data.apps.map((app) => (
-              <li key={app.id}>
-                <Link to={appPath(app)} className="app-card">
-                  <span className="app-card-name">{app.name}</span>
-                  <span className="app-card-key">
-                    <code>{app.publishableKey}</code>
-                  </span>
-                  <span className="app-card-meta">
-                    {app.redirectUrls.length === 1
-                      ? "1 redirect URL"
-                      : `${app.redirectUrls.length} redirect URLs`}{" "}
-                    · created <Time iso={app.createdAt} />
-                  </span>
-                  {app.emailProviderHealth?.status === "failing" && (
-                    <span className="app-card-meta">
-                      <Badge tone="danger">Email provider failing</Badge>
-                      {app.emailProviderHealth.since && (
-                        <>
-                          {" "}
-                          since <Time iso={app.emailProviderHealth.since} />
-                        </>
-                      )}
+      <div className="stack">
+        {creating && (
+          <CreateAppForm
+            workspaceId={workspace.id}
+            onCancel={() => setCreating(false)}
+            onCreated={(app) => {
+              setCreating(false);
+              setCreated(app);
+            }}
+          />
+        )}
+        {apps.error && <ErrorNotice error={apps.error} onRetry={() => void apps.reload()} />}
+        {apps.loading && !apps.data ? (
+          <Loading label="Loading apps…" />
+        ) : apps.data && apps.data.apps.length === 0 ? (
+          !creating && (
+            <EmptyState
+              title="No apps yet"
+              action={
+                manage ? (
+                  <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                    Create your first app
+                  </button>
+                ) : undefined
+              }
+            >
+              {manage
+                ? "Create an app to get a publishable key for your login form."
+                : "An owner or admin of this workspace can create one."}
+            </EmptyState>
+          )
+        ) : (
+          apps.data && (
+            <ul className="app-grid" aria-label="Apps">
+              {apps.data.apps.map((app) => (
+                <li key={app.id}>
+                  <Link to={appPath(app)} className="app-card">
+                    <span className="app-card-name">{app.name}</span>
+                    <span className="app-card-key">
+                      <code>{app.publishableKey}</code>
                     </span>
-                  )}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        )
-      )}
+                    <span className="app-card-meta">
+                      {app.redirectUrls.length === 1
+                        ? "1 redirect URL"
+                        : `${app.redirectUrls.length} redirect URLs`}{" "}
+                      · created <Time iso={app.createdAt} />
+                    </span>
+                    {app.emailProviderHealth?.status === "failing" && (
+                      <span className="app-card-meta">
+                        <Badge tone="danger">Email provider failing</Badge>
+                        {app.emailProviderHealth.since && (
+                          <>
+                            {" "}
+                            since <Time iso={app.emailProviderHealth.since} />
+                          </>
+                        )}
+                      </span>
+                    )}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )
+        )}
+      </div>
     </>
   );
 }
@@ -131,33 +134,23 @@ function CreateAppForm({
 }) {
   const [name, setName] = useState("");
   const [redirectUrls, setRedirectUrls] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
+  const form = useFormSubmit({
+    check: () => ({ name: name.trim() ? undefined : "Give the app a name." }),
+    send: () => {
+      const urls = cleanUrls(redirectUrls);
+      setRedirectUrls(urls);
+      return api.post<AppWithSecret>(`/api/workspaces/${enc(workspaceId)}/apps`, {
+        name,
+        redirectUrls: urls,
+      });
+    },
+    onDone: onCreated,
+    inlineFields: ["name", "redirectUrls"],
+  });
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const urls = cleanUrls(redirectUrls);
-    setRedirectUrls(urls);
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(
-        await api.post<AppWithSecret>(`/api/workspaces/${enc(workspaceId)}/apps`, {
-          name,
-          redirectUrls: urls,
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ApiError) setError(err);
-      setBusy(false);
-    }
-  };
-
-  const errors = error?.fieldErrors() ?? {};
-  const shownInline = Object.keys(errors).some((f) => f === "name" || f.startsWith("redirectUrls"));
   return (
     <Card title="New app" id="new-app">
-      <form className="form form-narrow" onSubmit={submit} noValidate>
+      <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
         <TextField
           label="App name"
           name="name"
@@ -166,16 +159,16 @@ function CreateAppForm({
           maxLength={100}
           value={name}
           onChange={(e) => setName(e.target.value)}
-          error={errors.name}
+          error={form.fieldErrors.name}
           hint="Your users see it in login emails: “Your <name> login code is …”."
         />
-        <RedirectUrlsField value={redirectUrls} onChange={setRedirectUrls} errors={errors} />
-        <FormError error={shownInline ? undefined : error} />
+        <RedirectUrlsField value={redirectUrls} onChange={setRedirectUrls} errors={form.fieldErrors} />
+        <FormError error={form.formLevelError} />
         <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
-            {busy ? "Creating…" : "Create app"}
+          <button type="submit" className="btn btn-primary" disabled={form.busy}>
+            {form.busy ? "Creating…" : "Create app"}
           </button>
-          <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={busy}>
+          <button type="button" className="btn btn-secondary" onClick={onCancel} disabled={form.busy}>
             Cancel
           </button>
         </div>

@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { ApiError, api } from "../api/client.ts";
+import { type ApiError, api, toApiError } from "../api/client.ts";
 import type { Workspace } from "../api/types.ts";
 import { FormError } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
@@ -23,7 +23,7 @@ export function CreateWorkspacePage() {
       await refresh();
       navigate(`/w/${encodeURIComponent(workspace.id)}`);
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
       setBusy(false);
     }
   };

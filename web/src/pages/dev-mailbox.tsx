@@ -76,7 +76,7 @@ function MessageView({ message }: { message: DevMessage }) {
         <dd>{message.to.join(", ")}</dd>
         <dt>Received</dt>
         <dd>
-          <Time iso={message.receivedAt} absolute />
+          <Time iso={message.receivedAt} format="absolute" />
         </dd>
       </dl>
       {found.length > 0 && (

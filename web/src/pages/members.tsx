@@ -1,14 +1,16 @@
-import { type FormEvent, useEffect, useId, useState } from "react";
-import { ApiError, api, enc } from "../api/client.ts";
+import { useEffect, useId, useState } from "react";
+import { type ApiError, api, enc, toApiError } from "../api/client.ts";
 import type { Member, Role, Workspace, WorkspaceSummary } from "../api/types.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
-import { Badge, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
+import { Badge, DraftNotice, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { SelectField, TextField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { Time } from "../components/time.tsx";
+import { useDraftState } from "../drafts.ts";
 import { canManage, roleDescriptions, roleLabels } from "../roles.ts";
 import { navigate } from "../router.tsx";
 import { useMe, useSession } from "../session.tsx";
+import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
 
 const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({ value: r, label: roleLabels[r] }));
@@ -22,8 +24,8 @@ export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
       />
       <div className="stack">
         <FeaturesCard workspaceId={workspace.id} />
-        <MembersCard workspace={workspace} />
-        {workspace.role === "owner" && <WorkspaceCard workspace={workspace} />}
+        <MembersCard key={workspace.id} workspace={workspace} />
+        {workspace.role === "owner" && <WorkspaceCard key={workspace.id} workspace={workspace} />}
       </div>
     </>
   );
@@ -90,7 +92,7 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
       members.set(result);
       if (member.accountId === me.account.id) await refresh();
     } catch (err) {
-      if (err instanceof ApiError) setRowError({ accountId: member.accountId, error: err });
+      setRowError({ accountId: member.accountId, error: toApiError(err) });
     }
   };
 
@@ -107,7 +109,7 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
       }
       await members.reload();
     } catch (err) {
-      if (err instanceof ApiError) setRowError({ accountId: member.accountId, error: err });
+      setRowError({ accountId: member.accountId, error: toApiError(err) });
       setRemoving(undefined);
     } finally {
       setBusy(false);
@@ -153,9 +155,11 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
                   const error = rowError?.accountId === m.accountId ? rowError.error : undefined;
                   return (
                     <tr key={m.accountId}>
-                      <td data-label="Email" className="cell-strong">
-                        {m.email}
-                        {self && <span className="muted"> (you)</span>}
+                      <td data-label="Email" className="cell-email">
+                        <span>
+                          <EmailAddress email={m.email} />
+                          {self && <span className="muted"> (you)</span>}
+                        </span>
                         {error && (
                           <div className="field-error" role="alert">
                             {error.message}
@@ -216,6 +220,19 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
   );
 }
 
+/** An address that may wrap before its @ rather than in the middle of a word. */
+function EmailAddress({ email }: { email: string }) {
+  const at = email.lastIndexOf("@");
+  if (at <= 0) return <>{email}</>;
+  return (
+    <>
+      {email.slice(0, at)}
+      <wbr />
+      {email.slice(at)}
+    </>
+  );
+}
+
 function RoleSelect({ member, onChange }: { member: Member; onChange(role: Role): void }) {
   const id = useId();
   return (
@@ -246,10 +263,8 @@ function InviteForm({
   workspace: WorkspaceSummary;
   onInvited(result: { members: Member[] }): void;
 }) {
-  const [email, setEmail] = useState("");
-  const [role, setRole] = useState<Role>("member");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
+  const email = useDraftState("invite.email", "");
+  const role = useDraftState<Role>("invite.role", "member");
   const [invited, setInvited] = useState<string>();
   // The confirmation is news about one moment; it should not linger beside later changes.
   useEffect(() => {
@@ -258,62 +273,56 @@ function InviteForm({
     return () => window.clearTimeout(timer);
   }, [invited]);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setInvited(undefined);
-    try {
-      const result = await api.post<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`, {
-        email,
-        role,
+  const form = useFormSubmit({
+    check: () => ({
+      email: email.value.trim() ? undefined : "Enter the address your teammate signs in with.",
+    }),
+    send: () => {
+      setInvited(undefined);
+      return api.post<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`, {
+        email: email.value,
+        role: role.value,
       });
+    },
+    onDone: (result) => {
       onInvited(result);
-      setInvited(email.trim());
-      setEmail("");
-    } catch (err) {
-      if (err instanceof ApiError) setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+      setInvited(email.value.trim());
+      email.clear("");
+      role.clear("member");
+    },
+    inlineFields: ["email", "role"],
+  });
 
-  const errors = error?.fieldErrors() ?? {};
+  const error = form.formLevelError;
   return (
-    <form className="invite-form" onSubmit={submit} noValidate>
+    <form className="invite-form" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
+      <DraftNotice restored={email.restored || role.restored} />
       <div className="invite-fields">
         <TextField
           label="Email"
           type="email"
           autoComplete="off"
-          value={email}
-          onChange={(e) => setEmail(e.target.value)}
-          error={errors.email}
+          value={email.value}
+          onChange={(e) => email.setValue(e.target.value)}
+          error={form.fieldErrors.email}
           placeholder="teammate@company.com"
         />
         <SelectField
           label="Role"
-          value={role}
-          onChange={(e) => setRole(e.target.value as Role)}
-          error={errors.role}
-          hint={roleDescriptions[role]}
+          value={role.value}
+          onChange={(e) => role.setValue(e.target.value as Role)}
+          error={form.fieldErrors.role}
+          hint={roleDescriptions[role.value]}
           options={roleOptions.filter((o) => o.value !== "owner" || workspace.role === "owner")}
         />
         <div className="invite-submit">
-          <button type="submit" className="btn btn-primary" disabled={busy || !email.trim()}>
-            {busy ? "Inviting…" : "Invite"}
+          <button type="submit" className="btn btn-primary" disabled={form.busy}>
+            {form.busy ? "Inviting…" : "Invite"}
           </button>
         </div>
       </div>
-      <div
-        className={error ? "form-error" : "form-success"}
-        role={error && !errors.email && !errors.role ? "alert" : "status"}
-      >
-        {error && !errors.email && !errors.role
-          ? error.message
-          : invited
-            ? `${invited} can now sign in and open ${workspace.name}.`
-            : ""}
+      <div className={error ? "form-error" : "form-success"} role={error ? "alert" : "status"}>
+        {error ? error.message : invited ? `${invited} can now sign in and open ${workspace.name}.` : ""}
       </div>
     </form>
   );
@@ -322,31 +331,20 @@ function InviteForm({
 /** Owners rename the workspace, or delete it with everything in it after typing its name. */
 function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
   const { refresh } = useSession();
-  const [name, setName] = useState(workspace.name);
-  const [saving, setSaving] = useState(false);
-  const [saved, setSaved] = useState(false);
-  const [renameError, setRenameError] = useState<ApiError>();
+  const name = useDraftState("workspace.name", workspace.name);
   const [deleting, setDeleting] = useState(false);
   const [typedName, setTypedName] = useState("");
   const [busy, setBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<ApiError>();
-  useEffect(() => setName(workspace.name), [workspace.name]);
-
-  const rename = async (event: FormEvent) => {
-    event.preventDefault();
-    setSaving(true);
-    setSaved(false);
-    setRenameError(undefined);
-    try {
-      await api.patch(`/api/workspaces/${enc(workspace.id)}`, { name });
+  const rename = useFormSubmit({
+    check: () => ({ name: name.value.trim() ? undefined : "Give the workspace a name." }),
+    send: async () => {
+      await api.patch(`/api/workspaces/${enc(workspace.id)}`, { name: name.value });
       await refresh();
-      setSaved(true);
-    } catch (err) {
-      if (err instanceof ApiError) setRenameError(err);
-    } finally {
-      setSaving(false);
-    }
-  };
+      name.clear(name.value.trim());
+    },
+    inlineFields: ["name"],
+  });
 
   const remove = async () => {
     setBusy(true);
@@ -356,39 +354,40 @@ function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
       await refresh();
       navigate("/");
     } catch (err) {
-      if (err instanceof ApiError) setDeleteError(err);
+      setDeleteError(toApiError(err));
       setBusy(false);
     }
   };
 
-  const nameError = renameError?.fieldErrors().name;
   return (
     <Card title="Workspace" id="workspace-settings" description="Only owners see this.">
-      <form onSubmit={rename} noValidate className="form">
+      <DraftNotice restored={name.restored} />
+      <form onSubmit={rename.onSubmit} noValidate className="form" ref={rename.formRef}>
         <TextField
           label="Workspace name"
           name="name"
           required
-          value={name}
+          value={name.value}
           onChange={(e) => {
-            setName(e.target.value);
-            setSaved(false);
+            name.setValue(e.target.value);
+            rename.edited();
           }}
-          error={nameError}
+          error={rename.fieldErrors.name}
+          hint="Shown in the workspace switcher and to everyone you invite."
         />
         <div className="form-actions">
           <button
             type="submit"
             className="btn btn-secondary"
-            disabled={saving || !name.trim() || name.trim() === workspace.name}
+            disabled={rename.busy || name.value.trim() === workspace.name}
           >
-            {saving ? "Saving…" : "Rename"}
+            {rename.busy ? "Saving…" : "Rename"}
           </button>
           <span className="form-success" role="status">
-            {saved ? "Renamed" : ""}
+            {rename.saved ? "Renamed" : ""}
           </span>
         </div>
-        {renameError && !nameError && <FormError error={renameError} />}
+        <FormError error={rename.formLevelError} />
       </form>
       <div className="danger-zone">
         <div>

@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useState } from "react";
-import { ApiError, api } from "../api/client.ts";
+import { type ApiError, api, toApiError } from "../api/client.ts";
 import type { Account, SessionStatus } from "../api/types.ts";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
@@ -98,7 +98,7 @@ function EmailStep({
       const sent = await api.post<{ loginId: string; expiresAt: string }>("/api/auth/email", { email });
       onSent({ email: email.trim(), ...sent });
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
       setBusy(false);
     }
   };
@@ -160,7 +160,7 @@ function CodeStep({
       writePendingLogin(undefined);
       await completeSignIn(verified);
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
       setBusy(undefined);
     }
   };
@@ -176,7 +176,7 @@ function CodeStep({
       setResent(true);
       onResent({ email: pending.email, ...sent });
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(undefined);
     }

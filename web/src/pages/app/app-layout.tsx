@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useCallback, useEffect, useRef } from "react";
 import { api, enc } from "../../api/client.ts";
 import type { App, WorkspaceSummary } from "../../api/types.ts";
 import { ErrorNotice, Loading } from "../../components/feedback.tsx";
@@ -57,7 +57,7 @@ export function AppLayout({
         <span aria-current="page">{app.data.name}</span>
       </nav>
       <PageHeader title={app.data.name} description={<code className="muted-code">{app.data.id}</code>} />
-      <nav aria-label="App sections" className="section-tabs">
+      <SectionTabs activeKey={pathname}>
         {sections.map((section) => {
           const to = `${base}${section.path}`;
           const active = section.path === "" ? pathname === base : pathname.startsWith(to);
@@ -72,8 +72,53 @@ export function AppLayout({
             </Link>
           );
         })}
-      </nav>
+      </SectionTabs>
       <div className="section-body">{children({ workspace, app: app.data, onAppChange: app.set })}</div>
     </>
+  );
+}
+
+/**
+ * The sections in one row that scrolls sideways when it does not fit: a fade marks the side with
+ * more tabs, and the current tab is scrolled into view whenever it changes.
+ */
+function SectionTabs({ activeKey, children }: { activeKey: string; children: ReactNode }) {
+  const frame = useRef<HTMLDivElement>(null);
+  const nav = useRef<HTMLElement>(null);
+
+  const updateCues = useCallback(() => {
+    const list = nav.current;
+    const box = frame.current;
+    if (!list || !box) return;
+    box.toggleAttribute("data-more-before", list.scrollLeft > 1);
+    box.toggleAttribute("data-more-after", list.scrollLeft + list.clientWidth < list.scrollWidth - 1);
+  }, []);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the page changes; the active tab is read from the DOM.
+  useEffect(() => {
+    const list = nav.current;
+    const active = list?.querySelector<HTMLElement>('[aria-current="page"]');
+    if (list && active) {
+      const start = active.offsetLeft - list.offsetLeft;
+      if (start < list.scrollLeft || start + active.offsetWidth > list.scrollLeft + list.clientWidth)
+        list.scrollLeft = start - (list.clientWidth - active.offsetWidth) / 2;
+    }
+    updateCues();
+  }, [activeKey, updateCues]);
+
+  useEffect(() => {
+    const list = nav.current;
+    if (!list) return;
+    const observer = new ResizeObserver(updateCues);
+    observer.observe(list);
+    return () => observer.disconnect();
+  }, [updateCues]);
+
+  return (
+    <div className="section-tabs-frame" ref={frame}>
+      <nav aria-label="App sections" className="section-tabs" ref={nav} onScroll={updateCues}>
+        {children}
+      </nav>
+    </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import { type Delivery, type DeliveryStatus, deliveryStatuses, type Route } from "../../api/types.ts";
 import { DeliveryStatusBadge, RouteLabel, statusLabel } from "../../components/delivery-status.tsx";
 import { Badge, EmptyState, ErrorNotice, FormError, Loading } from "../../components/feedback.tsx";
@@ -114,7 +114,7 @@ export function DeliveriesPage({ workspace, app }: AppPageProps) {
         cursor: page.nextCursor,
       });
     } catch (err) {
-      if (err instanceof ApiError) setOlderError(err);
+      setOlderError(toApiError(err));
     } finally {
       setLoadingOlder(false);
     }

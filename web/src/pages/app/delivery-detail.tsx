@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { Delivery, DeliveryAttempt } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import {
@@ -51,7 +51,7 @@ function ResendAction({
     try {
       setCreated(await api.post<Delivery>(`/api/apps/${enc(appId)}/deliveries/${enc(delivery.id)}/resend`));
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(false);
       setConfirming(false);
@@ -154,17 +154,17 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                 <div>
                   <dt>Requested</dt>
                   <dd>
-                    <Time iso={d.createdAt} absolute />
+                    <Time iso={d.createdAt} format="absolute" />
                   </dd>
                 </div>
                 <div>
                   <dt>Sent</dt>
-                  <dd>{d.sentAt ? <Time iso={d.sentAt} absolute /> : "—"}</dd>
+                  <dd>{d.sentAt ? <Time iso={d.sentAt} format="absolute" /> : "—"}</dd>
                 </div>
                 <div>
                   <dt>Login expires</dt>
                   <dd>
-                    <Time iso={d.expiresAt} absolute />
+                    <Time iso={d.expiresAt} format="both" />
                   </dd>
                 </div>
                 <div>
@@ -175,7 +175,7 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                   <div>
                     <dt>Next try</dt>
                     <dd>
-                      <Time iso={d.nextAttemptAt} absolute />
+                      <Time iso={d.nextAttemptAt} format="both" />
                     </dd>
                   </div>
                 )}
@@ -201,7 +201,7 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                         <span className="attempt-number">Attempt {i + 1}</span>
                         <AttemptOutcomeBadge outcome={a.outcome} />
                         <span className="attempt-meta">
-                          <Time iso={a.at} absolute /> · {formatDuration(a.durationMs)} ·{" "}
+                          <Time iso={a.at} format="absolute" /> · {formatDuration(a.durationMs)} ·{" "}
                           <RouteLabel route={a.route} />
                         </span>
                       </div>

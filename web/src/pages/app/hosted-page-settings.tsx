@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { App, TokenEndpointAuthMethod } from "../../api/types.ts";
 import { FormError } from "../../components/feedback.tsx";
 import { SelectField, TextField } from "../../components/field.tsx";
@@ -42,7 +42,7 @@ export function HostedPageSettings({
       onAppChange(updated);
       setSaved(true);
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(false);
     }

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { AppWithSecret } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { CopyField } from "../../components/copy-button.tsx";
@@ -25,7 +25,7 @@ export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
       onAppChange(publicApp);
       setRotated(next);
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(false);
       setConfirming(false);

@@ -1,13 +1,15 @@
-import { type FormEvent, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { useState } from "react";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { App } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
-import { FormError, Notice } from "../../components/feedback.tsx";
+import { DraftNotice, FormError, Notice } from "../../components/feedback.tsx";
 import { TextField } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
 import { cleanUrls, RedirectUrlsField } from "../../components/redirect-urls-field.tsx";
+import { useDraftState } from "../../drafts.ts";
 import { canManage } from "../../roles.ts";
 import { navigate } from "../../router.tsx";
+import { useFormSubmit } from "../../use-form-submit.ts";
 import type { AppPageProps } from "./app-layout.tsx";
 import { HostedPageSettings } from "./hosted-page-settings.tsx";
 
@@ -20,7 +22,7 @@ export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
           You are a member of this workspace: owners and admins change app settings.
         </Notice>
       )}
-      <GeneralForm app={app} onAppChange={onAppChange} disabled={!manage} />
+      <GeneralForm key={app.id} app={app} onAppChange={onAppChange} disabled={!manage} />
       <HostedPageSettings app={app} onAppChange={onAppChange} disabled={!manage} />
       {manage && <DeleteApp app={app} />}
     </div>
@@ -36,67 +38,57 @@ function GeneralForm({
   onAppChange(app: App): void;
   disabled: boolean;
 }) {
-  const [name, setName] = useState(app.name);
-  const [redirectUrls, setRedirectUrls] = useState(app.redirectUrls);
-  const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const urls = cleanUrls(redirectUrls);
-    setRedirectUrls(urls);
-    setBusy(true);
-    setSaved(false);
-    setError(undefined);
-    try {
-      const updated = await api.patch<App>(`/api/apps/${enc(app.id)}`, { name, redirectUrls: urls });
+  const name = useDraftState("name", app.name);
+  const redirectUrls = useDraftState("redirectUrls", app.redirectUrls);
+  const form = useFormSubmit({
+    check: () => ({ name: name.value.trim() ? undefined : "Give the app a name." }),
+    send: () => {
+      const urls = cleanUrls(redirectUrls.value);
+      redirectUrls.setValue(urls);
+      return api.patch<App>(`/api/apps/${enc(app.id)}`, { name: name.value, redirectUrls: urls });
+    },
+    onDone: (updated) => {
       onAppChange(updated);
-      setName(updated.name);
-      setRedirectUrls(updated.redirectUrls);
-      setSaved(true);
-    } catch (err) {
-      if (err instanceof ApiError) setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+      name.clear(updated.name);
+      redirectUrls.clear(updated.redirectUrls);
+    },
+    inlineFields: ["name", "redirectUrls"],
+  });
 
-  const errors = error?.fieldErrors() ?? {};
-  const shownInline = Object.keys(errors).some((f) => f === "name" || f.startsWith("redirectUrls"));
   return (
     <Card title="General" id="general">
-      <form className="form form-narrow" onSubmit={submit} noValidate>
+      <DraftNotice restored={name.restored || redirectUrls.restored} />
+      <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
         <fieldset className="fieldset-plain" disabled={disabled}>
           <TextField
             label="App name"
             name="name"
             required
             maxLength={100}
-            value={name}
+            value={name.value}
             onChange={(e) => {
-              setName(e.target.value);
-              setSaved(false);
+              name.setValue(e.target.value);
+              form.edited();
             }}
-            error={errors.name}
+            error={form.fieldErrors.name}
           />
           <RedirectUrlsField
-            value={redirectUrls}
+            value={redirectUrls.value}
             onChange={(next) => {
-              setRedirectUrls(next);
-              setSaved(false);
+              redirectUrls.setValue(next);
+              form.edited();
             }}
-            errors={errors}
+            errors={form.fieldErrors}
           />
         </fieldset>
-        <FormError error={shownInline ? undefined : error} />
+        <FormError error={form.formLevelError} />
         {!disabled && (
           <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
-              {busy ? "Saving…" : "Save changes"}
+            <button type="submit" className="btn btn-primary" disabled={form.busy}>
+              {form.busy ? "Saving…" : "Save changes"}
             </button>
             <span className="form-status" role="status">
-              {saved ? "Saved" : ""}
+              {form.saved ? "Saved" : ""}
             </span>
           </div>
         )}
@@ -132,7 +124,7 @@ function DeleteApp({ app }: { app: App }) {
             await api.delete(`/api/apps/${enc(app.id)}`);
             navigate(`/w/${enc(app.workspaceId)}`);
           } catch (err) {
-            if (err instanceof ApiError) setError(err);
+            setError(toApiError(err));
             setBusy(false);
             setOpen(false);
           }

@@ -1,9 +1,11 @@
-import { type FormEvent, useId, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { useId } from "react";
+import { api, enc } from "../../api/client.ts";
 import type { EmailSettings, EmailSettingsPatch, TemplateLocale } from "../../api/types.ts";
-import { FormError } from "../../components/feedback.tsx";
+import { DraftNotice, FormError } from "../../components/feedback.tsx";
 import { FieldMessage, FieldShell, SelectField, TextField } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
+import { useKeepOnExpiry } from "../../drafts.ts";
+import { useFormSubmit } from "../../use-form-submit.ts";
 
 export interface BrandingDraft {
   defaultLocale: string;
@@ -40,6 +42,7 @@ export function BrandingForm({
   settings,
   locales,
   draft,
+  restored,
   onDraftChange,
   onSaved,
   disabled,
@@ -48,37 +51,26 @@ export function BrandingForm({
   settings: EmailSettings;
   locales: TemplateLocale[];
   draft: BrandingDraft;
+  /** The draft came back from before a re-sign-in (web/src/drafts.ts). */
+  restored: boolean;
   onDraftChange(draft: BrandingDraft): void;
   onSaved(settings: EmailSettings): void;
   disabled: boolean;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<ApiError>();
   const colorId = useId();
-  const errors = error?.fieldErrors() ?? {};
   const patch = patchFrom(draft, settings);
   const dirty = Object.keys(patch).length > 0;
+  useKeepOnExpiry("branding", draft, dirty);
+  const form = useFormSubmit({
+    send: () => api.patch<EmailSettings>(`/api/apps/${enc(appId)}/email-settings`, patch),
+    onDone: onSaved,
+    inlineFields: [...fields],
+  });
+  const errors = form.fieldErrors;
 
   const update = (change: Partial<BrandingDraft>) => {
     onDraftChange({ ...draft, ...change });
-    setSaved(false);
-  };
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    setSaved(false);
-    try {
-      const next = await api.patch<EmailSettings>(`/api/apps/${enc(appId)}/email-settings`, patch);
-      onSaved(next);
-      setSaved(true);
-    } catch (err) {
-      if (err instanceof ApiError) setError(err);
-    } finally {
-      setBusy(false);
-    }
+    form.edited();
   };
 
   const accent = /^#[0-9a-fA-F]{6}$/.test(draft.accentColor)
@@ -90,7 +82,8 @@ export function BrandingForm({
       id="email-branding"
       description="How this app's login emails look in every language, where replies go, and the language for users whose language Postern cannot tell."
     >
-      <form className="form branding-form" onSubmit={submit} noValidate>
+      <DraftNotice restored={restored} />
+      <form className="form branding-form" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
         <fieldset className="fieldset-plain" disabled={disabled}>
           <div className="field-row">
             <SelectField
@@ -166,14 +159,14 @@ export function BrandingForm({
             />
           </div>
         </fieldset>
-        <FormError error={Object.keys(errors).some((f) => fields.has(f)) ? undefined : error} />
+        <FormError error={form.formLevelError} />
         {!disabled && (
           <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy || !dirty}>
-              {busy ? "Saving…" : "Save branding"}
+            <button type="submit" className="btn btn-primary" disabled={form.busy || !dirty}>
+              {form.busy ? "Saving…" : "Save branding"}
             </button>
             <span className="form-status" role="status">
-              {saved ? "Saved" : dirty ? "Unsaved changes: the preview below shows them" : ""}
+              {form.saved ? "Saved" : dirty ? "Unsaved changes: the preview below shows them" : ""}
             </span>
           </div>
         )}

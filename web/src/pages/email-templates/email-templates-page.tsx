@@ -5,6 +5,7 @@ import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { ErrorNotice, Loading, Notice } from "../../components/feedback.tsx";
 import { FieldMessage } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
+import { takeDraft } from "../../drafts.ts";
 import { canManage } from "../../roles.ts";
 import { useMe } from "../../session.tsx";
 import { useResource } from "../../use-resource.ts";
@@ -40,6 +41,7 @@ export function EmailTemplatesPage({ workspace, app }: AppPageProps) {
     api.get<EmailSettings>(`${base}/email-settings`),
   );
   const [branding, setBranding] = useState<BrandingDraft>();
+  const [brandingRestored, setBrandingRestored] = useState(false);
   const [locale, setLocale] = useState<string>();
   const [added, setAdded] = useState<string[]>([]);
   const [dirty, setDirty] = useState(false);
@@ -51,7 +53,11 @@ export function EmailTemplatesPage({ workspace, app }: AppPageProps) {
   const onDirtyChange = useCallback((next: boolean) => setDirty(next), []);
 
   useEffect(() => {
-    if (settings.data && !branding) setBranding(draftFrom(settings.data));
+    if (settings.data && !branding) {
+      const kept = takeDraft<BrandingDraft>("branding");
+      setBrandingRestored(kept !== undefined);
+      setBranding(kept ?? draftFrom(settings.data));
+    }
   }, [settings.data, branding]);
 
   if ((list.loading && !list.data) || (settings.loading && !settings.data))
@@ -107,10 +113,12 @@ export function EmailTemplatesPage({ workspace, app }: AppPageProps) {
         settings={settings.data}
         locales={known.filter((l) => l.builtIn || l.customized)}
         draft={branding}
+        restored={brandingRestored}
         onDraftChange={setBranding}
         onSaved={(next) => {
           settings.set(next);
           setBranding(draftFrom(next));
+          setBrandingRestored(false);
           void list.reload();
         }}
         disabled={!manage}

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { EmailTemplate, TemplatePart, TemplateProblem, TemplateSample } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { Badge, ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
@@ -172,7 +172,7 @@ function LoadedEditor({
             0,
           );
         }
-      }
+      } else setError(toApiError(err));
     } finally {
       setBusy(undefined);
     }
@@ -194,7 +194,7 @@ function LoadedEditor({
       setConfirmReset(false);
       onChanged();
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
       setConfirmReset(false);
     } finally {
       setBusy(undefined);

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
+import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { Delivery, TemplateSource, TemplateTestSent } from "../../api/types.ts";
 import { DeliveryStatusBadge, isInFlight, RouteLabel } from "../../components/delivery-status.tsx";
 import { Link } from "../../router.tsx";
@@ -43,7 +43,7 @@ export function useTemplateTest(appId: string, path: string) {
       }
       return undefined;
     } catch (err) {
-      return err instanceof ApiError ? err : undefined;
+      return toApiError(err);
     }
   };
 

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { ApiError, api } from "../../api/client.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
 import type { RenderedEmail, TemplatePreview, TemplateSample } from "../../api/types.ts";
 import type { BrandingDraft } from "./branding-form.tsx";
 import { type Draft, looksLikeEmail, previewBranding, sourceOf } from "./template-draft.ts";
@@ -36,7 +36,7 @@ export function useLivePreview(path: string, draft: Draft, branding: BrandingDra
         setError(undefined);
         if (result.email) setLastGood(result.email);
       } catch (err) {
-        if (generation.current === mine && err instanceof ApiError) setError(err);
+        if (generation.current === mine) setError(toApiError(err));
       }
     }, PREVIEW_DELAY_MS);
     return () => window.clearTimeout(timer);
