@@ -15,6 +15,7 @@ export const ALERT_INTERVAL_MS = 3_600_000;
  */
 function owed(now: Date) {
   return and(
+    eq(emailProviders.enabled, true),
     inArray(emailProviders.health, ["working", "failing"]),
     or(isNull(emailProviders.alertedHealth), ne(emailProviders.alertedHealth, emailProviders.health)),
     or(eq(emailProviders.health, "failing"), eq(emailProviders.alertedHealth, "failing")),

@@ -43,6 +43,7 @@ async function providerView(ctx: Context, row: ProviderRow) {
     effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
     ...kind.view(row.settings),
     fallbackToDefault: row.fallbackToDefault,
+    enabled: row.enabled,
     health: healthView(ctx.config, row),
     lastTest: (row.lastTest as TestResult | null) ?? null,
     version: row.version,
@@ -117,7 +118,7 @@ export async function checkSender(ctx: Context, workspaceId: string, senderEmail
 function changedFields(
   kind: ProviderKind,
   before: ProviderRow | undefined,
-  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth">,
+  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth" | "enabled">,
   secretChanged: boolean,
 ) {
   const changes: Record<string, unknown> = {};

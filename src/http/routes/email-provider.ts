@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
+import { setEmailProviderEnabled } from "../../email-provider/enablement.ts";
 import { providerBodySchema } from "../../email-provider/kinds/index.ts";
 import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
 import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
@@ -43,6 +44,9 @@ const providerView = z
     senderName: z.string().nullable(),
     effectiveSenderName: z.string(),
     fallbackToDefault: z.boolean(),
+    enabled: z
+      .boolean()
+      .describe("False: switched off; login emails go through the default sender and nothing probes it"),
     health,
     lastTest: testResult.nullable(),
     version: z.number(),
@@ -99,6 +103,23 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
         },
       },
       async (request) => saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body),
+    );
+
+    app.patch(
+      "/api/apps/:appId/email-provider",
+      {
+        schema: {
+          tags,
+          summary: "Disable or re-enable the saved provider without deleting it (owners and admins)",
+          description:
+            "`enabled: false` keeps the provider but sends login emails (the waiting ones at once) through the default sender, and stops its health probes; the delivery log's route note says so. `enabled: true` returns to the provider after checking its connection again: the answer carries the fresh health. Audited as `email_provider.disabled` / `email_provider.enabled`.",
+          params,
+          body: z.strictObject({ enabled: z.boolean() }),
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) =>
+        setEmailProviderEnabled(ctx, env, request.account.id, request.params.appId, request.body.enabled),
     );
 
     app.delete(
