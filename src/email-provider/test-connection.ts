@@ -2,7 +2,7 @@ import type { Account } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { DomainError, invalid } from "../errors.ts";
+import { invalid } from "../errors.ts";
 import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
 import { blameOf } from "../mail/smtp-errors.ts";
@@ -15,15 +15,8 @@ import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
-import {
-  checkSender,
-  FEATURE,
-  featureLocked,
-  findProvider,
-  recordLastTest,
-  resolveSecret,
-  type TestResult,
-} from "./service.ts";
+import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
+import { checkSender, resolveSecret } from "./validation.ts";
 
 /**
  * Test connection: runs every step against the saved provider, or against an unsaved config from
@@ -77,16 +70,10 @@ export async function testEmailProvider(
     // The same sender rule as saving: a test email never goes out From a member's dashboard account.
     await checkSender(ctx, app.workspaceId, input.config.senderEmail);
     senderName = input.config.senderName;
-    try {
-      await kind.validate(settings, env);
-    } catch (err) {
-      // A refused destination is reported by the resolve step; other invalid settings are a 400.
-      if (
-        !(err instanceof DomainError) ||
-        !["blocked_address", "blocked_port", "unresolvable", "invalid_host"].includes(err.code)
-      )
-        throw err;
-    }
+    // A refused destination is reported by the resolve step; other invalid settings are a 400.
+    const refused = ["blocked_address", "blocked_port", "unresolvable", "invalid_host"];
+    const problem = (await kind.validate(settings, env)).find((p) => !refused.includes(p.code));
+    if (problem) throw invalid(problem.code, problem.message, problem.field);
   } else {
     if (!existing)
       throw invalid(

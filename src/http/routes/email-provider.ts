@@ -96,13 +96,17 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
           tags,
           summary: "Configure the custom email provider (owners and admins; the feature must be unlocked)",
           description:
-            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`.",
+            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.",
           params,
           body: providerBodySchema,
           response: { 200: providerState, ...problems },
         },
+        // The body is validated by the domain in one pass with the checks that need the environment
+        // (private host, sender rule, stored secret): every invalid field comes back in `errors` at once.
+        validatorCompiler: () => (data) => ({ value: data }),
       },
-      async (request) => saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body),
+      async (request) =>
+        saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body as unknown),
     );
 
     app.patch(
