@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { accounts, apps, emailProviders, workspaceMembers } from "../db/schema.ts";
+import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail, parseFromAddress } from "../mail/sender.ts";
 import { randomId } from "../security/tokens.ts";
 import { whileFailing } from "./health.ts";
@@ -110,5 +111,3 @@ async function alert(
     "provider health alert sent",
   );
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

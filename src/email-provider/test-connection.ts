@@ -1,7 +1,9 @@
+import { and, eq } from "drizzle-orm";
 import type { Account } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
+import { accounts, workspaceMembers } from "../db/schema.ts";
 import { invalid } from "../errors.ts";
 import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
@@ -18,6 +20,17 @@ import { providerSecretContext } from "./secrets.ts";
 import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
 import { checkSender, resolveSecret } from "./validation.ts";
 
+/** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
+async function isWorkspaceMemberAddress(ctx: Context, workspaceId: string, email: string) {
+  const [member] = await ctx.db
+    .select({ id: accounts.id })
+    .from(workspaceMembers)
+    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(accounts.email, email)))
+    .limit(1);
+  return member !== undefined;
+}
+
 /**
  * Test connection: runs every step against the saved provider, or against an unsaved config from
  * the form (whose secret must be given whenever its destination differs from the saved one).
@@ -31,10 +44,10 @@ export async function testEmailProvider(
 ): Promise<TestResult> {
   const app = await requireApp(ctx.db, account.id, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  if (input.sendTo !== undefined && input.sendTo !== account.email) {
+  if (input.sendTo !== undefined && !(await isWorkspaceMemberAddress(ctx, app.workspaceId, input.sendTo))) {
     throw invalid(
-      "send_to_not_allowed",
-      "A test email can only be sent to your own account's address.",
+      "send_to_not_member",
+      "A test email can only go to the address of a member of this workspace.",
       "sendTo",
     );
   }
@@ -95,7 +108,7 @@ export async function testEmailProvider(
   const email: OutgoingEmail | undefined = input.sendTo
     ? {
         from: { name: effectiveSenderName(senderEmail, senderName), address: senderEmail },
-        to: account.email,
+        to: input.sendTo,
         subject: `Postern test email for ${app.name}`,
         text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
         html: "",

@@ -314,7 +314,18 @@ describe.each(backends)("Custom Email Provider API, Basic Auth (%s)", (backend) 
     const notMine = await call("POST", `/api/apps/${app.id}/email-provider/test`, {
       body: { sendTo: "someone@example.com" },
     });
-    expect(notMine.body).toMatchObject({ code: "send_to_not_allowed", field: "sendTo" });
+    expect(notMine.status).toBe(400);
+    expect(notMine.body).toMatchObject({ code: "send_to_not_member", field: "sendTo" });
+
+    // Any member's address is a test recipient, not only the signed-in one's.
+    const before = smtp.messages.length;
+    const toMember = await call("POST", `/api/apps/${app.id}/email-provider/test`, {
+      body: { sendTo: "member@example.com" },
+    });
+    expect(toMember.body.ok, toMember.text).toBe(true);
+    expect(smtp.messages.slice(before).map((m) => m.to)).toContainEqual(
+      expect.arrayContaining(["member@example.com"]),
+    );
   });
 
   it("explains a server without STARTTLS and an untrusted certificate", async () => {

@@ -147,13 +147,16 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
       {
         schema: {
           tags,
-          summary: "Test the saved provider, or an unsaved config; optionally send a test email to yourself",
+          summary:
+            "Test the saved provider, or an unsaved config; optionally send a test email to a member of the workspace",
           description:
             "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
           params,
           body: z.strictObject({
             config: providerBodySchema.optional(),
-            sendTo: emailAddressSchema.optional(),
+            sendTo: emailAddressSchema
+              .optional()
+              .describe("The address of a member of the app's workspace (others: 400 send_to_not_member)"),
           }),
           response: { 200: testResult, ...problems },
         },
