@@ -5124,6 +5124,8 @@ export interface paths {
           clientId?: string;
           tenantId?: string;
           senderEmail?: string;
+          /** @description The Enterprise application's Object ID, filled into New-ServicePrincipal */
+          objectId?: string;
         };
         path: {
           appId: string;
@@ -5140,6 +5142,10 @@ export interface paths {
                   commands?: {
                       label: string;
                       command: string;
+                    }[];
+                  links?: {
+                      label: string;
+                      url: string;
                     }[];
                 }[];
             };
