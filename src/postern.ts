@@ -15,7 +15,13 @@ import { ProviderRouting } from "./email-provider/routing.ts";
 import { ProviderWatch } from "./email-provider/watch.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
-import { defaultSenderOptions, type MailSender, parseFromAddress, poolSender } from "./mail/sender.ts";
+import {
+  defaultSenderOptions,
+  type MailSender,
+  type OutgoingEmail,
+  parseFromAddress,
+  poolSender,
+} from "./mail/sender.ts";
 import { Metrics } from "./metrics/metrics.ts";
 import { pruneOidcPayloads } from "./oidc/adapter.ts";
 import { type Queue, startQueue } from "./queue/queue.ts";
@@ -96,7 +102,8 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
 
   let devMailbox: DevMailbox | undefined;
   let defaultSender: MailSender | undefined;
-  if (sends) {
+  // An API-only process has the operator's SMTP server too, when one is configured, for invitation emails.
+  if (sends || config.defaultSmtpUrl) {
     if (config.defaultSmtpUrl) {
       defaultSender = poolSender(defaultSenderOptions(config.defaultSmtpUrl));
     } else {
@@ -140,7 +147,14 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       checks: { database, migrations, queue: queueRunning },
     };
   };
+  /** The default sender's own path, for what Postern itself tells people: health alerts and invitations. */
+  const operatorMail = defaultSender
+    ? async (email: OutgoingEmail) => {
+        await defaultSender!.send(email);
+      }
+    : undefined;
   const http = await buildHttpServer({
+    operatorMail,
     ctx,
     logger: log,
     metrics,
@@ -160,9 +174,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
       const outcome = await deliverLoginEmail(ctx, resolveRoute, job);
       return outcome;
     });
-    watch = new ProviderWatch(ctx, routing.env, async (email) => {
-      await defaultSender!.send(email);
-    });
+    watch = new ProviderWatch(ctx, routing.env, operatorMail!);
     watch.start();
     maintenance = setInterval(() => {
       const hourAgo = new Date(ctx.now().getTime() - 3_600_000);

@@ -105,11 +105,15 @@ async function providerHealthOf(db: Db, appIds: string[]) {
       status: emailProviders.health,
       reason: emailProviders.healthReason,
       since: emailProviders.healthAt,
+      enabled: emailProviders.enabled,
     })
     .from(emailProviders)
     .where(inArray(emailProviders.appId, appIds));
   return new Map(
-    rows.map((r) => [r.appId, { status: r.status, reason: r.reason, since: r.since?.toISOString() ?? null }]),
+    rows.map((r) => [
+      r.appId,
+      { status: r.status, reason: r.reason, since: r.since?.toISOString() ?? null, enabled: r.enabled },
+    ]),
   );
 }
 

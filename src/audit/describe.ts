@@ -20,6 +20,8 @@ export const AUDIT_ACTIONS = [
   "email_provider.updated",
   "email_provider.deleted",
   "email_provider.tested",
+  "email_provider.disabled",
+  "email_provider.enabled",
   "email_settings.updated",
   "email_template.saved",
   "email_template.reset",
@@ -176,6 +178,9 @@ const sentences: Record<AuditAction, (facts: AuditFacts) => string> = {
     const at = typeof step === "string" ? ` at ${stepNames[step] ?? step}` : "";
     return `tested ${what} of ${appOf(f)}${mail}: it failed${at}`;
   },
+  "email_provider.disabled": (f) =>
+    `turned off the custom email provider of ${appOf(f)}; its emails go through the default sender until it is turned on`,
+  "email_provider.enabled": (f) => `turned the custom email provider of ${appOf(f)} back on`,
   "email_settings.updated": (f) => withChanges(`changed the email settings of ${appOf(f)}`, f.changes),
   "email_template.saved": (f) => {
     const parts = f.changes.parts;

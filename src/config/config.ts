@@ -58,6 +58,7 @@ const envSchema = z.object({
   POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR: positiveInt.default(20),
   POSTERN_LIMIT_FAILED_CODES_PER_APP_PER_HOUR: positiveInt.default(500),
   POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: positiveInt.default(10),
+  POSTERN_LIMIT_INVITATIONS_PER_HOUR: positiveInt.default(30),
   POSTERN_WORKER_CONCURRENCY: positiveInt.default(10),
   POSTERN_RETRY_BASE_SECONDS: positiveInt.default(5),
   POSTERN_RETRY_MAX_SECONDS: positiveInt.default(120),
@@ -105,6 +106,8 @@ export interface Config {
     failedCodesPerIpPerHour: number;
     failedCodesPerAppPerHour: number;
     providerTestsPerMinute: number;
+    /** Invitations (each an email from the default sender) per workspace per hour. */
+    invitationsPerHour: number;
   };
   delivery: {
     workerConcurrency: number;
@@ -219,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
       failedCodesPerIpPerHour: e.POSTERN_LIMIT_FAILED_CODES_PER_IP_PER_HOUR,
       failedCodesPerAppPerHour: e.POSTERN_LIMIT_FAILED_CODES_PER_APP_PER_HOUR,
       providerTestsPerMinute: e.POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE,
+      invitationsPerHour: e.POSTERN_LIMIT_INVITATIONS_PER_HOUR,
     },
     delivery: {
       workerConcurrency: e.POSTERN_WORKER_CONCURRENCY,

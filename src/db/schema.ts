@@ -265,6 +265,8 @@ export const emailProviders = pgTable(
     settings: jsonb("settings").$type<Record<string, unknown>>().notNull(),
     sealedSecrets: jsonb("sealed_secrets").$type<Record<string, string>>().notNull(),
     fallbackToDefault: boolean("fallback_to_default").notNull().default(false),
+    /** Switched off by the developer: kept, but login emails go through the default sender and nothing probes it. */
+    enabled: boolean("enabled").notNull().default(true),
     health: text("health", { enum: ["unknown", "working", "failing"] })
       .notNull()
       .default("unknown"),

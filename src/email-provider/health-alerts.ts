@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { accounts, apps, emailProviders, workspaceMembers } from "../db/schema.ts";
+import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail, parseFromAddress } from "../mail/sender.ts";
 import { randomId } from "../security/tokens.ts";
 import { whileFailing } from "./health.ts";
@@ -15,6 +16,7 @@ export const ALERT_INTERVAL_MS = 3_600_000;
  */
 function owed(now: Date) {
   return and(
+    eq(emailProviders.enabled, true),
     inArray(emailProviders.health, ["working", "failing"]),
     or(isNull(emailProviders.alertedHealth), ne(emailProviders.alertedHealth, emailProviders.health)),
     or(eq(emailProviders.health, "failing"), eq(emailProviders.alertedHealth, "failing")),
@@ -109,5 +111,3 @@ async function alert(
     "provider health alert sent",
   );
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

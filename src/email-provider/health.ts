@@ -105,8 +105,9 @@ export function whileFailing(config: Config, fallbackToDefault: boolean, cause?:
 export function healthView(config: Config, row: ProviderRow) {
   const since = row.healthAt?.toISOString() ?? null;
   const ifItFails = whileFailing(config, row.fallbackToDefault);
-  const emails =
-    row.health === "failing"
+  const emails = !row.enabled
+    ? "The provider is disabled: login emails go out through the default sender, and nothing checks the provider until it is enabled again."
+    : row.health === "failing"
       ? whileFailing(config, row.fallbackToDefault, row.healthCause)
       : row.health === "working"
         ? "Login emails go out through this provider."

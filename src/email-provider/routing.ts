@@ -70,6 +70,11 @@ export class ProviderRouting {
       .where(eq(apps.id, appId));
     // A workspace whose feature was switched off keeps its stored provider, unused.
     if (!app || !(await isFeatureEnabled(this.ctx.db, app.workspaceId, FEATURE))) return this.defaultRoute();
+    if (!row.enabled)
+      return {
+        ...this.defaultRoute(),
+        note: "The custom provider is disabled, so this email went out through the default sender.",
+      };
 
     const from = { name: effectiveSenderName(row.senderEmail, row.senderName), address: row.senderEmail };
     const fallback = row.fallbackToDefault

@@ -3,17 +3,17 @@ import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { accounts, emailProviders, workspaceMembers } from "../db/schema.ts";
+import { emailProviders } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
-import type { EmailAddress } from "../email-address/email-address.ts";
-import { DomainError, invalid } from "../errors.ts";
+import { DomainError } from "../errors.ts";
 import type { TestStep } from "../mail/smtp-target.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { healthView } from "./health.ts";
-import { kindOf, type ProviderBody } from "./kinds/index.ts";
+import { kindOf } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
+import { validateProviderBody } from "./validation.ts";
 
 type ProviderRow = typeof emailProviders.$inferSelect;
 
@@ -43,6 +43,7 @@ async function providerView(ctx: Context, row: ProviderRow) {
     effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
     ...kind.view(row.settings),
     fallbackToDefault: row.fallbackToDefault,
+    enabled: row.enabled,
     health: healthView(ctx.config, row),
     lastTest: (row.lastTest as TestResult | null) ?? null,
     version: row.version,
@@ -66,58 +67,10 @@ export async function getEmailProvider(ctx: Context, accountId: string, appId: s
   };
 }
 
-/**
- * Resolves the secret for a save or a test: the one in the request, or the stored one — but the
- * stored one only while the destination is unchanged, so it cannot be replayed to another server.
- */
-export function resolveSecret(
-  kind: ProviderKind,
-  body: ProviderBody,
-  existing: ProviderRow | undefined,
-  open: (sealed: string) => string,
-): string {
-  const given = kind.secretOf(body);
-  if (given !== undefined) return given;
-  const field = kind.secretField;
-  const sealed = existing?.sealedSecrets[field];
-  if (!existing || existing.type !== body.type || !sealed) {
-    throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
-  }
-  if (kind.destinationChanged(existing.settings, kind.settingsOf(body))) {
-    throw invalid(
-      "secret_required",
-      `The destination changed, so the stored ${field} is not sent there: enter ${field} again.`,
-      field,
-    );
-  }
-  return open(sealed);
-}
-
-/**
- * The sender email must not be the dashboard account of a member of the app's workspace (invitations
- * make members at once, so this covers invitees too). Accounts elsewhere are not this workspace's
- * business: whether an address has an account in another workspace is neither checked nor revealed.
- */
-export async function checkSender(ctx: Context, workspaceId: string, senderEmail: EmailAddress) {
-  const [member] = await ctx.db
-    .select({ accountId: accounts.id })
-    .from(accounts)
-    .innerJoin(workspaceMembers, eq(workspaceMembers.accountId, accounts.id))
-    .where(and(eq(accounts.email, senderEmail), eq(workspaceMembers.workspaceId, workspaceId)))
-    .limit(1);
-  if (member) {
-    throw invalid(
-      "sender_is_dashboard_account",
-      "The sender email is the dashboard account of a member of this workspace. Use a dedicated sending address: nobody can log in to this app with its sender email.",
-      "senderEmail",
-    );
-  }
-}
-
 function changedFields(
   kind: ProviderKind,
   before: ProviderRow | undefined,
-  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth">,
+  after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth" | "enabled">,
   secretChanged: boolean,
 ) {
   const changes: Record<string, unknown> = {};
@@ -138,23 +91,29 @@ function changedFields(
   return changes;
 }
 
+/** Saves the provider; `raw` is the request body, validated here in one pass (see validateProviderBody). */
 export async function saveEmailProvider(
   ctx: Context,
   env: KindEnvironment,
   accountId: string,
   appId: string,
-  body: ProviderBody,
+  raw: unknown,
 ) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
+  const existing = await findProvider(ctx, appId);
+  const { body, secret } = await validateProviderBody(
+    ctx,
+    env,
+    app.workspaceId,
+    existing,
+    raw,
+    (field, sealed) => ctx.secrets.open(sealed, providerSecretContext(appId, field)),
+  );
   const kind = kindOf(body.type);
   const { senderEmail } = body;
-  await checkSender(ctx, app.workspaceId, senderEmail);
-  const existing = await findProvider(ctx, appId);
   const settings = kind.settingsOf(body);
   const secretContext = providerSecretContext(appId, kind.secretField);
-  const secret = resolveSecret(kind, body, existing, (sealed) => ctx.secrets.open(sealed, secretContext));
-  await kind.validate(settings, env);
 
   const secretChanged = kind.secretOf(body) !== undefined;
   const now = ctx.now();

@@ -1,8 +1,10 @@
+import { and, eq } from "drizzle-orm";
 import type { Account } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { DomainError, invalid } from "../errors.ts";
+import { accounts, workspaceMembers } from "../db/schema.ts";
+import { invalid } from "../errors.ts";
 import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
 import { blameOf } from "../mail/smtp-errors.ts";
@@ -15,15 +17,19 @@ import { kindOf, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { providerSecretContext } from "./secrets.ts";
-import {
-  checkSender,
-  FEATURE,
-  featureLocked,
-  findProvider,
-  recordLastTest,
-  resolveSecret,
-  type TestResult,
-} from "./service.ts";
+import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
+import { checkSender, resolveSecret } from "./validation.ts";
+
+/** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
+async function isWorkspaceMemberAddress(ctx: Context, workspaceId: string, email: string) {
+  const [member] = await ctx.db
+    .select({ id: accounts.id })
+    .from(workspaceMembers)
+    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(accounts.email, email)))
+    .limit(1);
+  return member !== undefined;
+}
 
 /**
  * Test connection: runs every step against the saved provider, or against an unsaved config from
@@ -38,10 +44,10 @@ export async function testEmailProvider(
 ): Promise<TestResult> {
   const app = await requireApp(ctx.db, account.id, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  if (input.sendTo !== undefined && input.sendTo !== account.email) {
+  if (input.sendTo !== undefined && !(await isWorkspaceMemberAddress(ctx, app.workspaceId, input.sendTo))) {
     throw invalid(
-      "send_to_not_allowed",
-      "A test email can only be sent to your own account's address.",
+      "send_to_not_member",
+      "A test email can only go to the address of a member of this workspace.",
       "sendTo",
     );
   }
@@ -77,16 +83,10 @@ export async function testEmailProvider(
     // The same sender rule as saving: a test email never goes out From a member's dashboard account.
     await checkSender(ctx, app.workspaceId, input.config.senderEmail);
     senderName = input.config.senderName;
-    try {
-      await kind.validate(settings, env);
-    } catch (err) {
-      // A refused destination is reported by the resolve step; other invalid settings are a 400.
-      if (
-        !(err instanceof DomainError) ||
-        !["blocked_address", "blocked_port", "unresolvable", "invalid_host"].includes(err.code)
-      )
-        throw err;
-    }
+    // A refused destination is reported by the resolve step; other invalid settings are a 400.
+    const refused = ["blocked_address", "blocked_port", "unresolvable", "invalid_host"];
+    const problem = (await kind.validate(settings, env)).find((p) => !refused.includes(p.code));
+    if (problem) throw invalid(problem.code, problem.message, problem.field);
   } else {
     if (!existing)
       throw invalid(
@@ -108,7 +108,7 @@ export async function testEmailProvider(
   const email: OutgoingEmail | undefined = input.sendTo
     ? {
         from: { name: effectiveSenderName(senderEmail, senderName), address: senderEmail },
-        to: account.email,
+        to: input.sendTo,
         subject: `Postern test email for ${app.name}`,
         text: `This test email was sent by Postern through the custom email provider of ${app.name}.\nLogin emails for ${app.name} will come from this sender.\n`,
         html: "",

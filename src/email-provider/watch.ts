@@ -3,13 +3,11 @@ import type { Context } from "../context.ts";
 import { apps, emailProviders } from "../db/schema.ts";
 import type { OutgoingEmail } from "../mail/sender.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
-import { nextProbeAt, recordHealth } from "./health.ts";
+import { nextProbeAt } from "./health.ts";
 import { sendDueHealthAlerts } from "./health-alerts.ts";
-import { kindOf } from "./kinds/index.ts";
+import { probeProvider } from "./health-check.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
-import { providerSecretContext } from "./secrets.ts";
 import { FEATURE } from "./service.ts";
-import { runConnectionSteps } from "./test-connection.ts";
 
 /** Providers probed at once by one process; a probe is a connection test, bounded by SMTP timeouts. */
 const PROBES_AT_ONCE = 4;
@@ -74,13 +72,13 @@ const probeDue = (now: Date) => or(isNull(emailProviders.nextProbeAt), lte(email
 /**
  * The scheduled probe: a connection test (no email, through the kind's own steps) of each failing
  * provider that is due. Claiming it moves its next probe on first, so no other process probes it too.
- * A pass marks it working, which sends the emails waiting for it at once (see recordHealth).
+ * A disabled provider is not probed. A pass marks it working, which sends the emails waiting for it at once (see recordHealth).
  */
 export async function probeDueProviders(ctx: Context, env: KindEnvironment): Promise<number> {
   const due = await ctx.db
     .select({ appId: emailProviders.appId, version: emailProviders.version })
     .from(emailProviders)
-    .where(and(eq(emailProviders.health, "failing"), probeDue(ctx.now())))
+    .where(and(eq(emailProviders.health, "failing"), eq(emailProviders.enabled, true), probeDue(ctx.now())))
     .limit(PROBES_PER_TICK);
   let probed = 0;
   const queue = [...due];
@@ -103,6 +101,7 @@ async function probeOne(ctx: Context, env: KindEnvironment, appId: string, versi
         eq(emailProviders.appId, appId),
         eq(emailProviders.version, version),
         eq(emailProviders.health, "failing"),
+        eq(emailProviders.enabled, true),
         probeDue(now),
       ),
     )
@@ -111,30 +110,6 @@ async function probeOne(ctx: Context, env: KindEnvironment, appId: string, versi
   const [app] = await ctx.db.select({ workspaceId: apps.workspaceId }).from(apps).where(eq(apps.id, appId));
   // A locked workspace's provider is not used, so it is not probed either.
   if (!app || !(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) return false;
-  const kind = kindOf(row.type);
-  const secret = ctx.secrets.open(
-    row.sealedSecrets[kind.secretField]!,
-    providerSecretContext(appId, kind.secretField),
-  );
-  const steps = await runConnectionSteps(
-    env,
-    appId,
-    { type: row.type, settings: row.settings, secret, senderEmail: row.senderEmail },
-    undefined,
-  );
-  const failed = steps.find((s) => s.outcome === "failed");
-  ctx.log.info({ appId, version, ok: !failed, errorClass: failed?.errorClass }, "failing provider probed");
-  await recordHealth(
-    ctx,
-    appId,
-    version,
-    failed
-      ? {
-          ok: false,
-          reason: failed.detail ?? "The connection check failed.",
-          cause: failed.errorClass ?? "internal",
-        }
-      : { ok: true },
-  );
+  await probeProvider(ctx, env, row);
   return true;
 }

@@ -18,6 +18,7 @@ import type { Context } from "../context.ts";
 import type { DevMailbox } from "../dev-mailbox/dev-mailbox.ts";
 import type { KindEnvironment } from "../email-provider/kinds/kind.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { OperatorMail } from "../workspaces/invitation-email.ts";
 import { refuseForeignHosts } from "./host-guard.ts";
 import { registerProblemHandlers, sendFrameworkProblem } from "./problem.ts";
 import { appRoutes } from "./routes/apps.ts";
@@ -42,6 +43,8 @@ export interface HttpDependencies {
   devMailbox: DevMailbox | undefined;
   ready(): Promise<Readiness>;
   providerEnv: KindEnvironment;
+  /** The operator's default sender, where this process has one (invitation emails). */
+  operatorMail?: OperatorMail | undefined;
   /** A worker process serves only health and metrics. */
   routes: "all" | "operations";
 }
@@ -118,7 +121,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(publicLoginRoutes(ctx));
   await app.register(oidcRoutes(ctx));
   await app.register(dashboardAuthRoutes(ctx, { devMailbox: deps.devMailbox !== undefined }));
-  await app.register(workspaceRoutes(ctx));
+  await app.register(workspaceRoutes(ctx, deps.operatorMail));
   await app.register(appRoutes(ctx));
   await app.register(deliveryLogRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));

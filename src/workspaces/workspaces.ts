@@ -1,5 +1,5 @@
 import { and, asc, count, eq } from "drizzle-orm";
-import { createAccount, findAccountByEmail } from "../accounts/accounts.ts";
+import { createAccount, findAccountByEmail, getAccount } from "../accounts/accounts.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
@@ -13,7 +13,9 @@ import {
 } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, forbidden, notFound } from "../errors.ts";
+import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
+import { invitationEmail, type OperatorMail } from "./invitation-email.ts";
 
 export type Role = "owner" | "admin" | "member";
 const rank: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
@@ -209,13 +211,19 @@ async function sendsForWorkspace(db: Db, workspaceId: string, email: EmailAddres
   return row !== undefined;
 }
 
-/** Invites by email: an unknown address becomes an account that can then sign in (even with invite-only sign-up). */
+/**
+ * Invites by email: an unknown address becomes an account that can then sign in (even with invite-only
+ * sign-up), and the invitee is emailed from the operator's default sender — never the workspace's own
+ * provider — with the workspace, who invited them and the sign-in link. Invitations are limited per
+ * workspace and hour, since each one sends an email to an address of the inviter's choosing.
+ */
 export async function inviteMember(
   ctx: Context,
   actorId: string,
   workspaceId: string,
   email: EmailAddress,
   role: Role,
+  mail: OperatorMail | undefined,
 ) {
   const actorRole = await requireRole(ctx.db, actorId, workspaceId, "admin");
   if (role === "owner" && actorRole !== "owner")
@@ -238,6 +246,18 @@ export async function inviteMember(
       throw new DomainError("conflict", "already_member", `${email} is already a member of this workspace.`, {
         field: "email",
       });
+    await consumeSlidingLimits(
+      tx,
+      [
+        {
+          key: `invitations:${workspaceId}`,
+          limit: ctx.config.limits.invitationsPerHour,
+          windowSeconds: 3600,
+          message: `Too many invitations from this workspace in the last hour (POSTERN_LIMIT_INVITATIONS_PER_HOUR is ${ctx.config.limits.invitationsPerHour}).`,
+        },
+      ],
+      ctx.now(),
+    );
     await tx.insert(workspaceMembers).values({ workspaceId, accountId: account.id, role });
     await recordAudit(
       tx,
@@ -252,7 +272,42 @@ export async function inviteMember(
       ctx.now(),
     );
   });
+  await sendInvitation(ctx, mail, { actorId, workspaceId, email, role });
   return listMembers(ctx.db, actorId, workspaceId);
+}
+
+/** The membership stands whether or not the email goes out: a failed send is logged, and the invitee can still sign in. */
+async function sendInvitation(
+  ctx: Context,
+  mail: OperatorMail | undefined,
+  invite: { actorId: string; workspaceId: string; email: EmailAddress; role: Role },
+) {
+  if (!mail) {
+    ctx.log.info(
+      { workspaceId: invite.workspaceId },
+      "invitation email not sent: this process has no default sender",
+    );
+    return;
+  }
+  const [ws] = await ctx.db
+    .select({ name: workspaces.name })
+    .from(workspaces)
+    .where(eq(workspaces.id, invite.workspaceId));
+  const inviter = await getAccount(ctx.db, invite.actorId);
+  try {
+    await mail(
+      invitationEmail(ctx.config, {
+        to: invite.email,
+        workspaceId: invite.workspaceId,
+        workspaceName: ws?.name ?? "a workspace",
+        inviterEmail: inviter?.email ?? "A member",
+        role: invite.role,
+      }),
+    );
+    ctx.log.info({ workspaceId: invite.workspaceId }, "invitation email sent");
+  } catch (err) {
+    ctx.log.warn({ err, workspaceId: invite.workspaceId }, "invitation email not sent");
+  }
 }
 
 async function ownerCount(db: Db, workspaceId: string): Promise<number> {

@@ -189,6 +189,54 @@ describe.each(backends)("Custom Email Provider API, Basic Auth (%s)", (backend) 
     }
   });
 
+  it("names every invalid field in one answer: schema errors, the sender rule, the secret and a private host together", async () => {
+    const guarded = await startTestPostern(backend);
+    try {
+      const s = await guarded.signIn("guard@example.com");
+      const a = await guarded.createApp(s);
+      await guarded.unlock(s.workspaceId);
+      const { password: _omitted, ...withoutPassword } = basicBody(587, {
+        host: "10.0.0.8",
+        username: "",
+        senderName: "x".repeat(101),
+        senderEmail: "guard@example.com",
+      });
+      const res = await guarded.request("PUT", `/api/apps/${a.id}/email-provider`, {
+        session: s,
+        body: withoutPassword,
+      });
+      expect(res.status).toBe(400);
+      const errors = res.body.errors as { field: string; code: string }[];
+      expect(errors.map((e) => [e.field, e.code]).toSorted()).toEqual(
+        [
+          ["host", "blocked_address"],
+          ["password", "secret_required"],
+          ["senderEmail", "sender_is_dashboard_account"],
+          ["senderName", "validation_failed"],
+          ["username", "validation_failed"],
+        ].toSorted(),
+      );
+      expect(res.body.detail).toMatch(/^5 fields need fixing: /);
+      expect(res.body).toMatchObject({ field: errors[0]!.field, code: errors[0]!.code });
+      // A private port and a plaintext choice are found in the same pass as a bad sender email.
+      const second = await guarded.request("PUT", `/api/apps/${a.id}/email-provider`, {
+        session: s,
+        body: basicBody(8080, { host: "93.184.216.34", senderEmail: "not an email" }),
+      });
+      expect((second.body.errors as { field: string }[]).map((e) => e.field).toSorted()).toEqual([
+        "port",
+        "senderEmail",
+      ]);
+      const notObject = await guarded.request("PUT", `/api/apps/${a.id}/email-provider`, {
+        session: s,
+        body: ["smtp_basic"],
+      });
+      expect(notObject.status).toBe(400);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("refuses a member's account as sender, and refuses logging in to the app with its sender email", async () => {
     const res = await call("PUT", `/api/apps/${app.id}/email-provider`, {
       body: basicBody(smtp.port, { senderEmail: "member@example.com", password: PASSWORD }),
@@ -266,7 +314,18 @@ describe.each(backends)("Custom Email Provider API, Basic Auth (%s)", (backend) 
     const notMine = await call("POST", `/api/apps/${app.id}/email-provider/test`, {
       body: { sendTo: "someone@example.com" },
     });
-    expect(notMine.body).toMatchObject({ code: "send_to_not_allowed", field: "sendTo" });
+    expect(notMine.status).toBe(400);
+    expect(notMine.body).toMatchObject({ code: "send_to_not_member", field: "sendTo" });
+
+    // Any member's address is a test recipient, not only the signed-in one's.
+    const before = smtp.messages.length;
+    const toMember = await call("POST", `/api/apps/${app.id}/email-provider/test`, {
+      body: { sendTo: "member@example.com" },
+    });
+    expect(toMember.body.ok, toMember.text).toBe(true);
+    expect(smtp.messages.slice(before).map((m) => m.to)).toContainEqual(
+      expect.arrayContaining(["member@example.com"]),
+    );
   });
 
   it("explains a server without STARTTLS and an untrusted certificate", async () => {

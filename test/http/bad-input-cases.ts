@@ -57,6 +57,7 @@ export const routeCases: Record<string, RouteCase> = {
   "POST /api/apps/{appId}/deliveries/{deliveryId}/resend": { answers: "problem" },
   "GET /api/apps/{appId}/email-provider": { answers: "problem" },
   "PUT /api/apps/{appId}/email-provider": { answers: "problem" },
+  "PATCH /api/apps/{appId}/email-provider": { answers: "problem" },
   "DELETE /api/apps/{appId}/email-provider": { answers: "problem" },
   "POST /api/apps/{appId}/email-provider/test": { answers: "problem" },
   "GET /api/apps/{appId}/email-provider/microsoft-guide": { answers: "problem" },

@@ -1620,7 +1620,10 @@ export interface paths {
         };
       };
     };
-    /** Invite by email (owners and admins) */
+    /**
+     * Invite by email (owners and admins); the invitee is emailed from the default sender
+     * @description The email names the workspace, who invited them and the dashboard sign-in link; it never goes through a custom provider. Limited per workspace (POSTERN_LIMIT_INVITATIONS_PER_HOUR, 429 `rate_limited` with Retry-After).
+     */
     post: {
       parameters: {
         path: {
@@ -2124,6 +2127,8 @@ export interface paths {
                     status: "unknown" | "working" | "failing";
                     reason: string | null;
                     since: string | null;
+                    /** @description False: switched off, login emails go through the default sender */
+                    enabled: boolean;
                   }) | null;
                 })[];
             };
@@ -2260,6 +2265,8 @@ export interface paths {
                 status: "unknown" | "working" | "failing";
                 reason: string | null;
                 since: string | null;
+                /** @description False: switched off, login emails go through the default sender */
+                enabled: boolean;
               }) | null;
               /** @description Shown once; only a hash is kept. */
               secretKey: string;
@@ -2391,6 +2398,8 @@ export interface paths {
                 status: "unknown" | "working" | "failing";
                 reason: string | null;
                 since: string | null;
+                /** @description False: switched off, login emails go through the default sender */
+                enabled: boolean;
               }) | null;
             };
           };
@@ -2642,6 +2651,8 @@ export interface paths {
                 status: "unknown" | "working" | "failing";
                 reason: string | null;
                 since: string | null;
+                /** @description False: switched off, login emails go through the default sender */
+                enabled: boolean;
               }) | null;
             };
           };
@@ -2771,6 +2782,8 @@ export interface paths {
                 status: "unknown" | "working" | "failing";
                 reason: string | null;
                 since: string | null;
+                /** @description False: switched off, login emails go through the default sender */
+                enabled: boolean;
               }) | null;
               /** @description Shown once; only a hash is kept. */
               secretKey: string;
@@ -3367,6 +3380,8 @@ export interface paths {
                 senderName: string | null;
                 effectiveSenderName: string;
                 fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
                 health: {
                   /** @enum {string} */
                   status: "unknown" | "working" | "failing";
@@ -3508,7 +3523,7 @@ export interface paths {
     };
     /**
      * Configure the custom email provider (owners and admins; the feature must be unlocked)
-     * @description Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`.
+     * @description Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.
      */
     put: {
       parameters: {
@@ -3557,6 +3572,8 @@ export interface paths {
                 senderName: string | null;
                 effectiveSenderName: string;
                 fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
                 health: {
                   /** @enum {string} */
                   status: "unknown" | "working" | "failing";
@@ -3796,10 +3813,181 @@ export interface paths {
         };
       };
     };
+    /**
+     * Disable or re-enable the saved provider without deleting it (owners and admins)
+     * @description `enabled: false` keeps the provider but sends login emails (the waiting ones at once) through the default sender, and stops its health probes; the delivery log's route note says so. `enabled: true` returns to the provider after checking its connection again: the answer carries the fresh health. Audited as `email_provider.disabled` / `email_provider.enabled`.
+     */
+    patch: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            enabled: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              provider: ({
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                host?: string;
+                port?: number;
+                security?: string;
+                username?: string;
+                passwordSet?: boolean;
+                provider?: string;
+                clientId?: string;
+                tenantId?: string;
+                clientSecretSet?: boolean;
+              }) | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
   };
   "/api/apps/{appId}/email-provider/test": {
     /**
-     * Test the saved provider, or an unsaved config; optionally send a test email to yourself
+     * Test the saved provider, or an unsaved config; optionally send a test email to a member of the workspace
      * @description A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.
      */
     post: {
@@ -3835,6 +4023,7 @@ export interface paths {
               clientSecret?: string;
               tenantId: string;
             }]>;
+            /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
           };
         };
@@ -4937,6 +5126,8 @@ export interface paths {
           clientId?: string;
           tenantId?: string;
           senderEmail?: string;
+          /** @description The Enterprise application's Object ID, filled into New-ServicePrincipal */
+          objectId?: string;
         };
         path: {
           appId: string;
@@ -4953,6 +5144,10 @@ export interface paths {
                   commands?: {
                       label: string;
                       command: string;
+                    }[];
+                  links?: {
+                      label: string;
+                      url: string;
                     }[];
                 }[];
             };

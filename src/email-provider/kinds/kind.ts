@@ -5,6 +5,13 @@ import type { SmtpTarget, StepName, TestStep, TokenSource } from "../../mail/smt
 import type { Metrics } from "../../metrics/metrics.ts";
 import type { OutboundPolicy } from "../../security/outbound-guard.ts";
 
+/** One invalid field of a request: its name, a stable code and what is wrong. */
+export interface FieldProblem {
+  field: string;
+  code: string;
+  message: string;
+}
+
 /** What a kind may use from the running Postern. */
 export interface KindEnvironment {
   config: Config;
@@ -65,8 +72,11 @@ export interface ProviderKind<
    * be entered again, so a stored credential can never be replayed to a new server (Keycloak #39486).
    */
   destinationChanged(before: Settings, after: Settings): boolean;
-  /** Checks that need the environment (outbound guard, TLS rules); throws DomainError naming the field. */
-  validate(settings: Settings, env: KindEnvironment): Promise<void>;
+  /**
+   * Checks that need the environment (outbound guard, TLS rules) on whichever settings are valid so
+   * far — some may be missing while another field is wrong — so every problem is named in one pass.
+   */
+  validate(settings: Partial<Settings>, env: KindEnvironment): Promise<FieldProblem[]>;
   /** Non-secret fields for API responses. */
   view(settings: Settings): Record<string, unknown>;
   /** Fields the audit log may show changing (never the secret). */

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { invalid } from "../../errors.ts";
 import { checkOutboundTarget, OutboundBlockedError } from "../../security/outbound-guard.ts";
 import { commonFields } from "../model.ts";
 import { smtpHints } from "./hints.ts";
@@ -43,12 +42,14 @@ export interface SmtpBasicSettings {
   username: string;
 }
 
+const normalHost = (host: string) => host.toLowerCase().replace(/\.$/, "");
+
 export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
   type: "smtp_basic",
   bodySchema: smtpBasicBody,
   secretField: "password",
   settingsOf: (body) => ({
-    host: body.host.toLowerCase().replace(/\.$/, ""),
+    host: normalHost(body.host),
     port: body.port,
     security: body.security,
     username: body.username,
@@ -61,18 +62,24 @@ export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
     before.username !== after.username,
   auditedFields: ["host", "port", "security", "username"],
   async validate(settings, env) {
+    if (settings.host === undefined || settings.port === undefined) return [];
     try {
-      const checked = await checkOutboundTarget(settings.host, settings.port, env.policy);
-      if (settings.security === "none" && !checked.allowlisted) {
-        throw invalid(
-          "plaintext_not_allowed",
-          "Unencrypted SMTP is only allowed for relays on the operator's allowlist; use starttls or tls.",
-          "security",
-        );
-      }
+      const checked = await checkOutboundTarget(normalHost(settings.host), settings.port, env.policy);
+      if (settings.security === "none" && !checked.allowlisted)
+        return [
+          {
+            field: "security",
+            code: "plaintext_not_allowed",
+            message:
+              "Unencrypted SMTP is only allowed for relays on the operator's allowlist; use starttls or tls.",
+          },
+        ];
+      return [];
     } catch (err) {
       if (err instanceof OutboundBlockedError)
-        throw invalid(err.code, err.message, err.code === "blocked_port" ? "port" : "host");
+        return [
+          { field: err.code === "blocked_port" ? "port" : "host", code: err.code, message: err.message },
+        ];
       throw err;
     }
   },

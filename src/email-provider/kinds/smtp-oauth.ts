@@ -24,7 +24,7 @@ export const smtpOauth: ProviderKind<SmtpOauthBody, Settings> = {
   auditedFields: ["provider", ...oauthFields],
   // The endpoints are the operator's (POSTERN_MICROSOFT_*), trusted as configured for this kind's TLS
   // connections only (SmtpTarget.operatorEndpoint): nothing to check here.
-  validate: async () => {},
+  validate: async () => [],
   view: (settings) => ({ ...settings, clientSecretSet: true }),
 
   smtpTarget(settings, secret, senderEmail, env, versionKey) {

@@ -7,13 +7,20 @@ export interface GuideStep {
   title: string;
   text: string;
   commands?: { label: string; command: string }[];
+  /** Microsoft's own pages for this step: the portal page it happens on and the documentation. */
+  links?: { label: string; url: string }[];
 }
 
 export interface GuideValues {
   clientId?: string | undefined;
   tenantId?: string | undefined;
   senderEmail?: string | undefined;
+  /** The Enterprise application's Object ID (never saved: only Exchange's command needs it). */
+  objectId?: string | undefined;
 }
+
+const ENTRA = "https://entra.microsoft.com/#view/Microsoft_AAD_IAM";
+const LEARN = "https://learn.microsoft.com";
 
 /** A value as a PowerShell argument, or the placeholder the developer still has to fill in. */
 const arg = (value: string | undefined, placeholder: string) => (value ? psQuote(value) : `<${placeholder}>`);
@@ -27,6 +34,7 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
   const clientId = arg(values.clientId, "client id");
   const tenant = arg(values.tenantId, "tenant id");
   const sender = arg(values.senderEmail, "sender email");
+  const objectId = arg(values.objectId, "object id");
   const spName = psQuote(`Postern SMTP sender ${values.clientId ?? ""}`.trim());
   const entered = values.clientId
     ? ` This provider uses client ID ${values.clientId}${values.tenantId ? ` in tenant ${values.tenantId}` : ""}.`
@@ -36,18 +44,47 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
       {
         title: "Register an app in Microsoft Entra",
         text: `In the Microsoft Entra admin center, open App registrations → New registration. Name it (for example "Postern SMTP sender"), keep "Accounts in this organizational directory only", leave the redirect URI empty and register. Its Overview page shows the Application (client) ID and the Directory (tenant) ID: enter both here.${entered}`,
+        links: [
+          { label: "App registrations in the Entra admin center", url: `${ENTRA}/RegisteredApps.ReactView` },
+          {
+            label: "Register an application (Microsoft Learn)",
+            url: `${LEARN}/entra/identity-platform/quickstart-register-app`,
+          },
+        ],
       },
       {
         title: "Create a client secret",
         text: "In the app registration, open Certificates & secrets → Client secrets → New client secret. Copy its Value at once (it is shown only once; the Secret ID is not the secret) and enter it as the client secret. Note when it expires: a new one must be entered here before then.",
+        links: [
+          {
+            label: "Add a client secret (Microsoft Learn)",
+            url: `${LEARN}/entra/identity-platform/how-to-add-credentials`,
+          },
+        ],
       },
       {
         title: "Allow the app to send mail over SMTP",
         text: "Open API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp → Add permissions. Then choose Grant admin consent (an administrator must do this). Without consent, tokens carry no SMTP.SendAsApp role and Exchange refuses them.",
+        links: [
+          {
+            label: "Grant admin consent (Microsoft Learn)",
+            url: `${LEARN}/entra/identity/enterprise-apps/grant-admin-consent`,
+          },
+          {
+            label: "OAuth for SMTP: SMTP.SendAsApp (Microsoft Learn)",
+            url: `${LEARN}/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth`,
+          },
+        ],
       },
       {
         title: "Find the Enterprise application's Object ID",
-        text: "Exchange needs the object ID of the app's service principal: open Enterprise applications (not App registrations), find the app by name or client ID, and copy the Object ID from its Overview page. The Object ID on the App registration's Overview page is a different object, and using it makes every login fail with 535 5.7.3.",
+        text: "Exchange needs the object ID of the app's service principal: open Enterprise applications (not App registrations), find the app by name or client ID, and copy the Object ID from its Overview page into the Object ID field here. The Object ID on the App registration's Overview page is a different object, and using it makes every login fail with 535 5.7.3.",
+        links: [
+          {
+            label: "Enterprise applications in the Entra admin center",
+            url: `${ENTRA}/StartboardApplicationsMenuBlade/~/AppAppsPreview`,
+          },
+        ],
         commands: [
           {
             label: "Or ask the Azure CLI for it",
@@ -58,6 +95,12 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
       {
         title: "Connect to Exchange Online PowerShell",
         text: "In PowerShell, as an Exchange administrator of the tenant:",
+        links: [
+          {
+            label: "Connect to Exchange Online PowerShell (Microsoft Learn)",
+            url: `${LEARN}/powershell/exchange/connect-to-exchange-online-powershell`,
+          },
+        ],
         commands: [
           { label: "Install the module (once)", command: "Install-Module -Name ExchangeOnlineManagement" },
           { label: "Load it", command: "Import-Module ExchangeOnlineManagement" },
@@ -66,17 +109,31 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
       },
       {
         title: "Register the service principal in Exchange",
-        text: "Replace <object id> with the Enterprise application's Object ID from the step above.",
+        text: values.objectId
+          ? "The command uses the Object ID you entered."
+          : "Enter the Enterprise application's Object ID from the step above in the Object ID field, or replace <object id> here.",
+        links: [
+          {
+            label: "New-ServicePrincipal (Microsoft Learn)",
+            url: `${LEARN}/powershell/module/exchange/new-serviceprincipal`,
+          },
+        ],
         commands: [
           {
             label: "Register it",
-            command: `New-ServicePrincipal -AppId ${clientId} -ObjectId <object id> -DisplayName ${spName}`,
+            command: `New-ServicePrincipal -AppId ${clientId} -ObjectId ${objectId} -DisplayName ${spName}`,
           },
         ],
       },
       {
         title: "Give it the sender mailbox",
         text: "The service principal needs FullAccess to the mailbox it sends from; login emails go out From this address.",
+        links: [
+          {
+            label: "Add-MailboxPermission (Microsoft Learn)",
+            url: `${LEARN}/powershell/module/exchange/add-mailboxpermission`,
+          },
+        ],
         commands: [
           {
             label: "Look up the service principal",
@@ -91,6 +148,12 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
       {
         title: "Check that SMTP AUTH is enabled",
         text: "Exchange refuses every SMTP login (535 5.7.139) where SMTP AUTH is disabled, for the mailbox or, when the mailbox has no setting, for the whole tenant. True means disabled.",
+        links: [
+          {
+            label: "Enable or disable SMTP AUTH (Microsoft Learn)",
+            url: `${LEARN}/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission`,
+          },
+        ],
         commands: [
           {
             label: "Mailbox setting",
@@ -131,5 +194,6 @@ export async function microsoftGuideForApp(
     clientId: entered.clientId ?? settings?.clientId,
     tenantId: entered.tenantId ?? settings?.tenantId,
     senderEmail: entered.senderEmail ?? (settings ? saved?.senderEmail : undefined),
+    objectId: entered.objectId,
   });
 }

@@ -18,10 +18,14 @@ const TOKEN_TIMEOUT_MS = 15_000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
-export const clientIdSchema = z
-  .string()
-  .trim()
-  .regex(GUID, "must be the Application (client) ID, a GUID such as 0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f");
+/** One GUID field of Entra, named for the message: the client ID, the service principal's object ID. */
+const guidSchema = (what: string) =>
+  z.string().trim().regex(GUID, `must be ${what}, a GUID such as 0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f`);
+
+export const clientIdSchema = guidSchema("the Application (client) ID");
+
+/** The Enterprise application's (service principal's) Object ID, for Exchange's New-ServicePrincipal. */
+export const objectIdSchema = guidSchema("the Enterprise application's Object ID");
 
 /** A GUID or a verified domain; `common` and `organizations` cannot get app-only tokens (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). */
 export const tenantIdSchema = z

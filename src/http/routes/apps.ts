@@ -37,6 +37,7 @@ const appView = z.object({
       status: z.enum(["unknown", "working", "failing"]),
       reason: z.string().nullable(),
       since: z.string().nullable(),
+      enabled: z.boolean().describe("False: switched off, login emails go through the default sender"),
     })
     .nullable()
     .optional()

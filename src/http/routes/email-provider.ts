@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
+import { setEmailProviderEnabled } from "../../email-provider/enablement.ts";
 import { providerBodySchema } from "../../email-provider/kinds/index.ts";
 import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
 import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
@@ -43,6 +44,9 @@ const providerView = z
     senderName: z.string().nullable(),
     effectiveSenderName: z.string(),
     fallbackToDefault: z.boolean(),
+    enabled: z
+      .boolean()
+      .describe("False: switched off; login emails go through the default sender and nothing probes it"),
     health,
     lastTest: testResult.nullable(),
     version: z.number(),
@@ -92,13 +96,34 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
           tags,
           summary: "Configure the custom email provider (owners and admins; the feature must be unlocked)",
           description:
-            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`.",
+            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.",
           params,
           body: providerBodySchema,
           response: { 200: providerState, ...problems },
         },
+        // The body is validated by the domain in one pass with the checks that need the environment
+        // (private host, sender rule, stored secret): every invalid field comes back in `errors` at once.
+        validatorCompiler: () => (data) => ({ value: data }),
       },
-      async (request) => saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body),
+      async (request) =>
+        saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body as unknown),
+    );
+
+    app.patch(
+      "/api/apps/:appId/email-provider",
+      {
+        schema: {
+          tags,
+          summary: "Disable or re-enable the saved provider without deleting it (owners and admins)",
+          description:
+            "`enabled: false` keeps the provider but sends login emails (the waiting ones at once) through the default sender, and stops its health probes; the delivery log's route note says so. `enabled: true` returns to the provider after checking its connection again: the answer carries the fresh health. Audited as `email_provider.disabled` / `email_provider.enabled`.",
+          params,
+          body: z.strictObject({ enabled: z.boolean() }),
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) =>
+        setEmailProviderEnabled(ctx, env, request.account.id, request.params.appId, request.body.enabled),
     );
 
     app.delete(
@@ -122,13 +147,16 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
       {
         schema: {
           tags,
-          summary: "Test the saved provider, or an unsaved config; optionally send a test email to yourself",
+          summary:
+            "Test the saved provider, or an unsaved config; optionally send a test email to a member of the workspace",
           description:
             "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
           params,
           body: z.strictObject({
             config: providerBodySchema.optional(),
-            sendTo: emailAddressSchema.optional(),
+            sendTo: emailAddressSchema
+              .optional()
+              .describe("The address of a member of the app's workspace (others: 400 send_to_not_member)"),
           }),
           response: { 200: testResult, ...problems },
         },

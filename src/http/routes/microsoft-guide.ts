@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
-import { clientIdSchema, tenantIdSchema } from "../../email-provider/oauth/microsoft.ts";
+import { clientIdSchema, objectIdSchema, tenantIdSchema } from "../../email-provider/oauth/microsoft.ts";
 import { microsoftGuideForApp } from "../../email-provider/oauth/microsoft-guide.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
@@ -13,6 +13,7 @@ const guide = z.object({
       title: z.string(),
       text: z.string(),
       commands: z.array(z.object({ label: z.string(), command: z.string() })).optional(),
+      links: z.array(z.object({ label: z.string(), url: z.string() })).optional(),
     }),
   ),
 });
@@ -35,6 +36,9 @@ export function microsoftGuideRoutes(ctx: Context): FastifyPluginAsyncZod {
             clientId: clientIdSchema.optional(),
             tenantId: tenantIdSchema.optional(),
             senderEmail: emailAddressSchema.optional(),
+            objectId: objectIdSchema
+              .optional()
+              .describe("The Enterprise application's Object ID, filled into New-ServicePrincipal"),
           }),
           response: { 200: guide, ...problems },
         },

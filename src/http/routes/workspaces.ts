@@ -3,6 +3,7 @@ import { z } from "zod";
 import { listAudit } from "../../audit/audit.ts";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
+import type { OperatorMail } from "../../workspaces/invitation-email.ts";
 import {
   changeMemberRole,
   createWorkspace,
@@ -39,7 +40,7 @@ const memberParams = z.strictObject({
 });
 const tags = ["workspaces"];
 
-export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
+export function workspaceRoutes(ctx: Context, mail: OperatorMail | undefined): FastifyPluginAsyncZod {
   return async (app) => {
     app.addHook("preHandler", sessionGuard(ctx));
 
@@ -135,7 +136,9 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Invite by email (owners and admins)",
+          summary: "Invite by email (owners and admins); the invitee is emailed from the default sender",
+          description:
+            "The email names the workspace, who invited them and the dashboard sign-in link; it never goes through a custom provider. Limited per workspace (POSTERN_LIMIT_INVITATIONS_PER_HOUR, 429 `rate_limited` with Retry-After).",
           params: workspaceParams,
           body: z.strictObject({ email: emailAddressSchema, role: role.default("member") }),
           response: { 201: z.object({ members: z.array(memberView) }), ...problems },
@@ -149,6 +152,7 @@ export function workspaceRoutes(ctx: Context): FastifyPluginAsyncZod {
             request.params.workspaceId,
             request.body.email,
             request.body.role,
+            mail,
           ),
         }),
     );

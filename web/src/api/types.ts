@@ -84,6 +84,8 @@ export interface App {
     status: ProviderHealth["status"];
     reason: string | null;
     since: string | null;
+    /** False: switched off, so its health is not a concern (login emails use the default sender). */
+    enabled?: boolean;
   } | null;
 }
 
@@ -200,6 +202,8 @@ interface ProviderCommon {
   senderName: string | null;
   effectiveSenderName: string;
   fallbackToDefault: boolean;
+  /** False: switched off, login emails go through the default sender. */
+  enabled: boolean;
   health: ProviderHealth;
   lastTest: TestResult | null;
   /** Increases on every save; pools and health belong to one version. */
@@ -262,6 +266,7 @@ export interface GuideStep {
   title: string;
   text: string;
   commands?: { label: string; command: string }[];
+  links?: { label: string; url: string }[];
 }
 
 /** GET /api/session: answers signed-out visitors too. */

@@ -101,17 +101,18 @@ export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
                         : `${app.redirectUrls.length} redirect URLs`}{" "}
                       · created <Time iso={app.createdAt} />
                     </span>
-                    {app.emailProviderHealth?.status === "failing" && (
-                      <span className="app-card-meta">
-                        <Badge tone="danger">Email provider failing</Badge>
-                        {app.emailProviderHealth.since && (
-                          <>
-                            {" "}
-                            since <Time iso={app.emailProviderHealth.since} />
-                          </>
-                        )}
-                      </span>
-                    )}
+                    {app.emailProviderHealth?.status === "failing" &&
+                      app.emailProviderHealth.enabled !== false && (
+                        <span className="app-card-meta">
+                          <Badge tone="danger">Email provider failing</Badge>
+                          {app.emailProviderHealth.since && (
+                            <>
+                              {" "}
+                              since <Time iso={app.emailProviderHealth.since} />
+                            </>
+                          )}
+                        </span>
+                      )}
                   </Link>
                 </li>
               ))}

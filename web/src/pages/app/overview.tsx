@@ -69,7 +69,7 @@ export function AppOverviewPage({ app }: AppPageProps) {
   const health = app.emailProviderHealth;
   return (
     <div className="stack">
-      {health?.status === "failing" && (
+      {health?.status === "failing" && health.enabled !== false && (
         <Notice tone="danger" title="The custom email provider is failing">
           {health.reason}
           {health.since && (

@@ -23,6 +23,12 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const [confirmDefault, setConfirmDefault] = useState(false);
   const [removing, setRemoving] = useState(false);
   const [removeError, setRemoveError] = useState<ApiError>();
+  const [confirmSwitch, setConfirmSwitch] = useState(false);
+  const [switching, setSwitching] = useState(false);
+  const [switchError, setSwitchError] = useState<ApiError>();
+  const members = useResource(`members:${workspace.id}`, () =>
+    api.get<{ members: { email: string }[] }>(`/api/workspaces/${enc(workspace.id)}/members`),
+  );
   const manage = canManage(workspace.role);
   const modeName = useId();
 
@@ -47,6 +53,19 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
       setConfirmDefault(false);
     } finally {
       setRemoving(false);
+    }
+  };
+
+  const setEnabled = async (enabled: boolean) => {
+    setSwitching(true);
+    setSwitchError(undefined);
+    try {
+      state.set(await api.patch<EmailProviderState>(`/api/apps/${enc(app.id)}/email-provider`, { enabled }));
+    } catch (err) {
+      if (err instanceof ApiError) setSwitchError(err);
+    } finally {
+      setSwitching(false);
+      setConfirmSwitch(false);
     }
   };
 
@@ -122,11 +141,19 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
           id="custom-provider"
           description="Send this app's login emails through your own SMTP server, authenticated with a password (Basic Auth) or Microsoft 365 OAuth."
         >
-          {provider && <ProviderStatus provider={provider} locked={locked} />}
+          {provider && (
+            <ProviderStatus
+              provider={provider}
+              locked={locked}
+              onSwitch={disabled ? undefined : () => setConfirmSwitch(true)}
+            />
+          )}
+          <FormError error={switchError} />
           <ProviderFormSection
             appId={app.id}
             state={state.data}
             accountEmail={me.account.email}
+            memberEmails={members.data?.members.map((m) => m.email) ?? [me.account.email]}
             disabled={disabled}
             onSaved={(next) => {
               state.set(next);
@@ -136,6 +163,18 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
           />
         </Card>
       )}
+      <ConfirmDialog
+        open={confirmSwitch}
+        title={provider?.enabled ? "Disable the custom provider?" : "Enable the custom provider?"}
+        confirmLabel={switching ? "Switching…" : provider?.enabled ? "Disable provider" : "Enable provider"}
+        busy={switching}
+        onCancel={() => setConfirmSwitch(false)}
+        onConfirm={() => void setEnabled(!provider?.enabled)}
+      >
+        {provider?.enabled
+          ? `Login emails will come from ${defaultSender} until you enable it again, including the ones waiting for it now. Its settings and secret are kept, and Postern stops checking it.`
+          : "Postern checks the provider's connection now, then sends login emails through it again."}
+      </ConfirmDialog>
       <ConfirmDialog
         open={confirmDefault}
         title="Switch to the default sender?"

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { api, enc } from "../../api/client.ts";
 import type { GuideStep } from "../../api/types.ts";
 import { CodeBlock } from "../../components/copy-button.tsx";
@@ -41,11 +41,15 @@ export function MicrosoftGuide({
   /** Shown open until the provider works; then it is reference material. */
   open: boolean;
 }) {
-  // One settled query for all three, so a pause in typing costs one request, not three.
+  const [objectId, setObjectId] = useState("");
+  const objectIdField = useId();
+  const objectIdInvalid = objectId.trim() !== "" && !GUID.test(objectId.trim());
+  // One settled query for all of them, so a pause in typing costs one request, not three.
   const filled = [
     ["clientId", whole(values.clientId, GUID)],
     ["tenantId", whole(values.tenantId, GUID, DOMAIN)],
     ["senderEmail", whole(values.senderEmail, EMAIL)],
+    ["objectId", whole(objectId, GUID)],
   ].filter(([, value]) => value);
   const query = useSettled(new URLSearchParams(filled).toString(), 400);
   const guide = useResource(`guide:${appId}:${query}`, () =>
@@ -81,6 +85,39 @@ export function MicrosoftGuide({
                   {paragraph}
                 </p>
               ))}
+              {step.title.startsWith("Find the Enterprise application") && (
+                <div className={`field${objectIdInvalid ? " field-invalid" : ""}`}>
+                  <label className="field-label" htmlFor={objectIdField}>
+                    Object ID
+                  </label>
+                  <input
+                    id={objectIdField}
+                    name="objectId"
+                    className="input"
+                    value={objectId}
+                    onChange={(e) => setObjectId(e.target.value)}
+                    spellCheck={false}
+                    aria-invalid={objectIdInvalid || undefined}
+                    aria-describedby={`${objectIdField}-hint`}
+                  />
+                  <p id={`${objectIdField}-hint`} className={objectIdInvalid ? "field-error" : "field-hint"}>
+                    {objectIdInvalid
+                      ? "Object ID: must be a GUID such as 0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f."
+                      : "The service principal's Object ID: it fills New-ServicePrincipal below. Not saved."}
+                  </p>
+                </div>
+              )}
+              {step.links && (
+                <ul className="guide-links">
+                  {step.links.map((link) => (
+                    <li key={link.url}>
+                      <a href={link.url} target="_blank" rel="noreferrer">
+                        {link.label}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              )}
               {step.commands?.map((command) => (
                 <div key={command.label} className="guide-command">
                   <div className="guide-command-label">{command.label}</div>

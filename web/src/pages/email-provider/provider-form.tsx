@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactNode, useId, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, enc } from "../../api/client.ts";
 import type { EmailProviderState, SmtpSecurity, TestResult, TestStepName } from "../../api/types.ts";
 import { Badge, FormError, Notice } from "../../components/feedback.tsx";
@@ -53,6 +53,7 @@ export function ProviderFormSection({
   appId,
   state,
   accountEmail,
+  memberEmails,
   disabled,
   onSaved,
   onTested,
@@ -60,6 +61,8 @@ export function ProviderFormSection({
   appId: string;
   state: EmailProviderState;
   accountEmail: string;
+  /** Where a test email may go: the workspace's members (the server refuses anyone else). */
+  memberEmails: string[];
   disabled: boolean;
   onSaved(next: EmailProviderState): void;
   onTested(): void;
@@ -70,13 +73,24 @@ export function ProviderFormSection({
   const [error, setError] = useState<ApiError>();
   const [local, setLocal] = useState<Record<string, string>>({});
   const [savedNote, setSavedNote] = useState(false);
-  const [test, setTest] = useState<{ result: TestResult; sent: boolean }>();
+  const [test, setTest] = useState<{ result: TestResult; sent: boolean; to: string }>();
   const [running, setRunning] = useState<{ steps: TestStepName[]; sending: boolean }>();
 
   const secret = secretStatus(form, saved);
   const dirty = isDirty(form, saved);
   const errors = { ...fieldErrorsOf(error), ...local };
   const inlineShown = Object.keys(errors).some((f) => formFields.has(f));
+  const [recipient, setRecipient] = useState(accountEmail);
+  const recipientId = useId();
+  const formRef = useRef<HTMLFormElement>(null);
+  const errorKey = Object.keys(errors).join(",");
+  // After a save or test that found errors, focus goes to the first invalid field, in the form's order.
+  useEffect(() => {
+    if (!errorKey) return;
+    const first = [...formFields].find((f) => errorKey.split(",").includes(f));
+    const input = first ? formRef.current?.querySelector<HTMLElement>(`[name="${first}"]`) : null;
+    input?.focus();
+  }, [errorKey]);
 
   const update = (patch: Partial<ProviderForm>) => {
     setForm((f) => ({ ...f, ...patch }));
@@ -108,7 +122,8 @@ export function ProviderFormSection({
     event.preventDefault();
     setError(undefined);
     setSavedNote(false);
-    if (!checkLocally()) return;
+    // The local check shows its errors, and the server's one pass adds the ones only it can find.
+    checkLocally();
     setBusy("save");
     try {
       const next = await api.put<EmailProviderState>(
@@ -137,7 +152,7 @@ export function ProviderFormSection({
         ...(dirty ? { config: providerInput(form, saved) } : {}),
         ...(sending ? { sendTo } : {}),
       });
-      setTest({ result, sent: sending });
+      setTest({ result, sent: sending, to: sendTo ?? "" });
       onTested();
     } catch (err) {
       if (err instanceof ApiError) setError(err);
@@ -156,7 +171,7 @@ export function ProviderFormSection({
       onSelect={switchType}
       disabled={disabled}
     >
-      <form className="form provider-form" onSubmit={save} noValidate>
+      <form className="form provider-form" onSubmit={save} noValidate ref={formRef}>
         {saved && saved.type !== form.type && !disabled && (
           <Notice tone="info">Saving replaces the {kindNames[saved.type]} provider that is saved now.</Notice>
         )}
@@ -357,13 +372,31 @@ export function ProviderFormSection({
             >
               {busy === "test" ? "Testing…" : "Test connection"}
             </button>
+            <span className="test-recipient">
+              <label htmlFor={recipientId} className="field-label">
+                Test email to
+              </label>
+              <select
+                id={recipientId}
+                name="sendTo"
+                className="input"
+                value={recipient}
+                onChange={(e) => setRecipient(e.target.value)}
+              >
+                {[...new Set([accountEmail, ...memberEmails])].map((email) => (
+                  <option key={email} value={email}>
+                    {email}
+                  </option>
+                ))}
+              </select>
+            </span>
             <button
               type="button"
               className="btn btn-secondary"
               disabled={busy !== undefined}
-              onClick={() => void runTest(accountEmail)}
+              onClick={() => void runTest(recipient)}
             >
-              {busy === "send" ? "Sending…" : `Send test email to ${accountEmail}`}
+              {busy === "send" ? "Sending…" : "Send test email"}
             </button>
             <span className="form-status" role="status">
               {savedNote
@@ -380,7 +413,7 @@ export function ProviderFormSection({
         {test && (
           <TestResultView
             result={test.result}
-            title={test.sent ? `Test email to ${accountEmail}` : "Connection test"}
+            title={test.sent ? `Test email to ${test.to}` : "Connection test"}
           />
         )}
       </div>

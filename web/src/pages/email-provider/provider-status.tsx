@@ -11,7 +11,16 @@ const kindLabels: Record<Provider["type"], string> = {
 const securityLabels = { starttls: "STARTTLS", tls: "TLS", none: "no encryption" } as const;
 
 /** The saved provider as it stands: where mail goes, whether it works, the last test. */
-export function ProviderStatus({ provider, locked }: { provider: Provider; locked: boolean }) {
+export function ProviderStatus({
+  provider,
+  locked,
+  onSwitch,
+}: {
+  provider: Provider;
+  locked: boolean;
+  /** Present for owners and admins: asks to switch the provider off or on. */
+  onSwitch?: (() => void) | undefined;
+}) {
   const { health } = provider;
   return (
     <section className="provider-status" aria-labelledby="provider-status-title">
@@ -21,6 +30,8 @@ export function ProviderStatus({ provider, locked }: { provider: Provider; locke
         </h3>
         {locked ? (
           <Badge tone="neutral">Not in use (locked)</Badge>
+        ) : !provider.enabled ? (
+          <Badge tone="warning">Disabled</Badge>
         ) : health.status === "working" ? (
           <Badge tone="success">Working</Badge>
         ) : health.status === "failing" ? (
@@ -28,7 +39,19 @@ export function ProviderStatus({ provider, locked }: { provider: Provider; locke
         ) : (
           <Badge tone="neutral">Not checked yet</Badge>
         )}
+        {onSwitch && !locked && (
+          <button
+            type="button"
+            role="switch"
+            aria-checked={provider.enabled}
+            className="btn btn-secondary btn-sm"
+            onClick={onSwitch}
+          >
+            {provider.enabled ? "Enabled · disable" : "Disabled · enable"}
+          </button>
+        )}
       </div>
+      {!provider.enabled && !locked && <p className="muted">{health.emails}</p>}
       <dl className="details">
         <div>
           <dt>From</dt>

@@ -1,0 +1,179 @@
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Context } from "../context.ts";
+import { accounts, type emailProviders, workspaceMembers } from "../db/schema.ts";
+import type { EmailAddress } from "../email-address/email-address.ts";
+import { DomainError, invalid } from "../errors.ts";
+import { kindOf, type ProviderBody, providerBodySchema, providerKinds } from "./kinds/index.ts";
+import type { FieldProblem, KindEnvironment, ProviderKind } from "./kinds/kind.ts";
+import { commonFields } from "./model.ts";
+
+type ProviderRow = typeof emailProviders.$inferSelect;
+
+/**
+ * Resolves the secret for a save or a test: the one in the request, or the stored one — but the
+ * stored one only while the destination is unchanged, so it cannot be replayed to another server.
+ */
+export function resolveSecret(
+  kind: ProviderKind,
+  body: ProviderBody,
+  existing: ProviderRow | undefined,
+  open: (sealed: string) => string,
+): string {
+  const given = kind.secretOf(body);
+  if (given !== undefined) return given;
+  const field = kind.secretField;
+  const sealed = existing?.sealedSecrets[field];
+  if (!existing || existing.type !== body.type || !sealed) {
+    throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
+  }
+  if (kind.destinationChanged(existing.settings, kind.settingsOf(body))) {
+    throw invalid(
+      "secret_required",
+      `The destination changed, so the stored ${field} is not sent there: enter ${field} again.`,
+      field,
+    );
+  }
+  return open(sealed);
+}
+
+/**
+ * The sender email must not be the dashboard account of a member of the app's workspace (invitations
+ * make members at once, so this covers invitees too). Accounts elsewhere are not this workspace's
+ * business: whether an address has an account in another workspace is neither checked nor revealed.
+ */
+export async function checkSender(ctx: Context, workspaceId: string, senderEmail: EmailAddress) {
+  const [member] = await ctx.db
+    .select({ accountId: accounts.id })
+    .from(accounts)
+    .innerJoin(workspaceMembers, eq(workspaceMembers.accountId, accounts.id))
+    .where(and(eq(accounts.email, senderEmail), eq(workspaceMembers.workspaceId, workspaceId)))
+    .limit(1);
+  if (member) {
+    throw invalid(
+      "sender_is_dashboard_account",
+      "The sender email is the dashboard account of a member of this workspace. Use a dedicated sending address: nobody can log in to this app with its sender email.",
+      "senderEmail",
+    );
+  }
+}
+
+/** "config.host", "redirectUrls[1]": the spelling the HTTP layer uses for schema errors too. */
+const fieldOf = (path: readonly PropertyKey[]) =>
+  path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
+    .join("");
+
+const problemsOf = (error: z.ZodError, where: string): FieldProblem[] =>
+  error.issues.map((issue) => ({
+    field: fieldOf(issue.path) || where,
+    code: (issue as { params?: { problemCode?: string } }).params?.problemCode ?? "validation_failed",
+    message: issue.message,
+  }));
+
+async function problemOf(check: () => Promise<unknown>): Promise<FieldProblem[]> {
+  try {
+    await check();
+    return [];
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === "invalid" && err.field)
+      return [{ field: err.field, code: err.code, message: err.message }];
+    throw err;
+  }
+}
+
+/**
+ * The fields of a provider body that are valid on their own, so the checks that need the environment
+ * (the outbound guard, the sender rule) run even while another field is wrong.
+ */
+function validFields(raw: Record<string, unknown>, type: string): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(objectShapeOf(kindOf(type).bodySchema, raw))) {
+    const parsed = field.safeParse(raw[name]);
+    if (parsed.success && parsed.data !== undefined) fields[name] = parsed.data;
+  }
+  return fields;
+}
+
+type Shape = Record<string, z.ZodType>;
+
+/** The object schema `raw` is meant for: the kind's, or within a union (e.g. by `provider`) the option whose literals match. */
+function objectShapeOf(schema: z.ZodType, raw: Record<string, unknown>): Shape {
+  if (schema instanceof z.ZodObject) return schema.shape as Shape;
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const options = schema.options as z.ZodType[];
+    const matching = options.find((option) => {
+      const shape = option instanceof z.ZodObject ? (option.shape as Shape) : {};
+      const literals = Object.entries(shape).filter(([, f]) => f instanceof z.ZodLiteral);
+      return literals.length > 0 && literals.every(([name, f]) => f.safeParse(raw[name]).success);
+    });
+    if (matching) return objectShapeOf(matching, raw);
+  }
+  return commonFields as Shape;
+}
+
+/**
+ * One validation pass over a provider body: the schema, the sender rule, the stored-secret rule and
+ * the kind's environment checks (e.g. a private host) all run, and every invalid field is named in
+ * one answer (`errors`), so a form never learns of a second error only after fixing the first.
+ */
+export async function validateProviderBody(
+  ctx: Context,
+  env: KindEnvironment,
+  workspaceId: string,
+  existing: ProviderRow | undefined,
+  raw: unknown,
+  openSealed: (field: string, sealed: string) => string,
+): Promise<{ body: ProviderBody; secret: string }> {
+  const parsed = providerBodySchema.safeParse(raw);
+  const problems: FieldProblem[] = parsed.success ? [] : problemsOf(parsed.error, "body");
+  const object =
+    typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const type = typeof object.type === "string" && object.type in providerKinds ? object.type : undefined;
+  let secret: string | undefined;
+  if (type) {
+    const kind = kindOf(type);
+    const fields = parsed.success ? (parsed.data as Record<string, unknown>) : validFields(object, type);
+    if (typeof fields.senderEmail === "string") {
+      const senderEmail = fields.senderEmail as ProviderBody["senderEmail"];
+      problems.push(...(await problemOf(() => checkSender(ctx, workspaceId, senderEmail))));
+    }
+    if (parsed.success) {
+      problems.push(
+        ...(await problemOf(async () => {
+          secret = resolveSecret(kind, parsed.data, existing, (sealed) =>
+            openSealed(kind.secretField, sealed),
+          );
+        })),
+      );
+    } else if (
+      fields[kind.secretField] === undefined &&
+      (!existing || existing.type !== type) &&
+      !problems.some((p) => p.field === kind.secretField)
+    ) {
+      problems.push({
+        field: kind.secretField,
+        code: "secret_required",
+        message: `${kind.secretField} is required for a new ${type} provider.`,
+      });
+    }
+    problems.push(...(await kind.validate(parsed.success ? kind.settingsOf(parsed.data) : fields, env)));
+  }
+  if (problems.length > 0 || !parsed.success || secret === undefined) throw fieldsInvalid(problems);
+  return { body: parsed.data, secret };
+}
+
+function fieldsInvalid(problems: FieldProblem[]): DomainError {
+  const seen = new Set<string>();
+  const errors = problems.filter(
+    (p) => !seen.has(`${p.field}:${p.code}`) && seen.add(`${p.field}:${p.code}`),
+  );
+  const first = errors[0] ?? { field: "body", code: "validation_failed", message: "is not valid" };
+  const detail =
+    errors.length > 1
+      ? `${errors.length} fields need fixing: ${errors.map((e) => e.field).join(", ")}.`
+      : first.code === "validation_failed"
+        ? `${first.field}: ${first.message}`
+        : first.message;
+  return new DomainError("invalid", first.code, detail, { field: first.field, details: { errors } });
+}
