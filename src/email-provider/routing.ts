@@ -42,7 +42,7 @@ export class ProviderRouting {
     private readonly metrics: Metrics,
     policy: KindEnvironment["policy"],
   ) {
-    this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"));
+    this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"), ctx.now);
     this.env = {
       config: ctx.config,
       policy,
