@@ -38,7 +38,10 @@ const frozen = () => new Date("2030-01-01T00:00:00Z");
  */
 function stepping(stepMs = 2_000): () => Date {
   let at = Date.parse("2030-01-01T00:00:00Z");
-  return () => new Date((at += stepMs));
+  return () => {
+    at += stepMs;
+    return new Date(at);
+  };
 }
 
 const errors: unknown[] = [];
