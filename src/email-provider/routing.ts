@@ -47,6 +47,7 @@ export class ProviderRouting {
       config: ctx.config,
       policy,
       metrics,
+      now: ctx.now,
       tokenSource: (key, create) => {
         let source = this.tokenSources.get(key);
         if (!source) {
