@@ -42,11 +42,12 @@ export class ProviderRouting {
     private readonly metrics: Metrics,
     policy: KindEnvironment["policy"],
   ) {
-    this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"));
+    this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"), ctx.now);
     this.env = {
       config: ctx.config,
       policy,
       metrics,
+      now: ctx.now,
       tokenSource: (key, create) => {
         let source = this.tokenSources.get(key);
         if (!source) {

@@ -29,7 +29,13 @@ describe("Microsoft token source", () => {
   function tokenSource(): TokenSource {
     const config = loadConfig(ms.env);
     const metrics = new Metrics(async () => ({ queued: 0, active: 0, oldestAgeSeconds: 0 }));
-    const env = { config, metrics, policy: { allowlist: [] }, tokenSource: () => source };
+    const env = {
+      config,
+      metrics,
+      policy: { allowlist: [] },
+      now: () => new Date(),
+      tokenSource: () => source,
+    };
     const source: TokenSource = microsoft.tokenSource(
       { provider: "microsoft", tenantId: TENANT_ID, clientId: CLIENT_ID },
       CLIENT_SECRET,

@@ -17,6 +17,8 @@ export interface KindEnvironment {
   config: Config;
   policy: OutboundPolicy;
   metrics: Metrics;
+  /** The process's clock (Context.now). */
+  now(): Date;
   /** One token source per provider version, shared by its pool and every worker in this process. */
   tokenSource(key: string, create: () => TokenSource): TokenSource;
 }

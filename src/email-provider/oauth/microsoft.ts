@@ -118,7 +118,7 @@ export const microsoft: OAuthProvider<MicrosoftSettings, MicrosoftBody> = {
           if (!result.fromCache) count("issued");
           return {
             accessToken: result.accessToken,
-            expiresAt: result.expiresOn?.getTime() ?? Date.now() + 5 * 60_000,
+            expiresAt: result.expiresOn?.getTime() ?? env.now().getTime() + 5 * 60_000,
           };
         } catch (err) {
           const error = microsoftTokenError(err, settings);
@@ -126,7 +126,7 @@ export const microsoft: OAuthProvider<MicrosoftSettings, MicrosoftBody> = {
           throw error;
         }
       },
-      { timeoutMs: TOKEN_TIMEOUT_MS },
+      { timeoutMs: TOKEN_TIMEOUT_MS, now: env.now },
     );
   },
 

@@ -17,14 +17,14 @@ const FRESH_REUSE_MS = 10_000;
  */
 export function singleFlight(
   fetchToken: (fresh: boolean) => Promise<AccessToken>,
-  options: { timeoutMs: number },
+  options: { timeoutMs: number; now: () => Date },
 ): TokenSource {
   let inFlight: { promise: Promise<AccessToken>; fresh: boolean } | undefined;
   let lastFresh: { token: AccessToken; at: number } | undefined;
 
   const start = (fresh: boolean): Promise<AccessToken> => {
     const promise = withTimeout(fetchToken(fresh), options.timeoutMs).then((token) => {
-      if (fresh) lastFresh = { token, at: Date.now() };
+      if (fresh) lastFresh = { token, at: options.now().getTime() };
       return token;
     });
     const flight = { promise, fresh };
@@ -40,7 +40,7 @@ export function singleFlight(
     getToken(fresh) {
       // A fresh request in flight serves everyone; a cached one only those content with the cache.
       if (inFlight && (inFlight.fresh || !fresh)) return inFlight.promise;
-      if (fresh && lastFresh && Date.now() - lastFresh.at < FRESH_REUSE_MS)
+      if (fresh && lastFresh && options.now().getTime() - lastFresh.at < FRESH_REUSE_MS)
         return Promise.resolve(lastFresh.token);
       return start(fresh);
     },

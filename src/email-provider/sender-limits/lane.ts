@@ -43,6 +43,8 @@ export class SenderLane implements ConnectionGate {
     public limits: SenderLimits,
     private readonly holder: string,
     private readonly onError: (err: unknown) => void,
+    /** The process's clock (Context.now), for how long a send waits here; the window itself runs on the database's. */
+    private readonly now: () => Date,
   ) {}
 
   /** The route's acquireSlot: a slot, or how long the email should wait in the queue. */
@@ -53,7 +55,7 @@ export class SenderLane implements ConnectionGate {
   }
 
   private async take(): Promise<Slot> {
-    const deadline = Date.now() + LOCAL_WAIT_MS;
+    const deadline = this.now().getTime() + LOCAL_WAIT_MS;
     for (;;) {
       this.inFlight++;
       const lease = this.inFlight > this.held.length;
@@ -71,8 +73,8 @@ export class SenderLane implements ConnectionGate {
       this.inFlight--;
       // Only a limit on connections can clear within this process: one of its own sends finishing.
       const ownSendsMayFree = taken.blockedBy === "connections" && this.inFlight > 0;
-      if (!ownSendsMayFree || Date.now() >= deadline) return { waitSeconds: taken.waitSeconds };
-      await this.changed(deadline - Date.now());
+      if (!ownSendsMayFree || this.now().getTime() >= deadline) return { waitSeconds: taken.waitSeconds };
+      await this.changed(deadline - this.now().getTime());
     }
   }
 
@@ -93,7 +95,7 @@ export class SenderLane implements ConnectionGate {
 
   /** The pool's hook before each new connection: binds a lease to it until the socket closes. */
   async open(): Promise<{ release(): void }> {
-    const deadline = Date.now() + CONNECT_WAIT_MS;
+    const deadline = this.now().getTime() + CONNECT_WAIT_MS;
     for (;;) {
       const free = this.held.find((id) => !this.bound.has(id));
       if (free) {
@@ -112,12 +114,12 @@ export class SenderLane implements ConnectionGate {
         this.held.push(taken.leaseId);
         continue;
       }
-      if (Date.now() >= deadline) {
+      if (this.now().getTime() >= deadline) {
         throw Object.assign(new Error("Every connection this sender may open is in use; Postern retries."), {
           errorClass: "transient" as const,
         });
       }
-      await this.changed(Math.min(250, deadline - Date.now()));
+      await this.changed(Math.min(250, deadline - this.now().getTime()));
     }
   }
 

@@ -14,12 +14,13 @@ export class SenderLanes {
   constructor(
     private readonly db: Db,
     private readonly onError: (err: unknown) => void,
+    private readonly now: () => Date,
   ) {}
 
   lane(limits: SenderLimits): SenderLane {
     let lane = this.lanes.get(limits.key);
     if (!lane) {
-      lane = new SenderLane(this.db, limits, this.holder, this.onError);
+      lane = new SenderLane(this.db, limits, this.holder, this.onError, this.now);
       this.lanes.set(limits.key, lane);
     }
     lane.limits = limits;
