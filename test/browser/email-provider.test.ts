@@ -12,6 +12,7 @@ import {
   startMicrosoftFakes,
   TENANT_ID,
 } from "../support/microsoft.ts";
+import { auditAndCapture } from "./audit.ts";
 import {
   failureScreenshot,
   gotoWhenIdle,
@@ -19,7 +20,6 @@ import {
   type OpenedPage,
   openPage,
   type PosternProcess,
-  screenshot,
   setCustomEmailProvider,
   signIn,
   startPostern,
@@ -112,7 +112,7 @@ describe("email provider", () => {
     await page.getByRole("link", { name: "Email provider" }).click();
     await page.getByRole("radio", { name: /Default sender/ }).waitFor();
     expect(await page.getByRole("radio", { name: /Default sender/ }).isChecked()).toBe(true);
-    await screenshot(page, "email-provider-default");
+    await auditAndCapture(page, "email-provider-default");
 
     await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
     await page.getByRole("tab", { name: "Basic Auth" }).waitFor();
@@ -132,7 +132,7 @@ describe("email provider", () => {
     await expect.poll(() => senderError.textContent()).toMatch(/dashboard account/);
     // Space for the error was reserved: nothing below it moved.
     expect(await actionsTop()).toBe(before);
-    await screenshot(page, "email-provider-field-error");
+    await auditAndCapture(page, "email-provider-field-error");
 
     await field(page, "Sender email").fill(senderEmail);
     expect(await field(page, "Sender name").getAttribute("placeholder")).toBe(senderEmail);
@@ -178,7 +178,7 @@ describe("email provider", () => {
       .locator(".last-test summary")
       .getByText(/Last test: passed/)
       .waitFor();
-    await screenshot(page, "email-provider-basic");
+    await auditAndCapture(page, "email-provider-basic");
   });
 
   it("empties the password when the destination changes, and shows a failing test's hint", {
@@ -202,7 +202,7 @@ describe("email provider", () => {
     expect(steps.authenticate).toBe("failed");
     const hint = page.locator(".test-area .test-step-failed .test-step-hint");
     await expect.poll(() => hint.textContent()).toMatch(/rejected the username or password/);
-    await screenshot(page, "email-provider-failing-test");
+    await auditAndCapture(page, "email-provider-failing-test");
 
     // Nothing was saved: keep the stored password.
     await page.getByRole("button", { name: "Keep the saved one" }).click();
@@ -252,7 +252,7 @@ describe("email provider", () => {
       .locator("dd");
     expect(await errorClass.textContent()).toMatch(/recipient|permanent/);
     await page.getByText("Last error").waitFor();
-    await screenshot(page, "delivery-detail-failed");
+    await auditAndCapture(page, "delivery-detail-failed");
   });
 
   it("configures Microsoft 365 OAuth against the fakes, with the setup guide pre-filled", {
@@ -316,7 +316,7 @@ describe("email provider", () => {
     const steps = await testSteps(page);
     expect(steps.token).toBe("ok");
     expect(steps.authenticate).toBe("ok");
-    await screenshot(page, "email-provider-oauth");
+    await auditAndCapture(page, "email-provider-oauth");
 
     // A wrong tenant empties the secret; a wrong secret fails at the token step with its fix.
     await field(page, "Tenant ID").fill("contoso.onmicrosoft.com");
@@ -332,7 +332,7 @@ describe("email provider", () => {
     await expect
       .poll(() => page.locator(".test-area .test-step-hint").first().textContent())
       .toMatch(/secret/i);
-    await screenshot(page, "email-provider-oauth-failing");
+    await auditAndCapture(page, "email-provider-oauth-failing");
   });
 
   it("switches back to the default sender", { timeout: 60_000 }, async () => {
@@ -355,7 +355,7 @@ describe("email provider", () => {
         () => document.documentElement.scrollWidth - window.innerWidth,
       );
       expect(overflow).toBeLessThanOrEqual(0);
-      await screenshot(mobile.page, "email-provider-custom");
+      await auditAndCapture(mobile.page, "email-provider-custom", [375]);
       mobile.watch.assertClean();
     } finally {
       await mobile.context.close();

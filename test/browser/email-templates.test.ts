@@ -3,6 +3,7 @@
 // real route and find it in the dev mailbox in that language, reset to the default; at 1440 and 375 px.
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { expectAccessible } from "./audit.ts";
 import {
   devInbox,
   failureScreenshot,
@@ -46,6 +47,7 @@ async function screenshotWhole(page: Page, name: string): Promise<void> {
   );
   await screenshot(page, name);
   await page.setViewportSize(viewport);
+  await expectAccessible(page, `${name} at ${viewport.width} px`);
 }
 
 const previewSubject = (page: Page) => page.getByTestId("preview-subject").textContent();
