@@ -62,9 +62,13 @@ export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
     before.username !== after.username,
   auditedFields: ["host", "port", "security", "username"],
   async validate(settings, env) {
-    if (settings.host === undefined || settings.port === undefined) return [];
+    if (settings.host === undefined) return [];
+    // An invalid port is reported by the schema; the host is still checked in the same pass (with the
+    // submission port standing in), so a private host does not wait for a second save to be named.
+    const hostOnly = settings.port === undefined;
     try {
-      const checked = await checkOutboundTarget(normalHost(settings.host), settings.port, env.policy);
+      const checked = await checkOutboundTarget(normalHost(settings.host), settings.port ?? 587, env.policy);
+      if (hostOnly) return [];
       if (settings.security === "none" && !checked.allowlisted)
         return [
           {
@@ -76,10 +80,12 @@ export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
         ];
       return [];
     } catch (err) {
-      if (err instanceof OutboundBlockedError)
+      if (err instanceof OutboundBlockedError) {
+        if (hostOnly && err.code === "blocked_port") return [];
         return [
           { field: err.code === "blocked_port" ? "port" : "host", code: err.code, message: err.message },
         ];
+      }
       throw err;
     }
   },

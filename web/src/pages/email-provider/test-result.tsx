@@ -79,7 +79,7 @@ export function TestResultView({ result, title }: { result: TestResult; title?: 
                 {step.smtpReply}
               </code>
             )}
-            {step.hint && (
+            {step.hint && !sameWords(step.hint, step.detail) && (
               <span className="test-step-hint">
                 <strong>How to fix: </strong>
                 {step.hint}
@@ -90,4 +90,15 @@ export function TestResultView({ result, title }: { result: TestResult; title?: 
       </ol>
     </div>
   );
+}
+
+/** A hint that only repeats the error adds nothing: compared without case, spacing or the final stop. */
+function sameWords(hint: string, detail: string | undefined): boolean {
+  const words = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/\s+/g, " ")
+      .replace(/[.\s]+$/, "")
+      .trim();
+  return detail !== undefined && words(hint) === words(detail);
 }
