@@ -172,8 +172,9 @@ function fieldsInvalid(problems: FieldProblem[]): DomainError {
   const detail =
     errors.length > 1
       ? `${errors.length} fields need fixing: ${errors.map((e) => e.field).join(", ")}.`
-      : first.code === "validation_failed"
-        ? `${first.field}: ${first.message}`
-        : first.message;
+      : // A sentence that names its field stands as it is; a schema message ("must be …") gets the field in front.
+        first.message.startsWith(first.field)
+        ? first.message
+        : `${first.field}: ${first.message}`;
   return new DomainError("invalid", first.code, detail, { field: first.field, details: { errors } });
 }

@@ -104,24 +104,27 @@ export function ProblemList({
 }) {
   if (problems.length === 0) return null;
   return (
-    <ul className="template-problems" id={id} role="alert">
-      {problems.map((problem, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: problems are a fresh list on every check.
-        <li key={i} className="template-problem">
-          <span>{withoutPlace(problem)}</span>
-          {problem.line && onGoTo && (
-            <button
-              type="button"
-              className="btn btn-link"
-              onClick={() => onGoTo(problem.line!, problem.column)}
-            >
-              Line {problem.line}
-              {problem.column ? `, column ${problem.column}` : ""}
-            </button>
-          )}
-        </li>
-      ))}
-    </ul>
+    // The alert wraps the list: role="alert" on the <ul> itself would take away its list semantics.
+    <div id={id} role="alert">
+      <ul className="template-problems">
+        {problems.map((problem, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: problems are a fresh list on every check.
+          <li key={i} className="template-problem">
+            <span>{withoutPlace(problem)}</span>
+            {problem.line && onGoTo && (
+              <button
+                type="button"
+                className="btn btn-link"
+                onClick={() => onGoTo(problem.line!, problem.column)}
+              >
+                Line {problem.line}
+                {problem.column ? `, column ${problem.column}` : ""}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
