@@ -64,12 +64,19 @@ const fieldOf = (path: readonly PropertyKey[]) =>
     .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`))
     .join("");
 
+/** Problems found by the schema: their messages ("must be …") need the field in front to read as a sentence. */
+const fromSchema = new WeakSet<FieldProblem>();
+
 const problemsOf = (error: z.ZodError, where: string): FieldProblem[] =>
-  error.issues.map((issue) => ({
-    field: fieldOf(issue.path) || where,
-    code: (issue as { params?: { problemCode?: string } }).params?.problemCode ?? "validation_failed",
-    message: issue.message,
-  }));
+  error.issues.map((issue) => {
+    const problem = {
+      field: fieldOf(issue.path) || where,
+      code: (issue as { params?: { problemCode?: string } }).params?.problemCode ?? "validation_failed",
+      message: issue.message,
+    };
+    fromSchema.add(problem);
+    return problem;
+  });
 
 async function problemOf(check: () => Promise<unknown>): Promise<FieldProblem[]> {
   try {
@@ -172,9 +179,8 @@ function fieldsInvalid(problems: FieldProblem[]): DomainError {
   const detail =
     errors.length > 1
       ? `${errors.length} fields need fixing: ${errors.map((e) => e.field).join(", ")}.`
-      : // A sentence that names its field stands as it is; a schema message ("must be …") gets the field in front.
-        first.message.startsWith(first.field)
-        ? first.message
-        : `${first.field}: ${first.message}`;
+      : fromSchema.has(first) || first.code === "validation_failed"
+        ? `${first.field}: ${first.message}`
+        : first.message;
   return new DomainError("invalid", first.code, detail, { field: first.field, details: { errors } });
 }

@@ -89,6 +89,7 @@ export const badQueryValues: Record<string, string[]> = {
   cursor: ["x".repeat(600)],
   clientId: ["not-a-guid", "x".repeat(300)],
   tenantId: ["not a tenant", "x".repeat(300)],
+  objectId: ["not-a-guid", "x".repeat(300)],
   senderEmail: ["not-an-email", "a@b.c\r\nBcc: v@example.com"],
 };
 
