@@ -152,6 +152,14 @@ describe("provider form, switch, health and invitations", () => {
       .locator(".provider-form .field-error")
       .evaluateAll((nodes) => nodes.map((n) => n.textContent?.trim() ?? "").filter(Boolean));
     expect(shownErrors).toEqual([]);
+
+    // A test of unsaved values that passed, then saved as they are: the card says what the test found.
+    await page.locator(".provider-status").getByText("Not checked yet", { exact: true }).waitFor();
+    await field(page, "Sender name").fill("Acme sign-in");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect.poll(() => page.locator(".test-area .test-result-ok").count(), { timeout: 20_000 }).toBe(1);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.locator(".provider-status").getByText("Working", { exact: true }).waitFor();
   });
 
   it("offers the workspace members' addresses as the test recipient", { timeout: 60_000 }, async () => {

@@ -75,6 +75,9 @@ export function ProviderFormSection({
   const [savedNote, setSavedNote] = useState(false);
   const [test, setTest] = useState<{ result: TestResult; sent: boolean; to: string }>();
   const [running, setRunning] = useState<{ steps: TestStepName[]; sending: boolean }>();
+  // The form as it was when a test of unsaved values passed: saving exactly that is checked again as
+  // the saved provider, so the card above does not say "Not checked yet" over a test that just passed.
+  const passedUnsaved = useRef<string | undefined>(undefined);
 
   const secret = secretStatus(form, saved);
   const dirty = isDirty(form, saved);
@@ -130,9 +133,16 @@ export function ProviderFormSection({
         `/api/apps/${enc(appId)}/email-provider`,
         providerInput(form, saved),
       );
+      const savedWhatPassed = passedUnsaved.current === JSON.stringify(form);
+      passedUnsaved.current = undefined;
       setForm(formFromProvider(next.provider));
       setSavedNote(true);
       onSaved(next);
+      if (savedWhatPassed) {
+        // No email: the connection steps only. Its result becomes the saved provider's health.
+        await api.post<TestResult>(`/api/apps/${enc(appId)}/email-provider/test`, {}).catch(() => undefined);
+        onTested();
+      }
     } catch (err) {
       if (err instanceof ApiError) setError(err);
     } finally {
@@ -153,6 +163,7 @@ export function ProviderFormSection({
         ...(sending ? { sendTo } : {}),
       });
       setTest({ result, sent: sending, to: sendTo ?? "" });
+      passedUnsaved.current = dirty && result.ok ? JSON.stringify(form) : undefined;
       onTested();
     } catch (err) {
       if (err instanceof ApiError) setError(err);
