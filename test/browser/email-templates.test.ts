@@ -143,7 +143,13 @@ describe("login email templates", () => {
 
     // Saving anyway: the server refuses it the same way, and nothing is saved.
     watch.expect({ method: "PUT", path: /\/email-templates\/en$/, status: 400 });
+    // Its answer is awaited: the preview shows the same problem sooner, and a fix typed before the
+    // refusal arrives would be shown the refusal of the older draft.
+    const refused = page.waitForResponse(
+      (r) => r.request().method() === "PUT" && /\/email-templates\/en$/.test(new URL(r.url()).pathname),
+    );
     await page.getByRole("button", { name: "Save template" }).click();
+    expect((await refused).status()).toBe(400);
     await page.locator(".template-problem", { hasText: "userName" }).waitFor();
     await page.locator(".template-state").getByText("Built-in translation").waitFor();
 

@@ -157,11 +157,13 @@ export class PageWatch {
       this.problems.push(`console error: ${message.text()} (${url})`);
     });
     page.on("pageerror", (error) => this.problems.push(`page error: ${error.message}`));
-    page.on("requestfailed", (request) =>
-      this.problems.push(
-        `request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText ?? "?"})`,
-      ),
-    );
+    page.on("requestfailed", (request) => {
+      const reason = request.failure()?.errorText ?? "?";
+      // A GET the page itself gave up (a refresh cut short by leaving the page) is no failure of Postern's;
+      // anything else that fails, and any cancelled write, is.
+      if (request.method() === "GET" && reason === "net::ERR_ABORTED") return;
+      this.problems.push(`request failed: ${request.method()} ${request.url()} (${reason})`);
+    });
     page.on("response", (response) => {
       if (response.status() < 400) return;
       const url = new URL(response.url());
