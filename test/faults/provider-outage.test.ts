@@ -83,7 +83,7 @@ describe.each(backends)("the provider's SMTP server down for 90 s (%s)", (backen
     const during = await rows();
     expect(during.filter((d) => d.status === "failed" || d.status === "expired")).toHaveLength(0);
     const probeLines = (x: TestPostern | undefined) =>
-      (x?.logs ?? []).filter((l) => l.includes("failing provider probed")).length;
+      (x?.logs ?? []).filter((l) => l.includes("provider health checked")).length;
     const probes = probeLines(t) + probeLines(second);
 
     await smtp.restart();
