@@ -5,7 +5,7 @@ import type { InteractionResults } from "oidc-provider";
 import { z } from "zod";
 import type { App } from "../../apps/apps.ts";
 import type { Context } from "../../context.ts";
-import { canonicalEmail, parseEmailAddress } from "../../email-address/email-address.ts";
+import { canonicalEmail, type EmailAddress, parseEmailAddress } from "../../email-address/email-address.ts";
 import { DomainError } from "../../errors.ts";
 import { normalizeCode } from "../../login/code-format.ts";
 import {
@@ -62,6 +62,17 @@ export function registerInteractionRoutes(
   acceptFormBodies(scope);
   const routes = scope.withTypeProvider<ZodTypeProvider>();
   const publicUrl = ctx.config.publicUrl;
+
+  /** Asks for this interaction's login email, bound to the asking browser, in the language it asked for. */
+  function emailLogin(ix: Interaction, request: FastifyRequest, reply: FastifyReply, email: EmailAddress) {
+    return startInteractionLogin(ctx, ix.app, ix.uid, {
+      email,
+      ip: request.ip,
+      browserSecret: bindBrowser(request, reply, publicUrl),
+      uiLocales: ix.details.params.ui_locales,
+      acceptLanguage: request.headers["accept-language"],
+    });
+  }
 
   /** Loads the interaction named by the URL and this browser's interaction cookie, or answers for it. */
   async function open(
@@ -202,13 +213,7 @@ export function registerInteractionRoutes(
         );
       }
       try {
-        await startInteractionLogin(ctx, ix.app, ix.uid, {
-          email: parsed.address,
-          ip: request.ip,
-          browserSecret: bindBrowser(request, reply, publicUrl),
-          uiLocales: ix.details.params.ui_locales,
-          acceptLanguage: request.headers["accept-language"],
-        });
+        await emailLogin(ix, request, reply, parsed.address);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         const message =
@@ -267,13 +272,7 @@ export function registerInteractionRoutes(
       const pending = await pendingInteractionLogin(ctx, ix.app, ix.uid);
       if (!pending) return reply.redirect(ix.paths.base, 303);
       try {
-        await startInteractionLogin(ctx, ix.app, ix.uid, {
-          email: canonicalEmail(pending.email),
-          ip: request.ip,
-          browserSecret: bindBrowser(request, reply, publicUrl),
-          uiLocales: ix.details.params.ui_locales,
-          acceptLanguage: request.headers["accept-language"],
-        });
+        await emailLogin(ix, request, reply, canonicalEmail(pending.email));
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         return showCodeStep(ix, reply, statusOfProblem(err), { error: problemText(m, err) });
