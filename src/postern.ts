@@ -11,6 +11,7 @@ import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
 import { DevMailbox } from "./dev-mailbox/dev-mailbox.ts";
 import { countProvidersByHealth } from "./email-provider/health.ts";
+import { operatorEndpoints, readOperatorSettings } from "./email-provider/kinds/index.ts";
 import { ProviderRouting } from "./email-provider/routing.ts";
 import { ProviderWatch } from "./email-provider/watch.ts";
 import { buildHttpServer } from "./http/server.ts";
@@ -59,6 +60,8 @@ async function loadSecretBox(config: Config): Promise<SecretBox> {
 }
 
 export async function createPostern(options: PosternOptions): Promise<Postern> {
+  // Each provider kind's POSTERN_<KIND>_* settings, checked before anything opens.
+  const operator = readOperatorSettings(options.config.operatorEnv);
   const config =
     options.config.operatorToken || options.config.databaseUrl
       ? options.config
@@ -124,12 +127,19 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     sender: defaultSender!,
     from: parseFromAddress(config.defaultFrom),
   });
-  const routing = new ProviderRouting(ctx, defaultRoute, metrics, {
-    allowlist: parseAllowlist(config.smtpAllowlist),
-    // The operator's Microsoft endpoint is trusted as configured (it may be a national cloud or a fake),
-    // for the OAuth kind's TLS connections only; a developer's host naming it gets the usual checks.
-    trustedEndpoints: [{ host: config.microsoft.smtpHost, port: config.microsoft.smtpPort }],
-  });
+  const routing = new ProviderRouting(
+    ctx,
+    defaultRoute,
+    metrics,
+    {
+      allowlist: parseAllowlist(config.smtpAllowlist),
+      // The operator's provider endpoints (Microsoft's SMTP and Graph hosts) are trusted as configured — they
+      // may be a national cloud or a fake — for the kinds' TLS connections only; a developer's host naming
+      // one gets the usual checks.
+      trustedEndpoints: operatorEndpoints(operator),
+    },
+    operator,
+  );
   const resolveRoute: RouteResolver = routing.resolve;
 
   const demo = config.seedDemo ? await seedDemo(ctx) : undefined;

@@ -1,11 +1,15 @@
 import { Command, Option } from "commander";
 import { type Config, ConfigError, loadConfig } from "../config/config.ts";
+import { readOperatorSettings } from "../email-provider/kinds/index.ts";
 import type { Postern } from "../postern.ts";
 import { switchFeature } from "./features.ts";
 
 function config(overrides: Partial<Config> = {}): Config {
   try {
-    return loadConfig(process.env, overrides);
+    const loaded = loadConfig(process.env, overrides);
+    // The provider kinds' own settings (POSTERN_MICROSOFT_*, …) are named at start like the rest.
+    readOperatorSettings(loaded.operatorEnv);
+    return loaded;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

@@ -35,17 +35,6 @@ const envSchema = z.object({
   POSTERN_SEED_DEMO: flag.optional(),
   POSTERN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   POSTERN_SMTP_ALLOWLIST: z.string().default(""),
-  POSTERN_MICROSOFT_AUTHORITY_HOST: z
-    .url({ protocol: /^https$/ })
-    .default("https://login.microsoftonline.com"),
-  POSTERN_MICROSOFT_SMTP: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port")
-    .default("smtp.office365.com:587"),
-  // Exchange Online allows 3 concurrent SMTP connections and 30 messages a minute per mailbox; 2 leaves
-  // room for other clients of the same mailbox (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements).
-  POSTERN_MICROSOFT_MAX_CONNECTIONS: positiveInt.default(2),
-  POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: positiveInt.default(30),
   POSTERN_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(1),
   POSTERN_LIMIT_ADDRESS_PER_HOUR: positiveInt.default(5),
   // Dashboard sign-in per address. Unset, they follow the database: the embedded default is one
@@ -87,14 +76,11 @@ export interface Config {
   seedDemo: boolean;
   logLevel: z.infer<typeof envSchema>["POSTERN_LOG_LEVEL"];
   smtpAllowlist: string;
-  microsoft: {
-    authorityHost: string;
-    smtpHost: string;
-    smtpPort: number;
-    /** Per sender mailbox, across every Postern process. */
-    maxConnections: number;
-    messagesPerMinute: number;
-  };
+  /**
+   * The raw POSTERN_* variables, for the provider kinds' own operator settings (e.g. POSTERN_MICROSOFT_*):
+   * each kind declares and checks its own (src/email-provider/kinds, `operatorSettings`).
+   */
+  operatorEnv: Record<string, string>;
   limits: {
     addressPerMinute: number;
     addressPerHour: number;
@@ -178,7 +164,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     );
   }
   const e = parsed.data;
-  const [smtpHost, smtpPort] = e.POSTERN_MICROSOFT_SMTP.split(":") as [string, string];
   if (e.DATABASE_URL === undefined && e.POSTERN_ROLE !== "all") {
     throw new ConfigError([
       "POSTERN_ROLE: api and worker roles need DATABASE_URL (a PostgreSQL server shared by the processes)",
@@ -201,13 +186,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     seedDemo: e.POSTERN_SEED_DEMO ?? e.DATABASE_URL === undefined,
     logLevel: e.POSTERN_LOG_LEVEL,
     smtpAllowlist: e.POSTERN_SMTP_ALLOWLIST,
-    microsoft: {
-      authorityHost: e.POSTERN_MICROSOFT_AUTHORITY_HOST.replace(/\/$/, ""),
-      smtpHost,
-      smtpPort: Number(smtpPort),
-      maxConnections: e.POSTERN_MICROSOFT_MAX_CONNECTIONS,
-      messagesPerMinute: e.POSTERN_MICROSOFT_MESSAGES_PER_MINUTE,
-    },
+    operatorEnv: Object.fromEntries(
+      Object.entries(present).filter((entry): entry is [string, string] => entry[0].startsWith("POSTERN_")),
+    ),
     limits: {
       addressPerMinute: e.POSTERN_LIMIT_ADDRESS_PER_MINUTE,
       addressPerHour: e.POSTERN_LIMIT_ADDRESS_PER_HOUR,

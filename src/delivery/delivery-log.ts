@@ -4,12 +4,12 @@ import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { parseEmailAddress } from "../email-address/email-address.ts";
-import { kindOf } from "../email-provider/kinds/index.ts";
+import { kindOfRow } from "../email-provider/kinds/index.ts";
 
 import { findProvider } from "../email-provider/service.ts";
 import { invalid, notFound } from "../errors.ts";
 import { blameOf, type ClassifiedError, type ErrorClass } from "../mail/smtp-errors.ts";
-import type { StepName } from "../mail/smtp-target.ts";
+import type { StepName } from "../mail/test-steps.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
 /** What an app's delivery can be; "suppressed" is only ever a decoy dashboard sign-in's, which has no app. */
@@ -76,7 +76,7 @@ function hintFor(attempt: DeliveryAttempt, explain: Explainer | undefined): stri
 async function explainerFor(ctx: Context, appId: string): Promise<Explainer | undefined> {
   const provider = await findProvider(ctx, appId);
   if (!provider) return undefined;
-  const kind = kindOf(provider.type);
+  const kind = kindOfRow(provider);
   return (error, step) => kind.explain(error, step, provider.settings, provider.senderEmail);
 }
 

@@ -3,7 +3,8 @@ import type { Context } from "../context.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { composeDeliveryEmail, type DeliveryEmail } from "../email-templates/compose.ts";
 import { messageIdFor } from "../mail/sender.ts";
-import { type ClassifiedError, classifySmtpError } from "../mail/smtp-errors.ts";
+import type { ClassifiedError } from "../mail/smtp-errors.ts";
+import { deliveryErrorOf } from "../mail/transport.ts";
 import type { Job } from "../queue/queue.ts";
 import type { DeliveryRoute, RouteResolver } from "./routes.ts";
 import { retryDelayMs, scheduleDelivery } from "./schedule.ts";
@@ -115,15 +116,18 @@ async function waitOrExpire(
   ctx: Context,
   delivery: Delivery,
   tries: number,
-  outcome: Omit<Outcome, "status"> & { lastError: string },
+  outcome: Omit<Outcome, "status"> & { lastError: string; retryAfterSeconds?: number },
 ): Promise<void> {
   const now = ctx.now().getTime();
-  // The last try is at the expiry itself: until then a recovered provider can still release the email.
+  // The provider's Retry-After, when it gave one, is the earliest next try; the last try is at the
+  // expiry itself: until then a recovered provider can still release the email.
+  const backoff = retryDelayMs(
+    ctx.config.delivery.retryBaseSeconds,
+    tries,
+    ctx.config.delivery.retryMaxSeconds,
+  );
   const next = new Date(
-    Math.min(
-      now + retryDelayMs(ctx.config.delivery.retryBaseSeconds, tries, ctx.config.delivery.retryMaxSeconds),
-      delivery.expiresAt.getTime(),
-    ),
+    Math.min(now + Math.max(backoff, (outcome.retryAfterSeconds ?? 0) * 1000), delivery.expiresAt.getTime()),
   );
   if (now >= delivery.expiresAt.getTime()) {
     await finish(ctx, delivery, {
@@ -187,13 +191,17 @@ async function sendThrough(
             route: route.route,
             outcome: "sent",
             smtpReply: result.smtpReply,
-            ...(route.note ? { message: route.note } : {}),
+            ...(route.note || result.note
+              ? { message: [route.note, result.note].filter(Boolean).join(" ") }
+              : {}),
           },
         },
       );
       return "done";
     } catch (err) {
-      const error = classifySmtpError(err);
+      // Classified by the transport that spoke the protocol (SMTP, an HTTPS API): used as it is.
+      const failure = deliveryErrorOf(err);
+      const error = failure.classified;
       await route.reportOutcome?.({ ok: false, error });
       // fallbackToDefault: a provider that cannot send hands the email to the default sender now.
       if (error.blame === "provider" && route.fallback) {
@@ -224,6 +232,7 @@ async function sendThrough(
         sender: formatFrom(route.from),
         lastError: error.message,
         attempt: failedAttempt(at, durationMs, route.route, error, true),
+        ...(failure.retryAfterSeconds !== undefined ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
       });
       ctx.log.info({ deliveryId, errorClass: error.errorClass, tries }, "login email will be retried");
       return "done";

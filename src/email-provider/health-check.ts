@@ -1,9 +1,9 @@
 import type { Context } from "../context.ts";
 import type { emailProviders } from "../db/schema.ts";
 import { type HealthChange, recordHealth } from "./health.ts";
-import { kindOf } from "./kinds/index.ts";
+import { kindOfRow } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
-import { providerSecretContext } from "./secrets.ts";
+import { openSecrets } from "./secrets.ts";
 import { runConnectionSteps } from "./test-connection.ts";
 
 /**
@@ -15,15 +15,15 @@ export async function probeProvider(
   env: KindEnvironment,
   row: typeof emailProviders.$inferSelect,
 ): Promise<HealthChange> {
-  const kind = kindOf(row.type);
-  const secret = ctx.secrets.open(
-    row.sealedSecrets[kind.secretField]!,
-    providerSecretContext(row.appId, kind.secretField),
-  );
   const steps = await runConnectionSteps(
     env,
     row.appId,
-    { type: row.type, settings: row.settings, secret, senderEmail: row.senderEmail },
+    {
+      kind: kindOfRow(row),
+      settings: row.settings,
+      secrets: openSecrets(ctx, row.appId, row.sealedSecrets),
+      senderEmail: row.senderEmail,
+    },
     undefined,
   );
   const failed = steps.find((s) => s.outcome === "failed");

@@ -2,36 +2,36 @@ import { eq } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { apps } from "../db/schema.ts";
 import type { DeliveryRoute, RouteResolver } from "../delivery/routes.ts";
-import type { MailSender } from "../mail/sender.ts";
-import { openSmtpPool, type TokenSource } from "../mail/smtp-target.ts";
+import type { TokenSource } from "../mail/smtp-pool.ts";
+import { deliveryErrorOf, type Transport } from "../mail/transport.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { holdsEmails, recordHealth } from "./health.ts";
-import { interpretedSender } from "./interpreted-sender.ts";
-import { kindOf } from "./kinds/index.ts";
+import { kindOfRow } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
-import { providerSecretContext } from "./secrets.ts";
+import { openSecrets } from "./secrets.ts";
 import { SenderLanes } from "./sender-limits/lanes.ts";
 import { FEATURE, findProvider } from "./service.ts";
 
-const MAX_POOLS = 500;
-/** Pools keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
+const MAX_TRANSPORTS = 500;
+/** Transports keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
 const MAX_TOKEN_SOURCES = 1_000;
 
-interface Pool {
+interface OpenTransport {
   version: number;
-  sender: MailSender;
+  transport: Transport;
   inFlight: number;
   retired: boolean;
 }
 
 /**
- * Chooses each login email's route, and keeps one pooled transport per (app, provider version).
- * A saved change makes a new version: new sends get a new pool while the old one drains and closes.
+ * Chooses each login email's route, and keeps one open transport (an SMTP pool, an HTTPS client) per
+ * (app, provider version). A saved change makes a new version: new sends get a new transport while the
+ * old one drains and closes.
  */
 export class ProviderRouting {
-  private readonly pools = new Map<string, Pool>();
+  private readonly transports = new Map<string, OpenTransport>();
   private readonly tokenSources = new Map<string, TokenSource>();
   private readonly lanes: SenderLanes;
   readonly env: KindEnvironment;
@@ -41,12 +41,14 @@ export class ProviderRouting {
     private readonly defaultRoute: () => DeliveryRoute,
     private readonly metrics: Metrics,
     policy: KindEnvironment["policy"],
+    operator: KindEnvironment["operator"],
   ) {
     this.lanes = new SenderLanes(ctx.db, (err) => ctx.log.warn({ err }, "sender limits"), ctx.now);
     this.env = {
       config: ctx.config,
       policy,
       metrics,
+      operator,
       now: ctx.now,
       tokenSource: (key, create) => {
         let source = this.tokenSources.get(key);
@@ -96,39 +98,47 @@ export class ProviderRouting {
       if (holdsEmails(row.healthCause)) return { route: "custom", held: { reason, since: row.healthAt } };
     }
 
-    const kind = kindOf(row.type);
+    const kind = kindOfRow(row);
     // Kinds whose provider limits each sender (Exchange: per mailbox) send through a lane shared by all processes.
     const limits = kind.senderLimits?.(row.settings, row.senderEmail, this.env);
     const lane = limits ? this.lanes.lane(limits) : undefined;
-    const pool = this.poolFor(appId, row.version, () => {
-      const secret = this.ctx.secrets.open(
-        row.sealedSecrets[kind.secretField]!,
-        providerSecretContext(appId, kind.secretField),
-      );
-      const target = kind.smtpTarget(
-        row.settings,
-        secret,
-        row.senderEmail,
+    const open = this.transportFor(appId, row.version, () =>
+      kind.open(
+        {
+          settings: row.settings,
+          secrets: openSecrets(this.ctx, appId, row.sealedSecrets),
+          senderEmail: row.senderEmail,
+          versionKey: `${appId}:${row.version}`,
+          gate: lane,
+          onConnection: (socket) => {
+            const connections = this.metrics.smtpConnections;
+            connections.inc({ kind: kind.id });
+            socket.once("close", () => connections.dec({ kind: kind.id }));
+          },
+        },
         this.env,
-        `${appId}:${row.version}`,
-      );
-      const connections = this.metrics.smtpConnections;
-      return openSmtpPool(lane ? { ...target, connectionGate: lane } : target, this.env.policy, (socket) => {
-        connections.inc({ kind: row.type });
-        socket.once("close", () => connections.dec({ kind: row.type }));
-      });
-    });
-    const interpret = kind.interpret;
-    const sender = this.tracked(appId, pool);
+      ),
+    );
+    const tracked = this.tracked(appId, open);
     // Set when this route's send failed for the provider's sake (token, credentials, TLS, destination,
     // connection). A route serves one delivery (the worker resolves one per job), so this is that send's.
     let refusedForConfig = false;
     return {
       route: "custom",
       from,
-      sender: interpret
-        ? interpretedSender(sender, (error) => interpret(error, row.settings, row.senderEmail), lane)
-        : sender,
+      sender: {
+        send: async (email) => {
+          try {
+            return await tracked.send(email);
+          } catch (err) {
+            // What the reply asks of the sender (fewer connections, a pause) is heard by every process.
+            const error = deliveryErrorOf(err);
+            if (lane && error.sender) await lane.react(error.sender, error.message);
+            throw error;
+          }
+        },
+        close: tracked.close,
+      },
       ...(lane
         ? {
             acquireSlot: async () => {
@@ -154,51 +164,50 @@ export class ProviderRouting {
     };
   };
 
-  private poolFor(appId: string, version: number, open: () => MailSender): Pool {
-    const current = this.pools.get(appId);
+  private transportFor(appId: string, version: number, open: () => Transport): OpenTransport {
+    const current = this.transports.get(appId);
     if (current && current.version === version) {
-      this.pools.delete(appId);
-      this.pools.set(appId, current); // most recently used last
+      this.transports.delete(appId);
+      this.transports.set(appId, current); // most recently used last
       return current;
     }
     if (current) this.retire(appId, current);
-    const pool: Pool = { version, sender: open(), inFlight: 0, retired: false };
-    this.pools.set(appId, pool);
-    while (this.pools.size > MAX_POOLS) {
-      const [oldestApp, oldest] = this.pools.entries().next().value as [string, Pool];
+    const opened: OpenTransport = { version, transport: open(), inFlight: 0, retired: false };
+    this.transports.set(appId, opened);
+    while (this.transports.size > MAX_TRANSPORTS) {
+      const [oldestApp, oldest] = this.transports.entries().next().value as [string, OpenTransport];
       this.retire(oldestApp, oldest);
     }
-    this.metrics.smtpPools.set(this.pools.size);
-    return pool;
+    this.metrics.smtpPools.set(this.transports.size);
+    return opened;
   }
 
-  /** An old pool takes no new sends; it closes once the sends it has in hand are done. */
-  private retire(appId: string, pool: Pool) {
-    pool.retired = true;
-    if (this.pools.get(appId) === pool) this.pools.delete(appId);
-    for (const key of this.tokenSources.keys())
-      if (key === `${appId}:${pool.version}`) this.tokenSources.delete(key);
-    if (pool.inFlight === 0) void pool.sender.close();
-    this.metrics.smtpPools.set(this.pools.size);
+  /** An old transport takes no new sends; it closes once the sends it has in hand are done. */
+  private retire(appId: string, open: OpenTransport) {
+    open.retired = true;
+    if (this.transports.get(appId) === open) this.transports.delete(appId);
+    this.tokenSources.delete(`${appId}:${open.version}`);
+    if (open.inFlight === 0) void open.transport.close();
+    this.metrics.smtpPools.set(this.transports.size);
   }
 
-  private tracked(appId: string, pool: Pool): MailSender {
+  private tracked(appId: string, open: OpenTransport) {
     return {
-      send: async (email) => {
-        pool.inFlight++;
+      send: async (email: Parameters<Transport["send"]>[0]) => {
+        open.inFlight++;
         try {
-          return await pool.sender.send(email);
+          return await open.transport.send(email);
         } finally {
-          pool.inFlight--;
-          if (pool.retired && pool.inFlight === 0) void pool.sender.close();
+          open.inFlight--;
+          if (open.retired && open.inFlight === 0) void open.transport.close();
         }
       },
-      close: async () => this.retire(appId, pool),
+      close: async () => this.retire(appId, open),
     };
   }
 
   async close(): Promise<void> {
-    for (const [appId, pool] of [...this.pools]) this.retire(appId, pool);
+    for (const [appId, open] of [...this.transports]) this.retire(appId, open);
     await this.lanes.close();
   }
 }

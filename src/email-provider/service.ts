@@ -6,13 +6,13 @@ import type { Context } from "../context.ts";
 import { emailProviders } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
 import { DomainError } from "../errors.ts";
-import type { TestStep } from "../mail/smtp-target.ts";
+import type { TestStep } from "../mail/test-steps.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { healthView } from "./health.ts";
-import { kindOf } from "./kinds/index.ts";
+import { kindOfBody, kindOfRow } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
-import { providerSecretContext } from "./secrets.ts";
+import { providerSecretContext, sealSecrets } from "./secrets.ts";
 import { validateProviderBody } from "./validation.ts";
 
 type ProviderRow = typeof emailProviders.$inferSelect;
@@ -34,14 +34,14 @@ export interface TestResult {
 }
 
 async function providerView(ctx: Context, row: ProviderRow) {
-  const kind = kindOf(row.type);
+  const kind = kindOfRow(row);
   const updatedBy = row.updatedBy ? await getAccount(ctx.db, row.updatedBy) : undefined;
   return {
     type: row.type,
     senderEmail: row.senderEmail,
     senderName: row.senderName,
     effectiveSenderName: effectiveSenderName(row.senderEmail, row.senderName),
-    ...kind.view(row.settings),
+    ...kind.view(row.settings, Object.keys(row.sealedSecrets), ctx.now()),
     fallbackToDefault: row.fallbackToDefault,
     enabled: row.enabled,
     health: healthView(ctx.config, row),
@@ -71,7 +71,7 @@ function changedFields(
   kind: ProviderKind,
   before: ProviderRow | undefined,
   after: Omit<ProviderRow, "updatedAt" | "alertedAt" | "alertedHealth" | "enabled">,
-  secretChanged: boolean,
+  secretsChanged: readonly string[],
 ) {
   const changes: Record<string, unknown> = {};
   const pairs: [string, unknown, unknown][] = [
@@ -87,7 +87,7 @@ function changedFields(
   ];
   for (const [field, from, to] of pairs)
     if (JSON.stringify(from) !== JSON.stringify(to)) changes[field] = { from: from ?? null, to: to ?? null };
-  if (secretChanged) changes[kind.secretField] = "(changed)";
+  for (const field of secretsChanged) changes[field] = "(changed)";
   return changes;
 }
 
@@ -102,7 +102,7 @@ export async function saveEmailProvider(
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
   const existing = await findProvider(ctx, appId);
-  const { body, secret } = await validateProviderBody(
+  const { body, secrets } = await validateProviderBody(
     ctx,
     env,
     app.workspaceId,
@@ -110,12 +110,11 @@ export async function saveEmailProvider(
     raw,
     (field, sealed) => ctx.secrets.open(sealed, providerSecretContext(appId, field)),
   );
-  const kind = kindOf(body.type);
+  const kind = kindOfBody(body)!;
   const { senderEmail } = body;
   const settings = kind.settingsOf(body);
-  const secretContext = providerSecretContext(appId, kind.secretField);
-
-  const secretChanged = kind.secretOf(body) !== undefined;
+  const given = kind.secretsOf(body);
+  const secretsChanged = kind.secretFields.filter((field) => given[field] !== undefined);
   const now = ctx.now();
   const next = {
     appId,
@@ -124,7 +123,7 @@ export async function saveEmailProvider(
     senderEmail,
     senderName: body.senderName ? body.senderName : null,
     settings: settings as Record<string, unknown>,
-    sealedSecrets: { [kind.secretField]: ctx.secrets.seal(secret, secretContext) },
+    sealedSecrets: sealSecrets(ctx, appId, secrets),
     fallbackToDefault: body.fallbackToDefault ?? false,
     health: "unknown" as const,
     healthReason: null,
@@ -135,7 +134,7 @@ export async function saveEmailProvider(
     lastTest: null,
     updatedBy: accountId,
   };
-  const changes = changedFields(kind, existing, next, secretChanged);
+  const changes = changedFields(kind, existing, next, secretsChanged);
   if (existing && Object.keys(changes).length === 0) return getEmailProvider(ctx, accountId, appId);
   await ctx.db.transaction(async (tx) => {
     await tx

@@ -8,17 +8,17 @@ import { invalid } from "../errors.ts";
 import { escapeHtml } from "../html-escape.ts";
 import { messageIdFor, type OutgoingEmail } from "../mail/sender.ts";
 import { blameOf } from "../mail/smtp-errors.ts";
-import { type TestStep, testSmtpTarget } from "../mail/smtp-target.ts";
+import type { TestStep } from "../mail/test-steps.ts";
 import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { recordHealth } from "./health.ts";
-import { kindOf, type ProviderBody } from "./kinds/index.ts";
-import type { KindEnvironment } from "./kinds/kind.ts";
+import { kindOfBody, kindOfRow, type ProviderBody } from "./kinds/index.ts";
+import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
-import { providerSecretContext } from "./secrets.ts";
+import { openSecrets, providerSecretContext } from "./secrets.ts";
 import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
-import { checkSender, resolveSecret } from "./validation.ts";
+import { checkSender, resolveSecrets } from "./validation.ts";
 
 /** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
 async function isWorkspaceMemberAddress(ctx: Context, workspaceId: string, email: string) {
@@ -67,17 +67,16 @@ export async function testEmailProvider(
   );
 
   const existing = await findProvider(ctx, appId);
-  let type: string;
+  let kind: ProviderKind;
   let settings: object;
-  let secret: string;
+  let secrets: Record<string, string>;
   let senderEmail: string;
   let senderName: string | null | undefined;
   if (input.config) {
-    const kind = kindOf(input.config.type);
-    type = input.config.type;
+    kind = kindOfBody(input.config)!;
     settings = kind.settingsOf(input.config);
-    secret = resolveSecret(kind, input.config, existing, (sealed) =>
-      ctx.secrets.open(sealed, providerSecretContext(appId, kind.secretField)),
+    secrets = resolveSecrets(kind, input.config, existing, (field, sealed) =>
+      ctx.secrets.open(sealed, providerSecretContext(appId, field)),
     );
     senderEmail = input.config.senderEmail;
     // The same sender rule as saving: a test email never goes out From a member's dashboard account.
@@ -94,13 +93,9 @@ export async function testEmailProvider(
         "There is no saved provider to test; send `config` to test one from the form.",
         "config",
       );
-    const kind = kindOf(existing.type);
-    type = existing.type;
+    kind = kindOfRow(existing);
     settings = existing.settings;
-    secret = ctx.secrets.open(
-      existing.sealedSecrets[kind.secretField]!,
-      providerSecretContext(appId, kind.secretField),
-    );
+    secrets = openSecrets(ctx, appId, existing.sealedSecrets);
     senderEmail = existing.senderEmail;
     senderName = existing.senderName;
   }
@@ -115,7 +110,7 @@ export async function testEmailProvider(
         messageId: messageIdFor(randomId("test"), senderEmail),
       }
     : undefined;
-  const steps = await runConnectionSteps(env, appId, { type, settings, secret, senderEmail }, email);
+  const steps = await runConnectionSteps(env, appId, { kind, settings, secrets, senderEmail }, email);
 
   const failed = steps.find((s) => s.outcome === "failed");
   const result: TestResult = { ok: !failed, testedAt: ctx.now().toISOString(), steps };
@@ -151,33 +146,31 @@ export async function testEmailProvider(
 }
 
 interface ProviderUnderTest {
-  type: string;
+  kind: ProviderKind;
   settings: object;
-  secret: string;
+  secrets: Record<string, string>;
   senderEmail: string;
 }
 
-/** Every step of a connection test (the kind's own, e.g. a token, then the SMTP dialogue), optionally sending `email`. */
+/** Every step of a connection test through a transport of its own (the kind's steps, e.g. a token, then its protocol's), optionally sending `email`. */
 export async function runConnectionSteps(
   env: KindEnvironment,
   appId: string,
   provider: ProviderUnderTest,
   email: OutgoingEmail | undefined,
 ): Promise<TestStep[]> {
-  const { settings, secret, senderEmail } = provider;
-  const kind = kindOf(provider.type);
-  const versionKey = `test:${appId}:${randomId("t")}`;
-  const steps = kind.preflight ? await kind.preflight(settings, secret, env, versionKey) : [];
-  if (steps.some((s) => s.outcome === "failed")) return steps;
-  const smtpSteps = await testSmtpTarget(
-    kind.smtpTarget(settings, secret, senderEmail, env, versionKey),
-    env.policy,
-    {
-      ...(email
-        ? { email: { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` } }
-        : {}),
-      explain: (error, step) => kind.explain(error, step, settings, senderEmail),
-    },
+  const { kind, settings, secrets, senderEmail } = provider;
+  const transport = kind.open(
+    { settings, secrets, senderEmail, versionKey: `test:${appId}:${randomId("t")}` },
+    env,
   );
-  return [...steps, ...smtpSteps];
+  try {
+    return await transport.probe({
+      email: email
+        ? { ...email, html: `<p>${escapeHtml(email.text).replace(/\n/g, "<br>")}</p>` }
+        : undefined,
+    });
+  } finally {
+    await transport.close();
+  }
 }

@@ -1,40 +1,50 @@
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Context } from "../context.ts";
 import { accounts, type emailProviders, workspaceMembers } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError, invalid } from "../errors.ts";
-import { kindOf, type ProviderBody, providerBodySchema, providerKinds } from "./kinds/index.ts";
+import { kindOfBody, kindOfRow, type ProviderBody, providerBodySchema } from "./kinds/index.ts";
 import type { FieldProblem, KindEnvironment, ProviderKind } from "./kinds/kind.ts";
-import { commonFields } from "./model.ts";
 
 type ProviderRow = typeof emailProviders.$inferSelect;
 
 /**
- * Resolves the secret for a save or a test: the one in the request, or the stored one — but the
- * stored one only while the destination is unchanged, so it cannot be replayed to another server.
+ * Resolves the secrets for a save or a test: those in the request, or the stored ones — but stored ones
+ * only while the destination is unchanged, so they cannot be replayed to another server.
  */
-export function resolveSecret(
+export function resolveSecrets(
   kind: ProviderKind,
   body: ProviderBody,
   existing: ProviderRow | undefined,
-  open: (sealed: string) => string,
-): string {
-  const given = kind.secretOf(body);
-  if (given !== undefined) return given;
-  const field = kind.secretField;
-  const sealed = existing?.sealedSecrets[field];
-  if (!existing || existing.type !== body.type || !sealed) {
-    throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
+  open: (field: string, sealed: string) => string,
+): Record<string, string> {
+  const given = kind.secretsOf(body);
+  const sameKind = existing !== undefined && kindOfRow(existing) === kind;
+  const moved = sameKind && kind.destinationChanged(existing.settings, kind.settingsOf(body));
+  const secrets: Record<string, string> = {};
+  for (const field of kind.secretFields) {
+    const value = given[field];
+    if (value !== undefined) {
+      secrets[field] = value;
+      continue;
+    }
+    const sealed = sameKind ? existing.sealedSecrets[field] : undefined;
+    if (!sealed) {
+      if (kind.requiredSecrets(body).includes(field))
+        throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
+      continue;
+    }
+    if (moved) {
+      throw invalid(
+        "secret_required",
+        `The destination changed, so the stored ${field} is not sent there: enter ${field} again.`,
+        field,
+      );
+    }
+    secrets[field] = open(field, sealed);
   }
-  if (kind.destinationChanged(existing.settings, kind.settingsOf(body))) {
-    throw invalid(
-      "secret_required",
-      `The destination changed, so the stored ${field} is not sent there: enter ${field} again.`,
-      field,
-    );
-  }
-  return open(sealed);
+  return secrets;
 }
 
 /**
@@ -93,9 +103,9 @@ async function problemOf(check: () => Promise<unknown>): Promise<FieldProblem[]>
  * The fields of a provider body that are valid on their own, so the checks that need the environment
  * (the outbound guard, the sender rule) run even while another field is wrong.
  */
-function validFields(raw: Record<string, unknown>, type: string): Record<string, unknown> {
+function validFields(raw: Record<string, unknown>, kind: ProviderKind): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(objectShapeOf(kindOf(type).bodySchema, raw))) {
+  for (const [name, field] of Object.entries(kind.bodySchema.shape as Shape)) {
     const parsed = field.safeParse(raw[name]);
     if (parsed.success && parsed.data !== undefined) fields[name] = parsed.data;
   }
@@ -103,21 +113,6 @@ function validFields(raw: Record<string, unknown>, type: string): Record<string,
 }
 
 type Shape = Record<string, z.ZodType>;
-
-/** The object schema `raw` is meant for: the kind's, or within a union (e.g. by `provider`) the option whose literals match. */
-function objectShapeOf(schema: z.ZodType, raw: Record<string, unknown>): Shape {
-  if (schema instanceof z.ZodObject) return schema.shape as Shape;
-  if (schema instanceof z.ZodDiscriminatedUnion) {
-    const options = schema.options as z.ZodType[];
-    const matching = options.find((option) => {
-      const shape = option instanceof z.ZodObject ? (option.shape as Shape) : {};
-      const literals = Object.entries(shape).filter(([, f]) => f instanceof z.ZodLiteral);
-      return literals.length > 0 && literals.every(([name, f]) => f.safeParse(raw[name]).success);
-    });
-    if (matching) return objectShapeOf(matching, raw);
-  }
-  return commonFields as Shape;
-}
 
 /**
  * One validation pass over a provider body: the schema, the sender rule, the stored-secret rule and
@@ -131,16 +126,15 @@ export async function validateProviderBody(
   existing: ProviderRow | undefined,
   raw: unknown,
   openSealed: (field: string, sealed: string) => string,
-): Promise<{ body: ProviderBody; secret: string }> {
+): Promise<{ body: ProviderBody; secrets: Record<string, string> }> {
   const parsed = providerBodySchema.safeParse(raw);
   const problems: FieldProblem[] = parsed.success ? [] : problemsOf(parsed.error, "body");
   const object =
     typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  const type = typeof object.type === "string" && object.type in providerKinds ? object.type : undefined;
-  let secret: string | undefined;
-  if (type) {
-    const kind = kindOf(type);
-    const fields = parsed.success ? (parsed.data as Record<string, unknown>) : validFields(object, type);
+  const kind = kindOfBody(object);
+  let secrets: Record<string, string> | undefined;
+  if (kind) {
+    const fields = parsed.success ? (parsed.data as Record<string, unknown>) : validFields(object, kind);
     if (typeof fields.senderEmail === "string") {
       const senderEmail = fields.senderEmail as ProviderBody["senderEmail"];
       problems.push(...(await problemOf(() => checkSender(ctx, workspaceId, senderEmail))));
@@ -148,26 +142,23 @@ export async function validateProviderBody(
     if (parsed.success) {
       problems.push(
         ...(await problemOf(async () => {
-          secret = resolveSecret(kind, parsed.data, existing, (sealed) =>
-            openSealed(kind.secretField, sealed),
-          );
+          secrets = resolveSecrets(kind, parsed.data, existing, openSealed);
         })),
       );
-    } else if (
-      fields[kind.secretField] === undefined &&
-      (!existing || existing.type !== type) &&
-      !problems.some((p) => p.field === kind.secretField)
-    ) {
-      problems.push({
-        field: kind.secretField,
-        code: "secret_required",
-        message: `${kind.secretField} is required for a new ${type} provider.`,
-      });
+    } else if (!existing || kindOfRow(existing) !== kind) {
+      for (const field of kind.requiredSecrets(fields as ProviderBody)) {
+        if (fields[field] !== undefined || problems.some((p) => p.field === field)) continue;
+        problems.push({
+          field,
+          code: "secret_required",
+          message: `${field} is required for a new ${kind.match.type} provider.`,
+        });
+      }
     }
     problems.push(...(await kind.validate(parsed.success ? kind.settingsOf(parsed.data) : fields, env)));
   }
-  if (problems.length > 0 || !parsed.success || secret === undefined) throw fieldsInvalid(problems);
-  return { body: parsed.data, secret };
+  if (problems.length > 0 || !parsed.success || secrets === undefined) throw fieldsInvalid(problems);
+  return { body: parsed.data, secrets };
 }
 
 function fieldsInvalid(problems: FieldProblem[]): DomainError {

@@ -24,7 +24,10 @@ export function messageIdFor(id: string, senderAddress: string): string {
 
 export interface SendResult {
   messageId: string;
+  /** The server's answer: an SMTP reply line, or an HTTP API's status and request id. */
   smtpReply: string;
+  /** What the answer means when it is less than delivery (e.g. Graph's 202: accepted, not yet delivered). */
+  note?: string;
 }
 
 /** Something that delivers an email over SMTP: the default sender, or a custom provider's pool. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
+import { readOperatorSettings } from "../../src/email-provider/kinds/index.ts";
 
 describe("configuration from the environment", () => {
   it("runs on embedded defaults with nothing set", () => {
@@ -13,12 +14,14 @@ describe("configuration from the environment", () => {
       seedDemo: true,
     });
     expect(config.publicUrl).toBe("http://127.0.0.1:8080");
-    expect(config.microsoft).toEqual({
+    expect(readOperatorSettings(config.operatorEnv).microsoft).toEqual({
       authorityHost: "https://login.microsoftonline.com",
       smtpHost: "smtp.office365.com",
       smtpPort: 587,
       maxConnections: 2,
       messagesPerMinute: 30,
+      graphUrl: "https://graph.microsoft.com",
+      graphMaxConcurrent: 4,
     });
   });
 
@@ -30,23 +33,39 @@ describe("configuration from the environment", () => {
         DATABASE_URL: "mysql://x",
         POSTERN_ROLE: "boss",
         POSTERN_OPERATOR_TOKEN: "short",
-        POSTERN_MICROSOFT_SMTP: "smtp.office365.com",
       });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join("\n");
-    for (const name of [
-      "PORT",
-      "DATABASE_URL",
-      "POSTERN_ROLE",
-      "POSTERN_OPERATOR_TOKEN",
-      "POSTERN_MICROSOFT_SMTP",
-    ]) {
+    for (const name of ["PORT", "DATABASE_URL", "POSTERN_ROLE", "POSTERN_OPERATOR_TOKEN"]) {
       expect(problems).toContain(`${name}:`);
     }
+  });
+
+  it("names every bad provider setting (each kind's POSTERN_<KIND>_*)", () => {
+    const operatorEnv = loadConfig({
+      POSTERN_MICROSOFT_SMTP: "smtp.office365.com",
+      POSTERN_MICROSOFT_GRAPH_URL: "http://graph.example",
+      POSTERN_MICROSOFT_MAX_CONNECTIONS: "0",
+    }).operatorEnv;
+    let error: unknown;
+    try {
+      readOperatorSettings(operatorEnv);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join("\n");
+    for (const name of [
+      "POSTERN_MICROSOFT_SMTP",
+      "POSTERN_MICROSOFT_GRAPH_URL",
+      "POSTERN_MICROSOFT_MAX_CONNECTIONS",
+    ])
+      expect(problems).toContain(`${name}:`);
     expect(problems).toContain("host:port");
+    expect(problems).toContain("https://");
   });
 
   it("refuses the api and worker roles without a shared PostgreSQL database", () => {

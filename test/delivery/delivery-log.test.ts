@@ -5,8 +5,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveries } from "../../src/db/schema.ts";
 import { deliveryLogQuery } from "../../src/delivery/delivery-log.ts";
-import { smtpHints } from "../../src/email-provider/kinds/hints.ts";
 import { classifySmtpError } from "../../src/mail/smtp-errors.ts";
+import { smtpHints } from "../../src/mail/smtp-hints.ts";
 import { ALLOWLIST, basicBody, sendLogin } from "../email-provider/support.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 

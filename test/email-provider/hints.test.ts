@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { smtpHints } from "../../src/email-provider/kinds/hints.ts";
 import { classifySmtpError } from "../../src/mail/smtp-errors.ts";
+import { smtpHints } from "../../src/mail/smtp-hints.ts";
 
 // nodemailer's error objects as it builds them (code, responseCode, response, command).
 const smtpError = (code: string, responseCode: number, response: string, command: string) =>

@@ -3,7 +3,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/connection.ts";
-import { xoauth2InitialResponse } from "../../src/mail/smtp-target.ts";
+import { xoauth2InitialResponse } from "../../src/mail/smtp-probe.ts";
 import { parseXoauth2 } from "../fakes/exchange-directory.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 import {

@@ -3,9 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.ts";
 import type { DeliveryRoute } from "../../src/delivery/routes.ts";
-import { microsoft } from "../../src/email-provider/oauth/microsoft.ts";
+import { readOperatorSettings } from "../../src/email-provider/kinds/index.ts";
+import type { MicrosoftOperatorSettings } from "../../src/email-provider/kinds/microsoft/operator-settings.ts";
+import { EXCHANGE_SCOPE, entraTokenSource } from "../../src/email-provider/kinds/microsoft/token-source.ts";
 import { ProviderRouting } from "../../src/email-provider/routing.ts";
-import type { TokenSource } from "../../src/mail/smtp-target.ts";
+import type { TokenSource } from "../../src/mail/smtp-pool.ts";
 import { Metrics } from "../../src/metrics/metrics.ts";
 import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
 import {
@@ -29,17 +31,15 @@ describe("Microsoft token source", () => {
   function tokenSource(): TokenSource {
     const config = loadConfig(ms.env);
     const metrics = new Metrics(async () => ({ queued: 0, active: 0, oldestAgeSeconds: 0 }));
-    const env = {
-      config,
-      metrics,
-      policy: { allowlist: [] },
-      now: () => new Date(),
-      tokenSource: () => source,
-    };
-    const source: TokenSource = microsoft.tokenSource(
-      { provider: "microsoft", tenantId: TENANT_ID, clientId: CLIENT_ID },
+    const source: TokenSource = entraTokenSource(
+      { tenantId: TENANT_ID, clientId: CLIENT_ID },
       CLIENT_SECRET,
-      env,
+      EXCHANGE_SCOPE,
+      {
+        operator: readOperatorSettings(config.operatorEnv).microsoft as MicrosoftOperatorSettings,
+        metrics,
+        now: () => new Date(),
+      },
     );
     return source;
   }
@@ -109,6 +109,7 @@ describe.each(backends)("token requests per email, through the pipeline (%s)", (
       },
       t.postern.metrics,
       { allowlist: [], trustedEndpoints: [{ host: "localhost", port: ms.exchange.port }] },
+      readOperatorSettings(t.postern.ctx.config.operatorEnv),
     );
     try {
       const resolved = await routing.resolve(app.id);

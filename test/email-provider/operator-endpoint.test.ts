@@ -3,7 +3,7 @@
 // A developer's Basic Auth provider naming the same host and port is judged like any other host, so it
 // cannot reach an internal endpoint, nor send a password there in clear text.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testSmtpTarget } from "../../src/mail/smtp-target.ts";
+import { testSmtpTarget } from "../../src/mail/smtp-probe.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
 import { basicBody } from "./support.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { microsoftGuide } from "../../src/email-provider/oauth/microsoft-guide.ts";
-import { psQuote } from "../../src/email-provider/oauth/powershell.ts";
+import { microsoftGuide } from "../../src/email-provider/kinds/microsoft/guide.ts";
+import { psQuote } from "../../src/email-provider/kinds/microsoft/powershell.ts";
 
 /**
  * PowerShell reads five characters as a single quote (U+0027 and U+2018–U+201B); inside a verbatim

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailProviders } from "../../src/db/schema.ts";
 import type { DeliveryRoute, HeldRoute } from "../../src/delivery/routes.ts";
+import { readOperatorSettings } from "../../src/email-provider/kinds/index.ts";
 import { ProviderRouting } from "../../src/email-provider/routing.ts";
 import type { ErrorClass } from "../../src/mail/smtp-errors.ts";
 import { type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
@@ -38,10 +39,13 @@ describe("which route a login email takes", () => {
       body: basicBody(9),
     });
     expect(saved.status, saved.text).toBe(200);
-    routing = new ProviderRouting(t.postern.ctx, () => defaultRoute, t.postern.metrics, {
-      allowlist: [],
-      trustedEndpoints: [],
-    });
+    routing = new ProviderRouting(
+      t.postern.ctx,
+      () => defaultRoute,
+      t.postern.metrics,
+      { allowlist: [], trustedEndpoints: [] },
+      readOperatorSettings(t.postern.ctx.config.operatorEnv),
+    );
   }, 60_000);
   afterAll(async () => {
     await routing?.close();

@@ -1,9 +1,15 @@
+import type net from "node:net";
 import type { z } from "zod";
 import type { Config } from "../../config/config.ts";
-import type { ClassifiedError, ErrorClass } from "../../mail/smtp-errors.ts";
-import type { SmtpTarget, StepName, TestStep, TokenSource } from "../../mail/smtp-target.ts";
+import type { ClassifiedError } from "../../mail/smtp-errors.ts";
+import type { ConnectionGate, TokenSource } from "../../mail/smtp-pool.ts";
+import type { StepName } from "../../mail/test-steps.ts";
+import type { Transport } from "../../mail/transport.ts";
 import type { Metrics } from "../../metrics/metrics.ts";
 import type { OutboundPolicy } from "../../security/outbound-guard.ts";
+import type { FormField } from "./form.ts";
+
+export type { ReplyMeaning, SenderReaction, Transport } from "../../mail/transport.ts";
 
 /** One invalid field of a request: its name, a stable code and what is wrong. */
 export interface FieldProblem {
@@ -17,9 +23,11 @@ export interface KindEnvironment {
   config: Config;
   policy: OutboundPolicy;
   metrics: Metrics;
+  /** Each kind's operator settings (POSTERN_<KIND>_*), read once at start: see `operatorSettings`. */
+  operator: Record<string, unknown>;
   /** The process's clock (Context.now). */
   now(): Date;
-  /** One token source per provider version, shared by its pool and every worker in this process. */
+  /** One token source per provider version, shared by its transport and every worker in this process. */
   tokenSource(key: string, create: () => TokenSource): TokenSource;
 }
 
@@ -41,37 +49,57 @@ export interface SenderLimits {
   messagesPerMinute: number;
 }
 
-/** What a provider-specific reply means: a truer class, a message with the fix, and what it asks of the sender. */
-export interface ReplyMeaning {
-  errorClass: ErrorClass;
-  message: string;
-  /**
-   * What a reply about the sender itself asks of everyone sharing its limits — slowDown: use fewer
-   * connections; pauseSeconds: send nothing through this sender for that long. Never set for a failure
-   * of one provider's own credentials or permissions: that marks only the provider failing.
-   */
-  sender?: { slowDown: true } | { pauseSeconds: number };
+/** Where a kind sends, for the outbound guard: the operator's endpoints are trusted as configured. */
+export interface OperatorEndpoint {
+  host: string;
+  port: number;
+}
+
+/** A saved (or tested) provider as a transport needs it: the secrets are open, in memory only. */
+export interface OpenProvider<Settings> {
+  settings: Settings;
+  secrets: Record<string, string>;
+  senderEmail: string;
+  /** Unique per provider version (or per test): token sources are cached under it. */
+  versionKey: string;
+  /** The cross-process gate for connections where the provider limits senders (see SenderLimits). */
+  gate?: ConnectionGate | undefined;
+  /** Sees every connection the transport opens (the open-connections metric). */
+  onConnection?: ((socket: net.Socket) => void) | undefined;
+}
+
+/** A kind's operator settings: environment variables read once at start, with their defaults. */
+export interface OperatorSettings<T> {
+  schema: z.ZodObject;
+  read(env: Record<string, unknown>): T;
 }
 
 /**
- * One kind of custom email provider (Basic Auth SMTP, OAuth SMTP, …) behind one small contract:
- * its request schema, which fields are secret and which say where the secret goes, how it becomes
- * an SMTP target, and how its failures are explained. Adding a kind is a new module and a registry entry.
+ * One kind of custom email provider (SMTP with a password, Microsoft 365, …) behind one contract: its
+ * request, stored and shown fields, its form, how it opens a transport, how its failures are
+ * explained, its limits and its operator settings. Adding a kind is a folder and a registry line.
  */
 export interface ProviderKind<
   Body extends CommonFields & { type: string } = CommonFields & { type: string },
   Settings extends object = object,
 > {
-  type: Body["type"];
-  /** The PUT body for this kind, including the common fields; the secret is optional (kept when allowed). */
-  bodySchema: z.ZodType<Body>;
-  /** The one write-only field of this kind. */
-  secretField: "password" | "clientSecret";
+  /** The registry key, also the metric label: "smtp_basic", "microsoft". */
+  id: string;
+  /** The body's discriminators: `type`, and `provider` for the OAuth SMTP kinds. */
+  match: { type: string; provider?: string };
+  /** The PUT body for this kind, including the common fields; secrets are optional (kept when allowed). */
+  bodySchema: z.ZodObject;
+  /** The kind's own fields of the provider view (never a secret: `…Set` booleans say one is stored). */
+  viewSchema: z.ZodObject;
+  form: { label: string; description: string; fields: FormField[] };
+  /** The write-only fields; a new provider needs `requiredSecrets` (e.g. one credential of several). */
+  secretFields: readonly string[];
+  requiredSecrets(body: Body): readonly string[];
   settingsOf(body: Body): Settings;
-  secretOf(body: Body): string | undefined;
+  secretsOf(body: Body): Record<string, string | undefined>;
   /**
-   * True when `after` would send the stored secret somewhere `before` did not: then the secret must
-   * be entered again, so a stored credential can never be replayed to a new server (Keycloak #39486).
+   * True when `after` would send the stored secrets somewhere `before` did not: then they must be
+   * entered again, so a stored credential can never be replayed to a new server (Keycloak #39486).
    */
   destinationChanged(before: Settings, after: Settings): boolean;
   /**
@@ -79,24 +107,12 @@ export interface ProviderKind<
    * far — some may be missing while another field is wrong — so every problem is named in one pass.
    */
   validate(settings: Partial<Settings>, env: KindEnvironment): Promise<FieldProblem[]>;
-  /** Non-secret fields for API responses. */
-  view(settings: Settings): Record<string, unknown>;
-  /** Fields the audit log may show changing (never the secret). */
+  /** The kind's fields for API responses, matching `viewSchema`. */
+  view(settings: Settings, storedSecrets: readonly string[], now: Date): Record<string, unknown>;
+  /** Fields the audit log may show changing (never a secret). */
   auditedFields: readonly string[];
-  smtpTarget(
-    settings: Settings,
-    secret: string,
-    senderEmail: string,
-    env: KindEnvironment,
-    versionKey: string,
-  ): SmtpTarget;
-  /** Steps that run before the SMTP dialogue in a connection test (e.g. getting a token). */
-  preflight?(
-    settings: Settings,
-    secret: string,
-    env: KindEnvironment,
-    versionKey: string,
-  ): Promise<TestStep[]>;
+  open(provider: OpenProvider<Settings>, env: KindEnvironment): Transport;
+  /** The fix for a failure at a step (the delivery log explains stored attempts with it too). */
   explain(
     error: ClassifiedError,
     step: StepName,
@@ -105,6 +121,7 @@ export interface ProviderKind<
   ): string | undefined;
   /** Present when the provider limits each sender: sends then take a slot shared by all processes. */
   senderLimits?(settings: Settings, senderEmail: string, env: KindEnvironment): SenderLimits | undefined;
-  /** Reads the provider's own replies (e.g. Exchange's 432 4.3.2 or 5.7.139) beyond generic SMTP. */
-  interpret?(error: ClassifiedError, settings: Settings, senderEmail: string): ReplyMeaning | undefined;
+  operatorSettings?: OperatorSettings<unknown>;
+  /** The operator's own endpoints this kind connects to (trusted by the outbound guard over TLS). */
+  operatorEndpoints?(operator: unknown): OperatorEndpoint[];
 }

@@ -1,4 +1,4 @@
-import type { TokenSource } from "../../mail/smtp-target.ts";
+import type { TokenSource } from "../../mail/smtp-pool.ts";
 import { TokenError } from "./token-error.ts";
 
 export interface AccessToken {
@@ -11,7 +11,7 @@ const FRESH_REUSE_MS = 10_000;
 
 /**
  * Wraps a token fetcher so that concurrent callers share one request: MSAL does not merge concurrent
- * calls (stack-notes.md: five at once make five requests), and a pool opening connections, or 50 first
+ * calls (five at once make five token requests), and a pool opening connections, or 50 first
  * sends at once, would otherwise each cost a token request. When several connections see the cached
  * token refused at once, they all want a fresh one: one request serves them.
  */

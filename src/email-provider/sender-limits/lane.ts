@@ -1,5 +1,5 @@
 import type { Db } from "../../db/connection.ts";
-import type { ConnectionGate } from "../../mail/smtp-target.ts";
+import type { ConnectionGate } from "../../mail/smtp-pool.ts";
 import type { ReplyMeaning, SenderLimits } from "../kinds/kind.ts";
 import {
   finishMessage,

@@ -3,10 +3,12 @@ import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { setEmailProviderEnabled } from "../../email-provider/enablement.ts";
-import { providerBodySchema } from "../../email-provider/kinds/index.ts";
+import { formFieldSchema } from "../../email-provider/kinds/form.ts";
+import { providerBodySchema, providerForms, providerViewFields } from "../../email-provider/kinds/index.ts";
 import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
 import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
 import { testEmailProvider } from "../../email-provider/test-connection.ts";
+import { STEP_NAMES } from "../../mail/test-steps.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
 
@@ -27,7 +29,7 @@ const health = z.object({
   ifItFails: z.string().describe("What happens to login emails whenever this provider fails"),
 });
 const step = z.object({
-  name: z.enum(["token", "resolve", "connect", "tls", "ehlo", "authenticate", "send"]),
+  name: z.enum(STEP_NAMES),
   outcome: z.enum(["ok", "failed", "skipped"]),
   durationMs: z.number(),
   detail: z.string().optional(),
@@ -37,43 +39,62 @@ const step = z.object({
 });
 const testResult = z.object({ ok: z.boolean(), testedAt: z.string(), steps: z.array(step) });
 /** Secrets never appear: `passwordSet` / `clientSecretSet` say one is stored. */
-const providerView = z
-  .object({
-    type: z.string(),
-    senderEmail: z.string(),
-    senderName: z.string().nullable(),
-    effectiveSenderName: z.string(),
-    fallbackToDefault: z.boolean(),
-    enabled: z
-      .boolean()
-      .describe("False: switched off; login emails go through the default sender and nothing probes it"),
-    health,
-    lastTest: testResult.nullable(),
-    version: z.number(),
-    updatedAt: z.string(),
-    updatedBy: z.object({ id: z.string(), email: z.string() }).nullable(),
-    host: z.string().optional(),
-    port: z.number().optional(),
-    security: z.string().optional(),
-    username: z.string().optional(),
-    passwordSet: z.boolean().optional(),
-    provider: z.string().optional(),
-    clientId: z.string().optional(),
-    tenantId: z.string().optional(),
-    clientSecretSet: z.boolean().optional(),
-  })
-  .strip();
+const providerView = z.object({
+  type: z.string(),
+  senderEmail: z.string(),
+  senderName: z.string().nullable(),
+  effectiveSenderName: z.string(),
+  fallbackToDefault: z.boolean(),
+  enabled: z
+    .boolean()
+    .describe("False: switched off; login emails go through the default sender and nothing probes it"),
+  health,
+  lastTest: testResult.nullable(),
+  version: z.number(),
+  updatedAt: z.string(),
+  updatedBy: z.object({ id: z.string(), email: z.string() }).nullable(),
+  // Each kind's own fields, from the registry (all optional here: which appear depends on `type`).
+  ...providerViewFields(),
+});
 const providerState = z.object({
   locked: z.boolean(),
   defaultSender: z.string(),
   provider: providerView.nullable(),
 });
 const params = z.strictObject({ appId: idSchema });
+const providerKindForms = z.object({
+  kinds: z.array(
+    z.object({
+      id: z.string(),
+      match: z
+        .object({ type: z.string(), provider: z.string().optional() })
+        .describe("The body's `type` (and `provider`) for this kind"),
+      label: z.string(),
+      description: z.string(),
+      fields: z.array(formFieldSchema),
+    }),
+  ),
+});
 const tags = ["email provider"];
 
 export function emailProviderRoutes(ctx: Context, env: KindEnvironment): FastifyPluginAsyncZod {
   return async (app) => {
     app.addHook("preHandler", sessionGuard(ctx));
+
+    app.get(
+      "/api/email-provider-kinds",
+      {
+        schema: {
+          tags,
+          summary:
+            "Every provider kind with its form: fields, labels, help, which are secret or destinations",
+          description:
+            "The dashboard renders provider forms from this. Common fields (senderEmail, senderName, fallbackToDefault) belong to every kind and are not listed.",
+          response: { 200: providerKindForms, ...problems },
+        },
+      },
+      async () => ({ kinds: providerForms() }),
+    );
 
     app.get(
       "/api/apps/:appId/email-provider",

@@ -2,8 +2,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
-import { clientIdSchema, objectIdSchema, tenantIdSchema } from "../../email-provider/oauth/microsoft.ts";
-import { microsoftGuideForApp } from "../../email-provider/oauth/microsoft-guide.ts";
+import { microsoftGuideForApp } from "../../email-provider/guides.ts";
+import {
+  clientIdSchema,
+  objectIdSchema,
+  tenantIdSchema,
+} from "../../email-provider/kinds/microsoft/index.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
 

@@ -1,5 +1,5 @@
-import type { ClassifiedError } from "../../mail/smtp-errors.ts";
-import type { ReplyMeaning } from "../kinds/kind.ts";
+import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
+import type { ReplyMeaning } from "../../../mail/transport.ts";
 import { psQuote } from "./powershell.ts";
 
 /** Long enough for the per-minute submission window to pass (Exchange: 30 messages a minute per mailbox). */

@@ -1,8 +1,10 @@
 import { z } from "zod";
-import { checkOutboundTarget, OutboundBlockedError } from "../../security/outbound-guard.ts";
-import { commonFields } from "../model.ts";
-import { smtpHints } from "./hints.ts";
-import type { ProviderKind } from "./kind.ts";
+import { smtpHints } from "../../../mail/smtp-hints.ts";
+import { smtpTransport } from "../../../mail/smtp-transport.ts";
+import { checkOutboundTarget, OutboundBlockedError } from "../../../security/outbound-guard.ts";
+import { commonFields } from "../../model.ts";
+import type { FormField } from "../form.ts";
+import type { ProviderKind } from "../kind.ts";
 
 /** A hostname or IP literal: no scheme, no path, no port. */
 const hostSchema = z
@@ -33,7 +35,7 @@ export const smtpBasicBody = z.strictObject({
     .regex(/^[^\r\n\0]*$/, "must not contain line breaks or NUL")
     .optional(),
 });
-type Body = z.infer<typeof smtpBasicBody>;
+export type SmtpBasicBody = z.infer<typeof smtpBasicBody>;
 
 export interface SmtpBasicSettings {
   host: string;
@@ -42,19 +44,79 @@ export interface SmtpBasicSettings {
   username: string;
 }
 
+const viewSchema = z.object({
+  host: z.string(),
+  port: z.number(),
+  security: z.enum(["starttls", "tls", "none"]),
+  username: z.string(),
+  passwordSet: z.boolean(),
+});
+
+const fields: FormField[] = [
+  {
+    name: "host",
+    label: "SMTP host",
+    input: "text",
+    required: true,
+    placeholder: "smtp.example.com",
+    autocomplete: "off",
+    destination: true,
+    lowercase: true,
+  },
+  {
+    name: "security",
+    label: "Security",
+    input: "select",
+    required: true,
+    default: "starttls",
+    destination: true,
+    options: [
+      { value: "starttls", label: "STARTTLS (usually port 587)" },
+      { value: "tls", label: "Implicit TLS (usually port 465)" },
+      { value: "none", label: "None (allowlisted relays only)" },
+    ],
+  },
+  { name: "port", label: "Port", input: "number", required: true, placeholder: "587", destination: true },
+  {
+    name: "username",
+    label: "Username",
+    input: "text",
+    required: true,
+    autocomplete: "off",
+    destination: true,
+  },
+  {
+    name: "password",
+    label: "Password",
+    input: "secret",
+    required: true,
+    autocomplete: "new-password",
+    setFlag: "passwordSet",
+    help: "Write-only: Postern seals it and never shows it again.",
+  },
+];
+
 const normalHost = (host: string) => host.toLowerCase().replace(/\.$/, "");
 
-export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
-  type: "smtp_basic",
+export const smtpBasic: ProviderKind<SmtpBasicBody, SmtpBasicSettings> = {
+  id: "smtp_basic",
+  match: { type: "smtp_basic" },
   bodySchema: smtpBasicBody,
-  secretField: "password",
+  viewSchema,
+  form: {
+    label: "Basic Auth",
+    description: "Any SMTP server that accepts a username and password, over STARTTLS or implicit TLS.",
+    fields,
+  },
+  secretFields: ["password"],
+  requiredSecrets: () => ["password"],
   settingsOf: (body) => ({
     host: normalHost(body.host),
     port: body.port,
     security: body.security,
     username: body.username,
   }),
-  secretOf: (body) => body.password,
+  secretsOf: (body) => ({ password: body.password }),
   destinationChanged: (before, after) =>
     before.host !== after.host ||
     before.port !== after.port ||
@@ -96,12 +158,21 @@ export const smtpBasic: ProviderKind<Body, SmtpBasicSettings> = {
     username: s.username,
     passwordSet: true,
   }),
-  smtpTarget: (s, secret) => ({
-    host: s.host,
-    port: s.port,
-    security: s.security,
-    auth: { method: "password", user: s.username, pass: secret },
-    maxConnections: 3,
-  }),
+  open: (provider, env) =>
+    smtpTransport(
+      {
+        host: provider.settings.host,
+        port: provider.settings.port,
+        security: provider.settings.security,
+        auth: { method: "password", user: provider.settings.username, pass: provider.secrets.password! },
+        maxConnections: 3,
+      },
+      {
+        policy: env.policy,
+        explain: (error) => smtpHints(error),
+        gate: provider.gate,
+        onConnection: provider.onConnection,
+      },
+    ),
   explain: (error) => smtpHints(error),
 };

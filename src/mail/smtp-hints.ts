@@ -1,4 +1,4 @@
-import type { ClassifiedError } from "../../mail/smtp-errors.ts";
+import type { ClassifiedError } from "./smtp-errors.ts";
 
 /** What a developer can do about a failed SMTP step (each failure gets an actionable hint). */
 export function smtpHints(error: ClassifiedError): string | undefined {

@@ -1,4 +1,4 @@
-import { TokenError } from "./token-error.ts";
+import { TokenError } from "../../oauth/token-error.ts";
 
 /** The fields of MSAL's AuthError/ServerError we read (msal-common's ResponseHandler). */
 interface MsalErrorLike {

@@ -1,0 +1,210 @@
+import { z } from "zod";
+import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
+import { smtpHints } from "../../../mail/smtp-hints.ts";
+import { smtpTransport } from "../../../mail/smtp-transport.ts";
+import type { StepName } from "../../../mail/test-steps.ts";
+import { commonFields } from "../../model.ts";
+import { tokenStep } from "../../oauth/token-step.ts";
+import type { FormField } from "../form.ts";
+import type { ProviderKind } from "../kind.ts";
+import { interpretExchangeReply } from "./exchange-replies.ts";
+import { type MicrosoftOperatorSettings, microsoftOperatorSettings } from "./operator-settings.ts";
+import { EXCHANGE_SCOPE, entraTokenSource, missingRole } from "./token-source.ts";
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** One GUID field of Entra, named for the message: the client ID, the service principal's object ID. */
+const guidSchema = (what: string) =>
+  z.string().trim().regex(GUID, `must be ${what}, a GUID such as 0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f`);
+
+export const clientIdSchema = guidSchema("the Application (client) ID");
+
+/** The Enterprise application's (service principal's) Object ID, for Exchange's New-ServicePrincipal. */
+export const objectIdSchema = guidSchema("the Enterprise application's Object ID");
+
+/** A GUID or a verified domain; `common` and `organizations` cannot get app-only tokens (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). */
+export const tenantIdSchema = z
+  .string()
+  .trim()
+  .max(253, "must be at most 253 characters")
+  .refine(
+    (value) => GUID.test(value) || DOMAIN.test(value),
+    "must be the Directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com",
+  );
+
+export const microsoftBody = z.strictObject({
+  type: z.literal("smtp_oauth"),
+  provider: z.literal("microsoft"),
+  ...commonFields,
+  clientId: clientIdSchema,
+  clientSecret: z
+    .string()
+    .min(1, "must not be empty")
+    .max(1024, "must be at most 1024 characters")
+    .regex(/^[^\r\n\0]*$/, "must not contain line breaks or NUL")
+    .optional(),
+  tenantId: tenantIdSchema,
+});
+
+export type MicrosoftBody = z.infer<typeof microsoftBody>;
+
+export interface MicrosoftSettings {
+  provider: "microsoft";
+  tenantId: string;
+  clientId: string;
+  /** Stored rows from before Graph have none: SMTP. */
+  transport?: "smtp" | "graph";
+}
+
+const viewSchema = z.object({
+  provider: z.literal("microsoft"),
+  tenantId: z.string(),
+  clientId: z.string(),
+  transport: z.enum(["smtp", "graph"]),
+  clientSecretSet: z.boolean(),
+});
+
+const fields: FormField[] = [
+  {
+    name: "tenantId",
+    label: "Directory (tenant) ID",
+    input: "text",
+    required: true,
+    placeholder: "contoso.onmicrosoft.com or a directory ID",
+    autocomplete: "off",
+    destination: true,
+    lowercase: true,
+    help: "Entra admin center → Overview: the Directory (tenant) ID, or a verified domain of the tenant.",
+  },
+  {
+    name: "clientId",
+    label: "Application (client) ID",
+    input: "text",
+    required: true,
+    placeholder: "0f3c5a9e-2b1d-4c7a-9e8f-1a2b3c4d5e6f",
+    autocomplete: "off",
+    destination: true,
+    lowercase: true,
+    help: "App registrations → your app → Overview.",
+  },
+  {
+    name: "clientSecret",
+    label: "Client secret",
+    input: "secret",
+    required: true,
+    autocomplete: "new-password",
+    setFlag: "clientSecretSet",
+    help: "The secret's Value (not its ID), from Certificates & secrets. Write-only: Postern seals it and never shows it again.",
+  },
+];
+
+const operatorOf = (env: { operator: Record<string, unknown> }) =>
+  env.operator.microsoft as MicrosoftOperatorSettings;
+
+/**
+ * Microsoft 365: Entra client credentials, then either XOAUTH2 to Exchange Online's SMTP submission
+ * endpoint or Microsoft Graph's sendMail (`transport`).
+ */
+export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
+  id: "microsoft",
+  match: { type: "smtp_oauth", provider: "microsoft" },
+  bodySchema: microsoftBody,
+  viewSchema,
+  form: {
+    label: "Microsoft 365",
+    description:
+      "Exchange Online through an Entra app registration: OAuth client credentials, no password. Sends over SMTP or Microsoft Graph.",
+    fields,
+  },
+  secretFields: ["clientSecret"],
+  requiredSecrets: () => ["clientSecret"],
+  settingsOf: (body) => ({
+    provider: "microsoft",
+    tenantId: body.tenantId.toLowerCase(),
+    clientId: body.clientId.toLowerCase(),
+    transport: "smtp",
+  }),
+  secretsOf: (body) => ({ clientSecret: body.clientSecret }),
+  // The client secret goes to the token endpoint of this tenant and client: any change there could hand
+  // it to someone else's app registration. The transport only changes what the token is used for.
+  destinationChanged: (before, after) =>
+    before.tenantId !== after.tenantId || before.clientId !== after.clientId,
+  auditedFields: ["provider", "tenantId", "clientId", "transport"],
+  // The endpoints are the operator's (POSTERN_MICROSOFT_*), trusted as configured for this kind's TLS
+  // connections only (operatorEndpoints): nothing to check here.
+  validate: async () => [],
+  view: (settings) => ({ ...settings, transport: settings.transport ?? "smtp", clientSecretSet: true }),
+  operatorSettings: microsoftOperatorSettings,
+  operatorEndpoints: (operator) => {
+    const { smtpHost, smtpPort, graphUrl } = operator as MicrosoftOperatorSettings;
+    const graph = new URL(graphUrl);
+    return [
+      { host: smtpHost, port: smtpPort },
+      { host: graph.hostname, port: Number(graph.port || 443) },
+    ];
+  },
+
+  open(provider, env) {
+    const operator = operatorOf(env);
+    const scope = EXCHANGE_SCOPE;
+    const tokens = env.tokenSource(provider.versionKey, () =>
+      entraTokenSource(provider.settings, provider.secrets.clientSecret!, scope, {
+        operator,
+        metrics: env.metrics,
+        now: env.now,
+      }),
+    );
+    return smtpTransport(
+      {
+        host: operator.smtpHost,
+        port: operator.smtpPort,
+        security: "starttls",
+        operatorEndpoint: true,
+        auth: { method: "xoauth2", user: provider.senderEmail, tokens },
+        maxConnections: operator.maxConnections,
+      },
+      {
+        policy: env.policy,
+        explain: (error, step) => microsoftHint(error, step, provider.senderEmail),
+        interpret: (error) => interpretExchangeReply(error, provider.senderEmail),
+        // The token step first: the SMTP steps then reuse its token (the same token source).
+        preflight: () => tokenStep(tokens, (token) => missingRole(token, "SMTP.SendAsApp")),
+        gate: provider.gate,
+        onConnection: provider.onConnection,
+      },
+    );
+  },
+
+  // Exchange counts connections and messages per mailbox, whichever app sends (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), but only apps
+  // of the mailbox's own tenant can send as it: the lane is per (tenant, mailbox), so an app of another
+  // tenant naming the mailbox gets a lane of its own. The tenant is keyed as configured (lower-cased): a
+  // GUID and a domain of one tenant make two lanes, which together may exceed the mailbox's limits until
+  // Exchange's 432 or quota reply slows each down — safe, where a shared key guessed wrong would not be
+  // (the GUID, a token's `tid`, is only known after a token). An app that merely claims the tenant
+  // shares the lane but can neither pause it nor use up its window (ReplyMeaning.sender, SenderLane).
+  // Graph's own limits are per app and mailbox and answered with 429 (held by the lane's pause); Exchange's
+  // per-mailbox sending limits apply to both transports.
+  senderLimits: (settings, senderEmail, env) => {
+    const operator = operatorOf(env);
+    return {
+      key: `microsoft:${settings.tenantId.toLowerCase()}:${senderEmail.toLowerCase()}`,
+      maxConnections: settings.transport === "graph" ? operator.graphMaxConcurrent : operator.maxConnections,
+      messagesPerMinute: operator.messagesPerMinute,
+    };
+  },
+  explain: (error, step, _settings, senderEmail) => microsoftHint(error, step, senderEmail),
+};
+
+function microsoftHint(error: ClassifiedError, step: StepName, senderEmail: string): string | undefined {
+  const meaning = interpretExchangeReply(error, senderEmail);
+  if (meaning) return meaning.message;
+  if (error.errorClass === "token") return undefined; // the step's detail already carries the fix
+  if ((step === "resolve" || step === "connect") && error.errorClass !== "blocked") {
+    return "Postern could not reach Exchange Online's SMTP endpoint. Check that outbound connections to it (port 587) are allowed.";
+  }
+  if (error.errorClass === "auth") {
+    return "Exchange refused the XOAUTH2 login. Follow the setup guide: service principal, mailbox permission, SMTP.SendAsApp with admin consent.";
+  }
+  return smtpHints(error);
+}
