@@ -200,6 +200,16 @@ describe("uploading a certificate and private key", () => {
     expect(parsed.problems[0]?.message).toContain("-nodes");
   });
 
+  it("takes a combined PEM (certificate and key in one file) in both fields, storing the certificate alone", () => {
+    const combined = file("good-cert.pem") + file("good-key.pem");
+    const parsed = parseUploadedCertificate(combined, combined, now());
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    expect(parsed.certificate.certificatePem).not.toContain("PRIVATE KEY");
+    expect(certificateView(parsed.certificate, now()).certificatePem).toBe(
+      new X509Certificate(file("good-cert.pem")).toString(),
+    );
+  });
+
   it("never echoes key material in a problem's message", () => {
     const key = file("good-key.pem");
     const body = key.split("\n")[1] ?? "";

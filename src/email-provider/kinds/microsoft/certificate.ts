@@ -99,7 +99,7 @@ export function daysLeft(until: Date, now: Date): number {
   return Math.max(0, Math.floor((until.getTime() - now.getTime()) / DAY_MS));
 }
 
-function describe(certificate: X509Certificate, privateKey: KeyObject): CertificateDescription {
+function describeCertificate(certificate: X509Certificate, privateKey: KeyObject): CertificateDescription {
   const digest = (algorithm: "sha1" | "sha256") => createHash(algorithm).update(certificate.raw);
   return {
     // node's PEM has the "\n" line breaks msal-node's x5c parser expects.
@@ -136,7 +136,7 @@ export async function generateCertificate(options: {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return describe(new X509Certificate(generated.toString("pem")), KeyObject.from(keys.privateKey));
+  return describeCertificate(new X509Certificate(generated.toString("pem")), KeyObject.from(keys.privateKey));
 }
 
 const PEM_LABEL = /-----BEGIN ([A-Z0-9 ]+)-----/g;
@@ -267,7 +267,7 @@ export function parseUploadedCertificate(
       ],
     };
   }
-  return { ok: true, certificate: describe(certificate.certificate, key.key) };
+  return { ok: true, certificate: describeCertificate(certificate.certificate, key.key) };
 }
 
 /** The public side of a certificate credential, with the days left before Entra stops accepting it. */
