@@ -12,6 +12,37 @@ interface MsalErrorLike {
 const APP_REGISTRATION = "Microsoft Entra admin center → App registrations → your app";
 const SECRET_FIX = `Paste the client secret's Value (not its Secret ID) from ${APP_REGISTRATION} → Certificates & secrets, or create a new client secret there and save it here.`;
 const TENANT_FIX = `Use the Directory (tenant) ID from ${APP_REGISTRATION} → Overview, or a verified domain of the tenant such as contoso.onmicrosoft.com.`;
+const CERTIFICATE_AGAIN =
+  "Upload the certificate and its private key again, or let Postern generate a new certificate";
+
+/** AADSTS700027 says why in brackets: the key was not found, the signature did not match, or the key expired. */
+function certificateRefusal(
+  message: string,
+  settings: { clientId: string; certificateThumbprintSha1?: string },
+): TokenError {
+  if (message.includes("The key used is expired")) {
+    return new TokenError(
+      "token",
+      "The certificate Postern signs with has expired (AADSTS700027).",
+      `${CERTIFICATE_AGAIN}, upload it in ${APP_REGISTRATION} → Certificates & secrets → Certificates, then remove the expired one there.`,
+    );
+  }
+  if (message.includes("did not match the expected signature")) {
+    return new TokenError(
+      "token",
+      "Microsoft has the certificate Postern names, but Postern's private key does not belong to it (AADSTS700027).",
+      `${CERTIFICATE_AGAIN} and upload that certificate in ${APP_REGISTRATION} → Certificates & secrets → Certificates.`,
+    );
+  }
+  const thumbprint = settings.certificateThumbprintSha1
+    ? ` (thumbprint ${settings.certificateThumbprintSha1})`
+    : "";
+  return new TokenError(
+    "token",
+    `The certificate Postern signs with is not registered on app ${settings.clientId} (AADSTS700027).`,
+    `Download the certificate${thumbprint} from Postern and upload it in ${APP_REGISTRATION} → Certificates & secrets → Certificates → Upload certificate.`,
+  );
+}
 
 /** The AADSTS code of an Entra error: `errorNo`, else the first code in its description. */
 function aadstsCode(e: MsalErrorLike): number | undefined {
@@ -28,7 +59,7 @@ function aadstsCode(e: MsalErrorLike): number | undefined {
  */
 export function microsoftTokenError(
   err: unknown,
-  settings: { clientId: string; tenantId: string },
+  settings: { clientId: string; tenantId: string; certificateThumbprintSha1?: string },
 ): TokenError {
   if (err instanceof TokenError) return err;
   const e = (typeof err === "object" && err !== null ? err : {}) as MsalErrorLike;
@@ -57,7 +88,34 @@ export function microsoftTokenError(
       return new TokenError(
         "token",
         "The client secret has expired (AADSTS7000222).",
-        `Create a new client secret in ${APP_REGISTRATION} → Certificates & secrets and save it here.`,
+        `Create a new client secret in ${APP_REGISTRATION} → Certificates & secrets and save it here, with its expiry date, or switch to a certificate, which Postern can generate.`,
+      );
+    // Certificate credentials (client assertions): https://learn.microsoft.com/entra/identity-platform/certificate-credentials
+    case 700027:
+      return certificateRefusal(e.errorMessage ?? "", settings);
+    case 700024:
+      return new TokenError(
+        "token",
+        "Microsoft found Postern's signed client assertion outside its valid time range (AADSTS700024).",
+        "Postern dates each assertion by the clock of the machine it runs on: set that clock right (NTP) and test again.",
+      );
+    case 700023:
+      return new TokenError(
+        "token",
+        "Microsoft refused the client assertion's audience (AADSTS700023).",
+        `Postern addresses the assertion to the token endpoint of tenant ${settings.tenantId}: check the tenant ID, and that the operator's POSTERN_MICROSOFT_AUTHORITY_HOST is the cloud the tenant lives in.`,
+      );
+    case 700021:
+      return new TokenError(
+        "token",
+        `Microsoft says the client assertion was not issued by client ID ${settings.clientId} (AADSTS700021).`,
+        `Check the Application (client) ID on ${APP_REGISTRATION} → Overview.`,
+      );
+    case 50027:
+      return new TokenError(
+        "token",
+        "Microsoft could not read Postern's client assertion (AADSTS50027).",
+        `The stored certificate or key may be damaged. ${CERTIFICATE_AGAIN}, and upload that certificate in ${APP_REGISTRATION} → Certificates & secrets → Certificates.`,
       );
     case 700016:
       return new TokenError(
