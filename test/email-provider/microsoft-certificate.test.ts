@@ -19,7 +19,7 @@ import {
   type MsalCredential,
   msalCredential,
 } from "../../src/email-provider/kinds/microsoft/credentials.ts";
-import { microsoftTokenError } from "../../src/email-provider/oauth/microsoft-token-errors.ts";
+import { microsoftTokenError } from "../../src/email-provider/kinds/microsoft/token-errors.ts";
 import type { TokenError } from "../../src/email-provider/oauth/token-error.ts";
 import { type MicrosoftIdentityFake, startMicrosoftIdentityFake } from "../fakes/microsoft-identity.ts";
 
