@@ -9,13 +9,18 @@ export const formFieldSchema = z.object({
   label: z.string(),
   help: z.string().optional(),
   input: z
-    .enum(["text", "number", "select", "choice", "secret", "checkbox", "date", "pem"])
+    .enum(["text", "number", "select", "choice", "password", "checkbox", "date", "pem", "certificate"])
     .describe(
-      "select: a drop-down; choice: radio buttons with help per option; secret: write-only (never shown " +
-        "back); pem: pasted or uploaded PEM text; date: YYYY-MM-DD",
+      "select: a drop-down; choice: radio buttons with help per option; password: a one-line secret; pem: " +
+        "PEM text, pasted or from a file; date: YYYY-MM-DD; certificate: nothing to enter — shows the view's " +
+        "`certificate` (PEM to download, thumbprints, expiry)",
     ),
   /** Required when creating (secrets: unless stored and kept). */
   required: z.boolean(),
+  secret: z
+    .boolean()
+    .optional()
+    .describe("Write-only: never in a response; left empty, the stored one is kept while no destination changed"),
   placeholder: z.string().optional(),
   autocomplete: z.string().optional(),
   default: z.union([z.string(), z.number(), z.boolean()]).optional(),

@@ -91,7 +91,8 @@ const fields: FormField[] = [
   {
     name: "clientSecret",
     label: "Client secret",
-    input: "secret",
+    input: "password",
+    secret: true,
     required: true,
     autocomplete: "new-password",
     setFlag: "clientSecretSet",

@@ -88,7 +88,8 @@ const fields: FormField[] = [
   {
     name: "password",
     label: "Password",
-    input: "secret",
+    input: "password",
+    secret: true,
     required: true,
     autocomplete: "new-password",
     setFlag: "passwordSet",
