@@ -5,6 +5,8 @@ import { freePort } from "../support/process.ts";
 import { ALLOWLIST } from "./support.ts";
 
 const RUNS = 1000;
+// A thousand requests take 25 s alone and over 60 s beside a busy suite: the bound is throughput, not a hang.
+const PROPERTY_TIMEOUT_MS = 240_000;
 const noControl = (s: string) => !/\p{Cc}/u.test(s);
 const text = (min: number, max: number) =>
   fc
@@ -125,52 +127,60 @@ describe.each(backends)("provider routes under generated bodies (%s)", (backend)
 
   const state = async () => (await t.request("GET", `/api/apps/${app.id}/email-provider`, { session })).text;
 
-  it(`PUT answers 2xx to valid bodies and 4xx to invalid ones, never 5xx, and an invalid body changes nothing (${RUNS} bodies)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(
-          validBody(fc.integer({ min: 1, max: 65535 })).map((b) => ({ valid: true, b })),
-          invalidBody(fc.integer({ min: 1, max: 65535 })).map((b) => ({ valid: false, b })),
+  it(
+    `PUT answers 2xx to valid bodies and 4xx to invalid ones, never 5xx, and an invalid body changes nothing (${RUNS} bodies)`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            validBody(fc.integer({ min: 1, max: 65535 })).map((b) => ({ valid: true, b })),
+            invalidBody(fc.integer({ min: 1, max: 65535 })).map((b) => ({ valid: false, b })),
+          ),
+          async ({ valid, b }) => {
+            const before = await state();
+            const res = await t.request("PUT", `/api/apps/${app.id}/email-provider`, { session, body: b });
+            if (valid) {
+              expect(res.status, res.text).toBe(200);
+            } else {
+              expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+              expect(res.status, res.text).toBeLessThan(500);
+              expect(await state()).toBe(before);
+            }
+          },
         ),
-        async ({ valid, b }) => {
-          const before = await state();
-          const res = await t.request("PUT", `/api/apps/${app.id}/email-provider`, { session, body: b });
-          if (valid) {
-            expect(res.status, res.text).toBe(200);
-          } else {
-            expect(res.status, res.text).toBeGreaterThanOrEqual(400);
-            expect(res.status, res.text).toBeLessThan(500);
-            expect(await state()).toBe(before);
-          }
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
+        { numRuns: RUNS },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  it(`the test route answers 200 to valid configs and 4xx to invalid ones, never 5xx (${RUNS} bodies)`, async () => {
-    const port = fc.constant(closedPort);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(
-          validBody(port).map((b) => ({ valid: true, b })),
-          invalidBody(port).map((b) => ({ valid: false, b })),
+  it(
+    `the test route answers 200 to valid configs and 4xx to invalid ones, never 5xx (${RUNS} bodies)`,
+    async () => {
+      const port = fc.constant(closedPort);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            validBody(port).map((b) => ({ valid: true, b })),
+            invalidBody(port).map((b) => ({ valid: false, b })),
+          ),
+          async ({ valid, b }) => {
+            const before = await state();
+            const res = await t.request("POST", `/api/apps/${app.id}/email-provider/test`, {
+              session,
+              body: { config: b },
+            });
+            if (valid) expect(res.status, res.text).toBe(200);
+            else {
+              expect(res.status, res.text).toBeGreaterThanOrEqual(400);
+              expect(res.status, res.text).toBeLessThan(500);
+            }
+            expect(await state()).toBe(before);
+          },
         ),
-        async ({ valid, b }) => {
-          const before = await state();
-          const res = await t.request("POST", `/api/apps/${app.id}/email-provider/test`, {
-            session,
-            body: { config: b },
-          });
-          if (valid) expect(res.status, res.text).toBe(200);
-          else {
-            expect(res.status, res.text).toBeGreaterThanOrEqual(400);
-            expect(res.status, res.text).toBeLessThan(500);
-          }
-          expect(await state()).toBe(before);
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  });
+        { numRuns: RUNS },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
