@@ -213,15 +213,15 @@ export const dashboardSessions = pgTable("dashboard_sessions", {
   expiresAt: at("expires_at").notNull(),
 });
 
-/** Sliding-window rate limit events; old rows are pruned by the worker. */
-export const rateLimitEvents = pgTable(
-  "rate_limit_events",
-  {
-    key: text("key").notNull(),
-    at: at("at").notNull().defaultNow(),
-  },
-  (t) => [index("rate_limit_by_key").on(t.key, t.at)],
-);
+/**
+ * Sliding-window limits for small limits on one key (a few emails per address): the times of the
+ * hits in the longest window of the key's rules, newest last. One upsert per key checks every rule
+ * and appends the hit; its row lock serialises concurrent requests for that key and no other.
+ */
+export const rateLimitWindows = pgTable("rate_limit_windows", {
+  key: text("key").primaryKey(),
+  hits: at("hits").array().notNull(),
+});
 
 /** Fixed-window counters for large budgets (per IP, per app): one atomic upsert per request. */
 export const rateLimitCounters = pgTable(
