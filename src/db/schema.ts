@@ -223,6 +223,20 @@ export const rateLimitWindows = pgTable("rate_limit_windows", {
   hits: at("hits").array().notNull(),
 });
 
+/**
+ * Sliding-window events of Postern versions before rate_limit_windows. Unused; kept so processes of
+ * the previous version keep working during a rolling upgrade (migrations are additive within a major
+ * version). Drop with the next major.
+ */
+export const rateLimitEvents = pgTable(
+  "rate_limit_events",
+  {
+    key: text("key").notNull(),
+    at: at("at").notNull().defaultNow(),
+  },
+  (t) => [index("rate_limit_by_key").on(t.key, t.at)],
+);
+
 /** Fixed-window counters for large budgets (per IP, per app): one atomic upsert per request. */
 export const rateLimitCounters = pgTable(
   "rate_limit_counters",

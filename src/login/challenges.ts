@@ -168,7 +168,7 @@ type StartOutcome =
 /**
  * Starts a passwordless login: the challenge, its delivery row and the queue job are written in
  * one transaction, so there is never a challenge without its email, nor an email lost on a crash.
- * That transaction is one statement, postern_start_login (migration 0012): the sender rule, the
+ * That transaction is one statement, postern_start_login (migration 0011): the sender rule, the
  * per-IP, per-app and per-address limits in that order, the supersede, the challenge, the delivery
  * row and the pg-boss job, in one round trip. A refused request writes only what its rules count:
  * its IP's unit, never the app's.

@@ -39,7 +39,7 @@ export const rateLimited = (rule: RateLimitRule, retryAfterSeconds: number) => {
   });
 };
 
-/** Postgres arrays of a key's rules, as the window functions of migration 0012 take them. */
+/** Postgres arrays of a key's rules, as the window functions of migration 0011 take them. */
 export function windowRules(rules: RateLimitRule[]): { limits: SQL; windows: SQL } {
   const intArray = (values: number[]) =>
     sql`array[${sql.join(

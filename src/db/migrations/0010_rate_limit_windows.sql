@@ -4,7 +4,9 @@ CREATE TABLE "rate_limit_windows" (
 );
 --> statement-breakpoint
 -- The last hour of hits moves over. A login's two address keys (addr: per minute, addr-hour: per hour)
--- always held the same hits; they become the one key addr:, which carries both rules.
+-- always held the same hits; they become the one key addr:, which carries both rules. rate_limit_events
+-- stays for processes of the previous version during a rolling upgrade; until they are all stopped,
+-- each version counts the per-address hits of its own processes.
 INSERT INTO "rate_limit_windows" ("key", "hits")
 SELECT regexp_replace("key", '^addr-hour:', 'addr:'), array_agg("at" ORDER BY "at")
 FROM "rate_limit_events"
