@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AppCache } from "./apps/app-cache.ts";
 import type { Config } from "./config/config.ts";
 import type { Db } from "./db/connection.ts";
 import type { Metrics } from "./metrics/metrics.ts";
@@ -13,6 +14,8 @@ export interface Context {
   queue: Queue;
   log: Logger;
   metrics: Metrics;
+  /** Apps by key and their locales, for the login API (src/apps/app-cache.ts: how long they are kept). */
+  appCache: AppCache;
   /** The one clock; tests may replace it. */
   now(): Date;
 }

@@ -3,6 +3,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { pruneSessions } from "./accounts/dashboard-sessions.ts";
+import { AppCache } from "./apps/app-cache.ts";
 import type { Config } from "./config/config.ts";
 import type { Context } from "./context.ts";
 import { migrationsApplied, openStorage, type Storage } from "./db/connection.ts";
@@ -74,6 +75,9 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     poolSize: config.databasePoolSize,
     ...(options.pglite ? { pglite: options.pglite } : {}),
   });
+  // The queue and the app cache read the clock through ctx, where a test may replace it; neither
+  // reads it before ctx exists.
+  const now = () => ctx.now();
   const queue: Queue = await storage.exclusively(() =>
     startQueue(
       storage,
@@ -86,6 +90,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
         maintenanceSeconds: config.delivery.maintenanceSeconds,
       },
       (err) => log.error({ err }, "queue error"),
+      now,
     ),
   );
   const metrics = new Metrics(
@@ -99,6 +104,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     queue,
     log,
     metrics,
+    appCache: new AppCache(storage.db, now),
     now: options.now ?? (() => new Date()),
   };
   const sends = config.role !== "api";

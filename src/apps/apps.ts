@@ -3,7 +3,7 @@ import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { apps, emailProviders } from "../db/schema.ts";
-import { checkAll, invalid, notFound } from "../errors.ts";
+import { checkAll, DomainError, invalid, notFound } from "../errors.ts";
 import { randomId, randomToken, sha256 } from "../security/tokens.ts";
 import { type Role, requireRole } from "../workspaces/workspaces.ts";
 import { validateAllowedRedirectUrl } from "./redirect-urls.ts";
@@ -228,6 +228,7 @@ export async function updateApp(
     );
     return row!;
   });
+  ctx.appCache.forget(appId);
   return publicView(updated);
 }
 
@@ -248,6 +249,7 @@ export async function deleteApp(ctx: Context, actorId: string, appId: string) {
       ctx.now(),
     );
   });
+  ctx.appCache.forget(appId);
 }
 
 /** The new secret key is shown once; only its hash is kept. */
@@ -273,8 +275,18 @@ export async function rotateSecretKey(ctx: Context, actorId: string, appId: stri
     );
     return row!;
   });
+  // Other API processes stop taking the old key within APP_CACHE_SECONDS (src/apps/app-cache.ts).
+  ctx.appCache.forget(appId);
   return { ...publicView(updated), secretKey };
 }
+
+/** A key that names no app (or an app deleted since a process looked it up). */
+export const invalidAppKey = () =>
+  new DomainError(
+    "unauthorized",
+    "invalid_publishable_key",
+    "Send your app's publishable key (or, from a server, its secret key) as `Authorization: Bearer pk_…`.",
+  );
 
 export async function findAppByPublishableKey(db: Db, publishableKey: string): Promise<App | undefined> {
   const [app] = await db.select().from(apps).where(eq(apps.publishableKey, publishableKey));

@@ -213,7 +213,21 @@ export const dashboardSessions = pgTable("dashboard_sessions", {
   expiresAt: at("expires_at").notNull(),
 });
 
-/** Sliding-window rate limit events; old rows are pruned by the worker. */
+/**
+ * Sliding-window limits for small limits on one key (a few emails per address): the times of the
+ * hits in the longest window of the key's rules, newest last. One upsert per key checks every rule
+ * and appends the hit; its row lock serialises concurrent requests for that key and no other.
+ */
+export const rateLimitWindows = pgTable("rate_limit_windows", {
+  key: text("key").primaryKey(),
+  hits: at("hits").array().notNull(),
+});
+
+/**
+ * Sliding-window events of Postern versions before rate_limit_windows. Unused; kept so processes of
+ * the previous version keep working during a rolling upgrade (migrations are additive within a major
+ * version). Drop with the next major.
+ */
 export const rateLimitEvents = pgTable(
   "rate_limit_events",
   {

@@ -114,6 +114,8 @@ export async function updateEmailSettings(
       now,
     );
   });
+  // The default locale is chosen per login from the app's cached locales (src/apps/app-cache.ts).
+  ctx.appCache.forget(appId);
   return getEmailSettings(ctx, accountId, appId);
 }
 
@@ -230,6 +232,7 @@ export async function saveTemplate(
     );
     return saved;
   });
+  ctx.appCache.forget(appId);
   ctx.log.info({ appId, locale, version: row.version }, "email template saved");
   return templateView(ctx, locale, row);
 }
@@ -265,4 +268,5 @@ export async function resetTemplate(ctx: Context, accountId: string, appId: stri
       ctx.now(),
     );
   });
+  ctx.appCache.forget(appId);
 }

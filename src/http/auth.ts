@@ -3,7 +3,7 @@ import type {} from "@fastify/cookie";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Account } from "../accounts/accounts.ts";
 import { findSession } from "../accounts/dashboard-sessions.ts";
-import { type App, findAppByPublishableKey, findAppBySecretKey } from "../apps/apps.ts";
+import { type App, invalidAppKey } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { sameSecret } from "../security/tokens.ts";
@@ -63,17 +63,11 @@ export function appKeyGuard(ctx: Context) {
   return async (request: FastifyRequest) => {
     const key = bearer(request);
     const app = key?.startsWith("pk_")
-      ? await findAppByPublishableKey(ctx.db, key)
+      ? await ctx.appCache.byPublishableKey(key)
       : key?.startsWith("sk_")
-        ? await findAppBySecretKey(ctx.db, key)
+        ? await ctx.appCache.bySecretKey(key)
         : undefined;
-    if (!app) {
-      throw new DomainError(
-        "unauthorized",
-        "invalid_publishable_key",
-        "Send your app's publishable key (or, from a server, its secret key) as `Authorization: Bearer pk_…`.",
-      );
-    }
+    if (!app) throw invalidAppKey();
     request.publicApp = app;
     request.clientIp = request.ip;
     const forwarded = request.headers["x-postern-client-ip"];

@@ -1,16 +1,20 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
-import type { App } from "../apps/apps.ts";
+import { type App, invalidAppKey } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
-import { transactionExecutor } from "../db/connection.ts";
-import { deliveries, loginChallenges } from "../db/schema.ts";
+import { queryRows } from "../db/connection.ts";
+import { loginChallenges } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
+import { LOGIN_EMAIL_QUEUE, type LoginEmailJob } from "../queue/queue.ts";
 import {
+  budgetRetryAfterSeconds,
   clientKey,
   consumeBudgets,
-  consumeSlidingLimits,
   type RateLimitRule,
+  rateLimited,
   refundBudgets,
+  windowOf,
+  windowRules,
 } from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
 
@@ -35,8 +39,10 @@ const sameAudience = (audience: Audience) => {
   return appId === null ? isNull(loginChallenges.appId) : eq(loginChallenges.appId, appId);
 };
 
-/** Per address: a few emails, exact (sliding window, in the login transaction). */
-/** Dashboard sign-in has limits of its own: a developer trying things signs in far more often than an end user. */
+/**
+ * Per address: a few emails, exact (one sliding window holding both rules). Dashboard sign-in has limits
+ * of its own: a developer trying things signs in far more often than an end user.
+ */
 function addressRules(ctx: Context, audience: Audience, email: string): RateLimitRule[] {
   const appId = audienceAppId(audience);
   const scope = appId ?? "dashboard";
@@ -57,7 +63,7 @@ function addressRules(ctx: Context, audience: Audience, email: string): RateLimi
       message: "A login email was just sent to this address; wait a minute before asking again.",
     },
     {
-      key: `addr-hour:${scope}:${email}`,
+      key: `addr:${scope}:${email}`,
       ...perHour,
       windowSeconds: 3600,
       message: "Too many login emails for this address in the last hour.",
@@ -142,9 +148,30 @@ async function tryBudgets(ctx: Context, rules: RateLimitRule[], now: Date): Prom
   }
 }
 
+/** Nobody logs in to an app with the address its custom provider sends from (the feature description's rule). */
+export const senderEmailLoginRefused = () =>
+  new DomainError(
+    "forbidden",
+    "sender_email_login_refused",
+    "This address sends this app's login emails and cannot be used to log in to it.",
+    { field: "email" },
+  );
+
+type StartOutcome =
+  | "queued"
+  | "app_gone"
+  | "sender_refused"
+  | "request_limited"
+  | "budget_spent"
+  | "address_limited";
+
 /**
  * Starts a passwordless login: the challenge, its delivery row and the queue job are written in
  * one transaction, so there is never a challenge without its email, nor an email lost on a crash.
+ * That transaction is one statement, postern_start_login (migration 0011): the sender rule, the
+ * per-IP, per-app and per-address limits in that order, the supersede, the challenge, the delivery
+ * row and the pg-boss job, in one round trip. A refused request writes only what its rules count:
+ * its IP's unit, never the app's.
  */
 export async function startLogin(
   ctx: Context,
@@ -174,65 +201,55 @@ export async function startLogin(
   const deliveryId = randomId("dlv");
   const payload: LoginEmailPayload = { code: randomCode(), linkToken: randomToken(32), requestIp: input.ip };
   const appId = audienceAppId(input.audience);
+  const [requestRule] = requestRules(ctx, input.ip) as [RateLimitRule];
+  const [budgetRule] = emailBudgetRules(ctx, input.audience);
+  const addressLimits = addressRules(ctx, input.audience, input.email);
+  const address = windowRules(addressLimits);
+  const job: LoginEmailJob = { deliveryId };
 
-  await consumeBudgets(ctx.db, requestRules(ctx, input.ip), now);
-  // The app's unit is taken before the transaction, by the one-statement upsert that keeps an app's
-  // logins from queuing behind one lock (see consumeBudgets), and given back when the login is not
-  // queued after all (its address was asked for too often, or the transaction failed).
-  const emailBudget = emailBudgetRules(ctx, input.audience);
-  await consumeBudgets(ctx.db, emailBudget, now);
-  try {
-    await ctx.db.transaction(async (tx) => {
-      await consumeSlidingLimits(tx, addressRules(ctx, input.audience, input.email), now);
-      // A new code invalidates the older ones for the same address.
-      await tx
-        .update(loginChallenges)
-        .set({ supersededAt: now })
-        .where(
-          and(
-            sameAudience(input.audience),
-            eq(loginChallenges.email, input.email),
-            isNull(loginChallenges.consumedAt),
-            isNull(loginChallenges.supersededAt),
-          ),
-        );
-      await tx.insert(loginChallenges).values({
-        id: loginId,
-        appId,
-        email: input.email,
-        codeHash: codeHash(loginId, payload.code),
-        linkTokenHash: sha256(payload.linkToken),
-        redirectUrl: input.redirectUrl ?? null,
-        browserBindingHash: input.browserSecret ? sha256(input.browserSecret) : null,
-        oidcInteractionUid: input.oidcInteractionUid ?? null,
-        expiresAt,
-        createdAt: now,
-      });
-      await tx.insert(deliveries).values({
-        id: deliveryId,
-        appId,
-        challengeId: loginId,
-        recipient: input.email,
-        sender: input.sender,
-        route: "default",
-        status: input.decoy ? "suppressed" : "queued",
-        locale: input.locale,
-        sealedPayload: input.decoy
-          ? null
-          : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
-        expiresAt,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await ctx.queue.enqueue({ deliveryId }, { within: transactionExecutor(tx) });
-    });
-  } catch (err) {
-    // A refund that fails leaves the unit spent: the budget errs on the safe side.
-    await refundBudgets(ctx.db, emailBudget, now).catch(() => undefined);
-    throw err;
+  const [result] = await queryRows<{
+    outcome: StartOutcome;
+    address_rule: number | null;
+    retry_after_seconds: number | null;
+  }>(
+    ctx.db,
+    sql`select * from postern_start_login(
+      ${now}::timestamptz, ${appId}::text, ${input.email}::text,
+      ${requestRule.key}::text, ${windowOf(requestRule, now)}::timestamptz, ${requestRule.limit}::int,
+      ${budgetRule?.key ?? null}::text, ${budgetRule ? windowOf(budgetRule, now) : null}::timestamptz,
+      ${budgetRule?.limit ?? null}::int,
+      ${addressLimits[0]!.key}::text, ${address.limits}, ${address.windows},
+      ${loginId}::text, ${codeHash(loginId, payload.code)}::text, ${sha256(payload.linkToken)}::text,
+      ${input.redirectUrl ?? null}::text,
+      ${input.browserSecret ? sha256(input.browserSecret) : null}::text,
+      ${input.oidcInteractionUid ?? null}::text, ${expiresAt}::timestamptz,
+      ${deliveryId}::text, ${input.sender}::text, ${input.decoy ? "suppressed" : "queued"}::text,
+      ${input.locale}::text,
+      ${input.decoy ? null : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId))}::text,
+      ${LOGIN_EMAIL_QUEUE}::text, ${JSON.stringify(job)}::jsonb
+    )`,
+  );
+  switch (result?.outcome) {
+    case "queued":
+      ctx.queue.wakeLocalWorkers();
+      return { loginId, expiresAt: expiresAt.toISOString() };
+    case "app_gone":
+      if (appId) ctx.appCache.forget(appId);
+      throw invalidAppKey();
+    case "sender_refused":
+      throw senderEmailLoginRefused();
+    case "request_limited":
+      throw rateLimited(requestRule, budgetRetryAfterSeconds(requestRule, now));
+    case "budget_spent":
+      throw rateLimited(budgetRule!, budgetRetryAfterSeconds(budgetRule!, now));
+    case "address_limited":
+      throw rateLimited(
+        addressLimits[(result.address_rule ?? 1) - 1]!,
+        result.retry_after_seconds ?? addressLimits[0]!.windowSeconds,
+      );
+    default:
+      throw new Error(`postern_start_login answered ${String(result?.outcome)}`);
   }
-  ctx.queue.wakeLocalWorkers();
-  return { loginId, expiresAt: expiresAt.toISOString() };
 }
 
 const invalidCode = (attemptsRemaining: number) =>

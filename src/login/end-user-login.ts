@@ -6,32 +6,25 @@ import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { emailProviders, endUsers } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
-import { appLocales } from "../email-templates/store.ts";
 import { DomainError, invalid } from "../errors.ts";
 import { negotiateLocale } from "../i18n/negotiate.ts";
 import { randomId } from "../security/tokens.ts";
-import { startLogin, verifyCode } from "./challenges.ts";
+import { senderEmailLoginRefused, startLogin, verifyCode } from "./challenges.ts";
 import { findLinkChallenge, type LoginChallenge, openLink, redeemLinkInBrowser } from "./magic-links.ts";
 
 export const SESSION_TOKEN_TTL_SECONDS = 60 * 60;
 
 /**
  * Nobody logs in to an app with the address its custom provider sends from (the feature description's
- * rule), and only to that app: another workspace's provider settings never refuse anyone here.
+ * rule), and only to that app: another workspace's provider settings never refuse anyone here. A login
+ * request checks it in its own statement (startLogin); signing in checks it again here.
  */
 async function refuseAppSender(ctx: Context, app: App, email: EmailAddress): Promise<void> {
   const [row] = await ctx.db
     .select({ appId: emailProviders.appId })
     .from(emailProviders)
     .where(and(eq(emailProviders.appId, app.id), eq(emailProviders.senderEmail, email)));
-  if (row) {
-    throw new DomainError(
-      "forbidden",
-      "sender_email_login_refused",
-      "This address sends this app's login emails and cannot be used to log in to it.",
-      { field: "email" },
-    );
-  }
+  if (row) throw senderEmailLoginRefused();
 }
 
 export async function requestAppLogin(
@@ -50,7 +43,6 @@ export async function requestAppLogin(
   },
 ) {
   const { email } = input;
-  await refuseAppSender(ctx, app, email);
   let redirectUrl: string | undefined;
   if (input.redirectUrl !== undefined) {
     redirectUrl = matchRedirectUrl(app.redirectUrls, input.redirectUrl);
@@ -62,7 +54,7 @@ export async function requestAppLogin(
       );
     }
   }
-  const { defaultLocale, supported } = await appLocales(ctx.db, app.id);
+  const { defaultLocale, supported } = await ctx.appCache.localesOf(app.id);
   const { locale } = negotiateLocale(input.locale, input.acceptLanguage, defaultLocale, supported);
   return startLogin(ctx, {
     audience: { kind: "app", app },

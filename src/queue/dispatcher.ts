@@ -20,9 +20,17 @@ export class JobDispatcher<T extends object> {
     private readonly concurrency: number,
     private readonly handler: (job: PgBoss.JobWithMetadata<T>) => Promise<Outcome>,
     private readonly onError: (err: Error) => void,
-    /** How often an idle dispatcher looks for work enqueued by other processes. */
-    private readonly pollMs = 500,
+    private readonly options: {
+      /** The process clock (Context.now): stop()'s timeout is read from it. */
+      now: () => Date;
+      /** How often an idle dispatcher looks for work enqueued by other processes. */
+      pollMs?: number;
+    },
   ) {}
+
+  private get pollMs(): number {
+    return this.options.pollMs ?? 500;
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -39,8 +47,8 @@ export class JobDispatcher<T extends object> {
     this.stopping = true;
     this.notify();
     await this.loop;
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight > 0 && Date.now() < deadline) await this.sleep(50);
+    const deadline = this.options.now().getTime() + timeoutMs;
+    while (this.inFlight > 0 && this.options.now().getTime() < deadline) await this.sleep(50);
   }
 
   private async run(): Promise<void> {

@@ -46,6 +46,8 @@ export async function startQueue(
   storage: Storage,
   policy: RetryPolicy,
   onError: (err: Error) => void,
+  /** The process clock (Context.now). */
+  now: () => Date,
 ): Promise<Queue> {
   const boss = new PgBoss(
     storage.queueExecutor
@@ -84,7 +86,7 @@ export async function startQueue(
         // timestamp, and a job sent within our transaction (src/db/connection.ts rawSql) binds each one
         // apart, where "5" is no timestamp. An ISO time is valid in all three.
         ...(options.startAfterSeconds
-          ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) }
+          ? { startAfter: new Date(now().getTime() + options.startAfterSeconds * 1000) }
           : {}),
       });
     },
@@ -98,6 +100,7 @@ export async function startQueue(
         concurrency,
         handler,
         onError,
+        { now },
       );
       dispatchers.push(dispatcher);
       dispatcher.start();

@@ -1,7 +1,7 @@
-import { and, count, eq, gt, lt, sql } from "drizzle-orm";
+import { lt, type SQL, sql } from "drizzle-orm";
 import ipaddr from "ipaddr.js";
-import { type Db, queryRows, rawSql } from "../db/connection.ts";
-import { rateLimitCounters, rateLimitEvents } from "../db/schema.ts";
+import { type Db, queryRows } from "../db/connection.ts";
+import { rateLimitCounters, rateLimitWindows } from "../db/schema.ts";
 import { DomainError } from "../errors.ts";
 
 export interface RateLimitRule {
@@ -31,7 +31,7 @@ export function clientKey(ip: string): string {
  * The refusal says when to try again (`retryAfter`, seconds, also the Retry-After header) and which
  * setting controls the limit, so a developer who trips it on their own machine knows what to change.
  */
-const limited = (rule: RateLimitRule, retryAfterSeconds: number) => {
+export const rateLimited = (rule: RateLimitRule, retryAfterSeconds: number) => {
   const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds));
   return new DomainError("rate_limited", "rate_limited", rule.message, {
     retryAfterSeconds: retryAfter,
@@ -39,53 +39,60 @@ const limited = (rule: RateLimitRule, retryAfterSeconds: number) => {
   });
 };
 
+/** Postgres arrays of a key's rules, as the window functions of migration 0011 take them. */
+export function windowRules(rules: RateLimitRule[]): { limits: SQL; windows: SQL } {
+  const intArray = (values: number[]) =>
+    sql`array[${sql.join(
+      values.map((v) => sql`${v}`),
+      sql`, `,
+    )}]::int[]`;
+  return {
+    limits: intArray(rules.map((r) => r.limit)),
+    windows: intArray(rules.map((r) => r.windowSeconds)),
+  };
+}
+
 /**
- * Exact sliding-window limits, for small limits on one key (a few emails per address). Runs inside
- * the caller's transaction: an advisory lock on the key serialises concurrent requests for that key
- * until the transaction ends, so two requests cannot both see "under the limit". Only requests for
- * the same key ever wait on each other.
+ * Exact sliding-window limits, for small limits on one key (a few emails per address). Rules that share
+ * a key are one row holding the times of its hits: one upsert per key checks them all and records the
+ * hit (postern_take_window), its row lock serialising concurrent requests for that key alone. Runs in
+ * the caller's transaction: a refusal throws, and the rollback takes back the hits of the keys before it.
  */
 export async function consumeSlidingLimits(tx: Db, rules: RateLimitRule[], now: Date): Promise<void> {
-  const keys = [...new Set(rules.map((r) => r.key))].sort();
-  for (const key of keys) await tx.execute(rawSql("select pg_advisory_xact_lock(hashtext($1))", [key]));
-  for (const rule of rules) {
-    const since = new Date(now.getTime() - rule.windowSeconds * 1000);
-    const inWindow = and(eq(rateLimitEvents.key, rule.key), gt(rateLimitEvents.at, since));
-    const [row] = await tx.select({ n: count() }).from(rateLimitEvents).where(inWindow);
-    if ((row?.n ?? 0) >= rule.limit) {
-      const [oldest] = await tx
-        .select({ at: rateLimitEvents.at })
-        .from(rateLimitEvents)
-        .where(inWindow)
-        .orderBy(rateLimitEvents.at)
-        .limit(1);
-      const freeAt = (oldest?.at.getTime() ?? now.getTime()) + rule.windowSeconds * 1000;
-      throw limited(rule, (freeAt - now.getTime()) / 1000);
-    }
+  const byKey = new Map<string, RateLimitRule[]>();
+  for (const rule of rules) byKey.set(rule.key, [...(byKey.get(rule.key) ?? []), rule]);
+  for (const key of [...byKey.keys()].sort()) {
+    const keyRules = byKey.get(key)!;
+    const { limits, windows } = windowRules(keyRules);
+    const [taken] = await queryRows<{ admitted: boolean | null }>(
+      tx,
+      sql`select postern_take_window(${key}, ${now}::timestamptz, ${limits}, ${windows}) as admitted`,
+    );
+    if (taken?.admitted) continue;
+    const [refusal] = await queryRows<{ rule_index: number; retry_after_seconds: number }>(
+      tx,
+      sql`select * from postern_window_refusal(${key}, ${now}::timestamptz, ${limits}, ${windows})`,
+    );
+    throw rateLimited(keyRules[(refusal?.rule_index ?? 1) - 1]!, refusal?.retry_after_seconds ?? 1);
   }
-  await tx.insert(rateLimitEvents).values(keys.map((key) => ({ key, at: now })));
 }
 
 /**
  * Budgets with large limits (per IP, per app): a fixed-window counter bumped by one atomic upsert
- * each, outside any transaction. Its row lock lasts one statement, so an app's logins never queue
- * behind one another (a lock held to commit made them run one at a time). Takes one unit of every
- * rule or of none: a counter already at its limit is left as it is, and the units taken from the
- * rules before it are given back.
+ * each (postern_take_budget), outside any transaction. Its row lock lasts one statement, so an app's
+ * logins never queue behind one another. Takes one unit of every rule or of none: a counter already at
+ * its limit is left as it is, and the units taken from the rules before it are given back.
  */
 export async function consumeBudgets(db: Db, rules: RateLimitRule[], now: Date): Promise<void> {
   for (const [i, rule] of rules.entries()) {
     const windowStart = windowOf(rule, now);
-    const [row] = await queryRows<{ count: number }>(
+    const [row] = await queryRows<{ taken: boolean | null }>(
       db,
-      sql`insert into ${rateLimitCounters} (key, window_start, count) values (${rule.key}, ${windowStart}, 1)
-          on conflict (key, window_start) do update set count = ${rateLimitCounters.count} + 1
-          where ${rateLimitCounters.count} < ${rule.limit}
-          returning count`,
+      sql`select postern_take_budget(${rule.key}, ${windowStart}::timestamptz, ${rule.limit}::int) as taken`,
     );
-    if (!row) {
+    if (!row?.taken) {
       await refundBudgets(db, rules.slice(0, i), now);
-      throw limited(rule, (windowStart.getTime() + rule.windowSeconds * 1000 - now.getTime()) / 1000);
+      throw rateLimited(rule, budgetRetryAfterSeconds(rule, now));
     }
   }
 }
@@ -96,20 +103,25 @@ export async function consumeBudgets(db: Db, rules: RateLimitRule[], now: Date):
  */
 export async function refundBudgets(db: Db, rules: RateLimitRule[], now: Date): Promise<void> {
   for (const rule of rules) {
-    await db.execute(
-      sql`update ${rateLimitCounters} set count = ${rateLimitCounters.count} - 1
-          where key = ${rule.key} and window_start = ${windowOf(rule, now)} and ${rateLimitCounters.count} > 0`,
-    );
+    await db.execute(sql`select postern_give_back_budget(${rule.key}, ${windowOf(rule, now)}::timestamptz)`);
   }
 }
 
-function windowOf(rule: RateLimitRule, now: Date): Date {
+/** The start of the fixed window `now` falls in. */
+export function windowOf(rule: RateLimitRule, now: Date): Date {
   const windowMs = rule.windowSeconds * 1000;
   return new Date(Math.floor(now.getTime() / windowMs) * windowMs);
 }
 
-/** Drops events and counters older than the longest window in use. */
+/** Seconds until a spent fixed-window budget has units again. */
+export function budgetRetryAfterSeconds(rule: RateLimitRule, now: Date): number {
+  return (windowOf(rule, now).getTime() + rule.windowSeconds * 1000 - now.getTime()) / 1000;
+}
+
+/** Drops sliding windows whose newest hit, and counters whose window, is older than the longest window in use. */
 export async function pruneRateLimits(db: Db, olderThan: Date): Promise<void> {
-  await db.delete(rateLimitEvents).where(lt(rateLimitEvents.at, olderThan));
+  await db.execute(
+    sql`delete from ${rateLimitWindows} where (select max(h) from unnest(${rateLimitWindows.hits}) h) < ${olderThan}::timestamptz`,
+  );
   await db.delete(rateLimitCounters).where(lt(rateLimitCounters.windowStart, olderThan));
 }

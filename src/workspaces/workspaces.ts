@@ -140,6 +140,8 @@ export async function deleteWorkspace(ctx: Context, actorId: string, workspaceId
     await requireRole(tx, actorId, workspaceId, "owner");
     await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
   });
+  // Its apps went with it; the login API's cached keys of every app are looked up again.
+  ctx.appCache.clear();
 }
 
 export async function featuresOf(db: Db, workspaceId: string): Promise<Record<Feature, boolean>> {

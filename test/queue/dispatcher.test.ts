@@ -28,6 +28,7 @@ describe.each(backends)("the job dispatcher on a real queue (%s)", (backend) => 
       storage,
       { retryLimit: 3, retryDelaySeconds: 1, jobTimeoutSeconds: 30, maintenanceSeconds: 30 },
       () => {},
+      () => new Date(),
     );
     cleanup.push(() => q.stop());
     await q.work(concurrency, handler);

@@ -1,0 +1,94 @@
+import type { Db } from "../db/connection.ts";
+import { appLocales } from "../email-templates/store.ts";
+import { sha256 } from "../security/tokens.ts";
+import { type App, findAppByPublishableKey, findAppBySecretKey } from "./apps.ts";
+
+/**
+ * How long a process keeps an app it looked up by key, and the app's locales. Every login request
+ * looks its app up by key; kept, the lookup costs one query per app per interval instead of one per
+ * request.
+ *
+ * This is a bound, not LISTEN/NOTIFY: a change made in this process forgets the app at once
+ * (`forget`), and another API process on the same PostgreSQL sees it after at most this long. So for
+ * at most APP_CACHE_SECONDS after a change made elsewhere, a rotated-away secret key still starts
+ * logins there, removed redirect URLs are still accepted, and a new template's locale is not yet
+ * chosen. A deleted app's key does not start any: the login's own statement finds the app gone.
+ */
+export const APP_CACHE_SECONDS = 5;
+/** Bounds the memory a flood of distinct keys could take; the oldest entries go first. */
+const MAX_ENTRIES = 10_000;
+
+export interface AppLocales {
+  defaultLocale: string;
+  supported: string[];
+}
+
+class Expiring<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly now: () => Date,
+    private readonly ttlMs: number,
+  ) {}
+
+  async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const at = this.now().getTime();
+    const kept = this.entries.get(key);
+    if (kept && kept.until > at) return kept.value;
+    const value = await load();
+    // Unknown keys are not kept: a wrong key costs what it did, and a new app is found at once.
+    if (value === undefined) this.entries.delete(key);
+    else {
+      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { value, until: at + this.ttlMs });
+    }
+    return value;
+  }
+
+  deleteWhere(matches: (value: V, key: string) => boolean): void {
+    for (const [key, { value }] of this.entries) if (matches(value, key)) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export class AppCache {
+  private readonly byKey: Expiring<App>;
+  private readonly locales: Expiring<AppLocales>;
+
+  constructor(
+    private readonly db: Db,
+    now: () => Date,
+    ttlMs = APP_CACHE_SECONDS * 1000,
+  ) {
+    this.byKey = new Expiring(now, ttlMs);
+    this.locales = new Expiring(now, ttlMs);
+  }
+
+  byPublishableKey(key: string): Promise<App | undefined> {
+    return this.byKey.get(key, () => findAppByPublishableKey(this.db, key));
+  }
+
+  /** Kept under the key's hash, as the database keeps it, never the secret key itself. */
+  bySecretKey(key: string): Promise<App | undefined> {
+    return this.byKey.get(`sk:${sha256(key)}`, () => findAppBySecretKey(this.db, key));
+  }
+
+  localesOf(appId: string): Promise<AppLocales> {
+    return this.locales.get(appId, () => appLocales(this.db, appId)) as Promise<AppLocales>;
+  }
+
+  /** The app changed in this process (keys, settings, templates, deletion): look it up again. */
+  forget(appId: string): void {
+    this.byKey.deleteWhere((app) => app.id === appId);
+    this.locales.deleteWhere((_, key) => key === appId);
+  }
+
+  /** Many apps changed at once (a workspace was deleted). */
+  clear(): void {
+    this.byKey.clear();
+    this.locales.clear();
+  }
+}
