@@ -20,7 +20,9 @@ export const formFieldSchema = z.object({
   secret: z
     .boolean()
     .optional()
-    .describe("Write-only: never in a response; left empty, the stored one is kept while no destination changed"),
+    .describe(
+      "Write-only: never in a response; left empty, the stored one is kept while no destination changed",
+    ),
   placeholder: z.string().optional(),
   autocomplete: z.string().optional(),
   default: z.union([z.string(), z.number(), z.boolean()]).optional(),
