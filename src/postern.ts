@@ -11,6 +11,7 @@ import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
 import { DevMailbox } from "./dev-mailbox/dev-mailbox.ts";
+import { countCredentialsByState } from "./email-provider/credential-expiry.ts";
 import { countProvidersByHealth } from "./email-provider/health.ts";
 import { operatorEndpoints, readOperatorSettings } from "./email-provider/kinds/index.ts";
 import { ProviderRouting } from "./email-provider/routing.ts";
@@ -96,6 +97,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   const metrics = new Metrics(
     () => queue.depth(),
     () => countProvidersByHealth(storage.db),
+    () => countCredentialsByState(storage.db, (options.now ?? (() => new Date()))()),
   );
   const ctx: Context = {
     db: storage.db,

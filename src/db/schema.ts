@@ -299,6 +299,8 @@ export const emailProviders = pgTable(
     /** The health the workspace's owners and admins were last emailed about, and when (at most one an hour). */
     alertedHealth: text("alerted_health", { enum: ["working", "failing"] }),
     alertedAt: at("alerted_at"),
+    /** When the owners and admins were last emailed that a credential expires (at most one a week). */
+    credentialAlertedAt: at("credential_alerted_at"),
     lastTest: jsonb("last_test").$type<Record<string, unknown>>(),
     updatedAt: at("updated_at").notNull().defaultNow(),
     updatedBy: text("updated_by"),

@@ -132,6 +132,8 @@ export async function saveEmailProvider(
     healthCheckedAt: null,
     nextProbeAt: null,
     lastTest: null,
+    // A saved change may bring a new credential: its expiry is told afresh.
+    credentialAlertedAt: null,
     updatedBy: accountId,
   };
   const changes = changedFields(kind, existing, next, secretsChanged);

@@ -18,7 +18,7 @@ import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { openSecrets, providerSecretContext } from "./secrets.ts";
 import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
-import { checkSender, resolveSecrets } from "./validation.ts";
+import { checkSender, prepareBody, resolveSecrets } from "./validation.ts";
 
 /** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
 async function isWorkspaceMemberAddress(ctx: Context, workspaceId: string, email: string) {
@@ -74,8 +74,14 @@ export async function testEmailProvider(
   let senderName: string | null | undefined;
   if (input.config) {
     kind = kindOfBody(input.config)!;
-    settings = kind.settingsOf(input.config);
-    secrets = resolveSecrets(kind, input.config, existing, (field, sealed) =>
+    const prepared = await prepareBody(kind, input.config, existing, env);
+    if ("problems" in prepared) {
+      const [problem] = prepared.problems;
+      throw invalid(problem!.code, problem!.message, problem!.field);
+    }
+    const config = prepared.body;
+    settings = kind.settingsOf(config);
+    secrets = resolveSecrets(kind, config, existing, (field, sealed) =>
       ctx.secrets.open(sealed, providerSecretContext(appId, field)),
     );
     senderEmail = input.config.senderEmail;

@@ -20,6 +20,7 @@ export function resolveSecrets(
   open: (field: string, sealed: string) => string,
 ): Record<string, string> {
   const given = kind.secretsOf(body);
+  const discarded = kind.discardedSecrets?.(body) ?? [];
   const sameKind = existing !== undefined && kindOfRow(existing) === kind;
   const moved = sameKind && kind.destinationChanged(existing.settings, kind.settingsOf(body));
   const secrets: Record<string, string> = {};
@@ -29,7 +30,7 @@ export function resolveSecrets(
       secrets[field] = value;
       continue;
     }
-    const sealed = sameKind ? existing.sealedSecrets[field] : undefined;
+    const sealed = sameKind && !discarded.includes(field) ? existing.sealedSecrets[field] : undefined;
     if (!sealed) {
       if (kind.requiredSecrets(body).includes(field))
         throw invalid("secret_required", `${field} is required for a new ${body.type} provider.`, field);
@@ -45,6 +46,18 @@ export function resolveSecrets(
     secrets[field] = open(field, sealed);
   }
   return secrets;
+}
+
+/** The kind's own work on a valid body before it is saved or tested (see ProviderKind.prepare). */
+export async function prepareBody(
+  kind: ProviderKind,
+  body: ProviderBody,
+  existing: ProviderRow | undefined,
+  env: KindEnvironment,
+): Promise<{ body: ProviderBody } | { problems: FieldProblem[] }> {
+  if (!kind.prepare) return { body };
+  const stored = existing && kindOfRow(existing) === kind ? existing.settings : undefined;
+  return (await kind.prepare(body, stored, env)) as { body: ProviderBody } | { problems: FieldProblem[] };
 }
 
 /**
@@ -133,6 +146,7 @@ export async function validateProviderBody(
     typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const kind = kindOfBody(object);
   let secrets: Record<string, string> | undefined;
+  let body = parsed.data;
   if (kind) {
     const fields = parsed.success ? (parsed.data as Record<string, unknown>) : validFields(object, kind);
     if (typeof fields.senderEmail === "string") {
@@ -140,11 +154,16 @@ export async function validateProviderBody(
       problems.push(...(await problemOf(() => checkSender(ctx, workspaceId, senderEmail))));
     }
     if (parsed.success) {
-      problems.push(
-        ...(await problemOf(async () => {
-          secrets = resolveSecrets(kind, parsed.data, existing, openSealed);
-        })),
-      );
+      const prepared = await prepareBody(kind, parsed.data, existing, env);
+      if ("problems" in prepared) problems.push(...prepared.problems);
+      else {
+        body = prepared.body;
+        problems.push(
+          ...(await problemOf(async () => {
+            secrets = resolveSecrets(kind, prepared.body, existing, openSealed);
+          })),
+        );
+      }
     } else if (!existing || kindOfRow(existing) !== kind) {
       for (const field of kind.requiredSecrets(fields as ProviderBody)) {
         if (fields[field] !== undefined || problems.some((p) => p.field === field)) continue;
@@ -155,10 +174,10 @@ export async function validateProviderBody(
         });
       }
     }
-    problems.push(...(await kind.validate(parsed.success ? kind.settingsOf(parsed.data) : fields, env)));
+    problems.push(...(await kind.validate(body ? kind.settingsOf(body) : fields, env)));
   }
-  if (problems.length > 0 || !parsed.success || secrets === undefined) throw fieldsInvalid(problems);
-  return { body: parsed.data, secrets };
+  if (problems.length > 0 || !body || secrets === undefined) throw fieldsInvalid(problems);
+  return { body, secrets };
 }
 
 function fieldsInvalid(problems: FieldProblem[]): DomainError {

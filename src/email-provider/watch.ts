@@ -3,6 +3,7 @@ import type { Context } from "../context.ts";
 import { apps, emailProviders } from "../db/schema.ts";
 import type { OutgoingEmail } from "../mail/sender.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
+import { sendDueCredentialAlerts } from "./credential-expiry.ts";
 import { nextProbeAt } from "./health.ts";
 import { sendDueHealthAlerts } from "./health-alerts.ts";
 import { probeProvider } from "./health-check.ts";
@@ -57,6 +58,9 @@ export class ProviderWatch {
     );
     await sendDueHealthAlerts(this.ctx, this.sendAlert).catch((err) =>
       this.ctx.log.warn({ err }, "provider health alerts failed"),
+    );
+    await sendDueCredentialAlerts(this.ctx, this.sendAlert).catch((err) =>
+      this.ctx.log.warn({ err }, "credential expiry alerts failed"),
     );
   }
 

@@ -48,6 +48,8 @@ export class Metrics {
   });
   readonly queueDepth: Gauge;
   readonly providers: Gauge;
+  readonly credentials: Gauge;
+  readonly credentialDaysLeft: Gauge;
 
   /** `queueDepth` and `providers` are read from the database when Prometheus scrapes, not on a timer. */
   constructor(
@@ -57,6 +59,10 @@ export class Metrics {
       working: 0,
       failing: 0,
     }),
+    credentialStates: () => Promise<{
+      counts: Record<"ok" | "expiring" | "expired" | "unknown", number>;
+      minDaysLeft: number | undefined;
+    }> = async () => ({ counts: { ok: 0, expiring: 0, expired: 0, unknown: 0 }, minDaysLeft: undefined }),
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: "postern_" });
     const oldestAge = this.queueOldestAge;
@@ -85,6 +91,25 @@ export class Metrics {
         this.set({ state: "working" }, counts.working);
         this.set({ state: "failing" }, counts.failing);
         this.set({ state: "unchecked" }, counts.unknown);
+      },
+    });
+    const daysLeft = new Gauge({
+      name: "postern_provider_credential_days_left_min",
+      help: "The fewest days any provider credential (Entra secret or certificate) has left; absent when none expires",
+      registers: [this.registry],
+    });
+    this.credentialDaysLeft = daysLeft;
+    this.credentials = new Gauge({
+      name: "postern_provider_credentials",
+      help: "Provider credentials by expiry (expiring: within 30 days; unknown: a secret without an expiry date)",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect() {
+        const states = await credentialStates().catch(() => undefined);
+        if (!states) return;
+        for (const [state, count] of Object.entries(states.counts)) this.set({ state }, count);
+        if (states.minDaysLeft === undefined) daysLeft.reset();
+        else daysLeft.set(states.minDaysLeft);
       },
     });
   }

@@ -33,7 +33,7 @@ describe("Microsoft token source", () => {
     const metrics = new Metrics(async () => ({ queued: 0, active: 0, oldestAgeSeconds: 0 }));
     const source: TokenSource = entraTokenSource(
       { tenantId: TENANT_ID, clientId: CLIENT_ID },
-      CLIENT_SECRET,
+      [{ kind: "secret", clientSecret: CLIENT_SECRET }],
       EXCHANGE_SCOPE,
       {
         operator: readOperatorSettings(config.operatorEnv).microsoft as MicrosoftOperatorSettings,

@@ -49,6 +49,15 @@ export interface SenderLimits {
   messagesPerMinute: number;
 }
 
+/** One stored credential's expiry, as the view, /metrics and the weekly warning email show it. */
+export interface CredentialExpiry {
+  /** What it is, in words: "client secret", "certificate". */
+  name: string;
+  expiresAt: string | null;
+  daysLeft: number | null;
+  state: "ok" | "expiring" | "expired" | "unknown";
+}
+
 /** Where a kind sends, for the outbound guard: the operator's endpoints are trusted as configured. */
 export interface OperatorEndpoint {
   host: string;
@@ -95,6 +104,17 @@ export interface ProviderKind<
   /** The write-only fields; a new provider needs `requiredSecrets` (e.g. one credential of several). */
   secretFields: readonly string[];
   requiredSecrets(body: Body): readonly string[];
+  /** Stored secrets a body drops on purpose (e.g. the old credential at the end of a rotation). */
+  discardedSecrets?(body: Body): readonly string[];
+  /**
+   * Work a body asks for before it is saved or tested (e.g. creating a key pair, checking an uploaded
+   * certificate against its key): a completed body, or the problems by field.
+   */
+  prepare?(
+    body: Body,
+    stored: Settings | undefined,
+    env: KindEnvironment,
+  ): Promise<{ body: Body } | { problems: FieldProblem[] }>;
   settingsOf(body: Body): Settings;
   secretsOf(body: Body): Record<string, string | undefined>;
   /**
@@ -112,6 +132,8 @@ export interface ProviderKind<
   /** Fields the audit log may show changing (never a secret). */
   auditedFields: readonly string[];
   open(provider: OpenProvider<Settings>, env: KindEnvironment): Transport;
+  /** When each stored credential stops working, where the kind's credentials expire (Entra secrets, certificates). */
+  credentialExpiries?(settings: Settings, storedSecrets: readonly string[], now: Date): CredentialExpiry[];
   /** The fix for a failure at a step (the delivery log explains stored attempts with it too). */
   explain(
     error: ClassifiedError,

@@ -7,6 +7,19 @@ import { commonFields } from "../../model.ts";
 import { tokenStep } from "../../oauth/token-step.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
+import {
+  type CredentialSettings,
+  credentialBodyFields,
+  credentialFormFields,
+  credentialSecretsOf,
+  credentialSettingsOf,
+  credentialsOf,
+  credentialView,
+  credentialViewFields,
+  discardedCredentialSecrets,
+  prepareCredential,
+  requiredCredentialSecrets,
+} from "./credential-fields.ts";
 import { interpretExchangeReply } from "./exchange-replies.ts";
 import { type MicrosoftOperatorSettings, microsoftOperatorSettings } from "./operator-settings.ts";
 import { EXCHANGE_SCOPE, entraTokenSource, missingRole } from "./token-source.ts";
@@ -38,18 +51,13 @@ export const microsoftBody = z.strictObject({
   provider: z.literal("microsoft"),
   ...commonFields,
   clientId: clientIdSchema,
-  clientSecret: z
-    .string()
-    .min(1, "must not be empty")
-    .max(1024, "must be at most 1024 characters")
-    .regex(/^[^\r\n\0]*$/, "must not contain line breaks or NUL")
-    .optional(),
+  ...credentialBodyFields,
   tenantId: tenantIdSchema,
 });
 
 export type MicrosoftBody = z.infer<typeof microsoftBody>;
 
-export interface MicrosoftSettings {
+export interface MicrosoftSettings extends CredentialSettings {
   provider: "microsoft";
   tenantId: string;
   clientId: string;
@@ -62,7 +70,7 @@ const viewSchema = z.object({
   tenantId: z.string(),
   clientId: z.string(),
   transport: z.enum(["smtp", "graph"]),
-  clientSecretSet: z.boolean(),
+  ...credentialViewFields,
 });
 
 const fields: FormField[] = [
@@ -88,16 +96,7 @@ const fields: FormField[] = [
     lowercase: true,
     help: "App registrations → your app → Overview.",
   },
-  {
-    name: "clientSecret",
-    label: "Client secret",
-    input: "password",
-    secret: true,
-    required: true,
-    autocomplete: "new-password",
-    setFlag: "clientSecretSet",
-    help: "The secret's Value (not its ID), from Certificates & secrets. Write-only: Postern seals it and never shows it again.",
-  },
+  ...credentialFormFields,
 ];
 
 const operatorOf = (env: { operator: Record<string, unknown> }) =>
@@ -118,24 +117,40 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
       "Exchange Online through an Entra app registration: OAuth client credentials, no password. Sends over SMTP or Microsoft Graph.",
     fields,
   },
-  secretFields: ["clientSecret"],
-  requiredSecrets: () => ["clientSecret"],
+  secretFields: ["clientSecret", "privateKeyPem"],
+  requiredSecrets: requiredCredentialSecrets,
+  discardedSecrets: discardedCredentialSecrets,
+  prepare: (body, stored, env) => prepareCredential(body, stored, env.now(), `Postern ${body.clientId}`),
   settingsOf: (body) => ({
     provider: "microsoft",
     tenantId: body.tenantId.toLowerCase(),
     clientId: body.clientId.toLowerCase(),
     transport: "smtp",
+    ...credentialSettingsOf(body),
   }),
-  secretsOf: (body) => ({ clientSecret: body.clientSecret }),
+  secretsOf: credentialSecretsOf,
   // The client secret goes to the token endpoint of this tenant and client: any change there could hand
   // it to someone else's app registration. The transport only changes what the token is used for.
   destinationChanged: (before, after) =>
     before.tenantId !== after.tenantId || before.clientId !== after.clientId,
-  auditedFields: ["provider", "tenantId", "clientId", "transport"],
+  auditedFields: ["provider", "tenantId", "clientId", "transport", "credential", "clientSecretExpiresOn"],
   // The endpoints are the operator's (POSTERN_MICROSOFT_*), trusted as configured for this kind's TLS
   // connections only (operatorEndpoints): nothing to check here.
   validate: async () => [],
-  view: (settings) => ({ ...settings, transport: settings.transport ?? "smtp", clientSecretSet: true }),
+  view: (settings, storedSecrets, now) => ({
+    provider: settings.provider,
+    tenantId: settings.tenantId,
+    clientId: settings.clientId,
+    transport: settings.transport ?? "smtp",
+    ...credentialView(settings, storedSecrets, now),
+  }),
+  credentialExpiries: (settings, storedSecrets, now) =>
+    credentialView(settings, storedSecrets, now).credentials.map((c) => ({
+      name: c.kind === "secret" ? "client secret" : "certificate",
+      expiresAt: c.expiresAt,
+      daysLeft: c.daysLeft,
+      state: c.state,
+    })),
   operatorSettings: microsoftOperatorSettings,
   operatorEndpoints: (operator) => {
     const { smtpHost, smtpPort, graphUrl } = operator as MicrosoftOperatorSettings;
@@ -150,11 +165,22 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
     const operator = operatorOf(env);
     const scope = EXCHANGE_SCOPE;
     const tokens = env.tokenSource(provider.versionKey, () =>
-      entraTokenSource(provider.settings, provider.secrets.clientSecret!, scope, {
-        operator,
-        metrics: env.metrics,
-        now: env.now,
-      }),
+      entraTokenSource(
+        {
+          tenantId: provider.settings.tenantId,
+          clientId: provider.settings.clientId,
+          ...(provider.settings.certificate
+            ? { certificateThumbprintSha1: provider.settings.certificate.thumbprintSha1 }
+            : {}),
+        },
+        credentialsOf(provider.settings, provider.secrets),
+        scope,
+        {
+          operator,
+          metrics: env.metrics,
+          now: env.now,
+        },
+      ),
     );
     return smtpTransport(
       {

@@ -4,6 +4,7 @@ import type { TokenSource } from "../../../mail/smtp-pool.ts";
 import type { Metrics } from "../../../metrics/metrics.ts";
 import { singleFlight } from "../../oauth/single-flight.ts";
 import { TokenError } from "../../oauth/token-error.ts";
+import { type MicrosoftCredential, msalCredential } from "./credentials.ts";
 import type { MicrosoftOperatorSettings } from "./operator-settings.ts";
 import { microsoftTokenError } from "./token-errors.ts";
 
@@ -18,6 +19,8 @@ const TOKEN_TIMEOUT_MS = 15_000;
 export interface EntraApp {
   tenantId: string;
   clientId: string;
+  /** Named in the fix when Entra does not know the certificate (the portal shows SHA-1 thumbprints). */
+  certificateThumbprintSha1?: string;
 }
 
 /** Endpoint metadata as Entra's openid-configuration gives it, so MSAL needs no discovery request. */
@@ -33,47 +36,58 @@ function authorityMetadata(authorityHost: string, tenantId: string): string {
 }
 
 /**
- * App-only tokens for one provider version from Entra's client-credentials grant, through MSAL.
+ * App-only tokens for one provider version from Entra's client-credentials grant, through MSAL, with a
+ * client secret or a certificate's signed assertion. Several credentials are tried in order (rotation: a
+ * new one added before the old is removed), each with a client of its own, since MSAL takes one.
  * MSAL serves its cached token until 5 minutes before expiry, then asks again (https://learn.microsoft.com/entra/msal/javascript/node/caching):
  * well before Exchange or Graph would refuse it. `fresh` skips the cache after a token was refused.
  */
 export function entraTokenSource(
   app: EntraApp,
-  clientSecret: string,
+  credentials: readonly MicrosoftCredential[],
   scope: string,
   deps: { operator: MicrosoftOperatorSettings; metrics: Metrics; now: () => Date },
 ): TokenSource {
   const { authorityHost } = deps.operator;
   const custom = authorityHost !== DEFAULT_AUTHORITY_HOST;
-  const client = new ConfidentialClientApplication({
-    auth: {
-      clientId: app.clientId,
-      clientSecret,
-      authority: `${authorityHost}/${app.tenantId}`,
-      ...(custom
-        ? {
-            knownAuthorities: [new URL(authorityHost).host],
-            authorityMetadata: authorityMetadata(authorityHost, app.tenantId),
-          }
-        : {}),
-    },
-  });
+  const clients = credentials.map(
+    (credential) =>
+      new ConfidentialClientApplication({
+        auth: {
+          clientId: app.clientId,
+          ...msalCredential(credential),
+          authority: `${authorityHost}/${app.tenantId}`,
+          ...(custom
+            ? {
+                knownAuthorities: [new URL(authorityHost).host],
+                authorityMetadata: authorityMetadata(authorityHost, app.tenantId),
+              }
+            : {}),
+        },
+      }),
+  );
   const count = (outcome: string) => deps.metrics.tokenRequests.inc({ provider: "microsoft", outcome });
   return singleFlight(
     async (fresh) => {
-      try {
-        const result = await client.acquireTokenByClientCredential({ scopes: [scope], skipCache: fresh });
-        if (!result) throw new TokenError("token", "Microsoft returned no token.", undefined);
-        if (!result.fromCache) count("issued");
-        return {
-          accessToken: result.accessToken,
-          expiresAt: result.expiresOn?.getTime() ?? deps.now().getTime() + 5 * 60_000,
-        };
-      } catch (err) {
-        const error = microsoftTokenError(err, app);
-        count(error.errorClass === "transient" ? "unavailable" : "refused");
-        throw error;
+      let refused: TokenError | undefined;
+      for (const client of clients) {
+        try {
+          const result = await client.acquireTokenByClientCredential({ scopes: [scope], skipCache: fresh });
+          if (!result) throw new TokenError("token", "Microsoft returned no token.", undefined);
+          if (!result.fromCache) count("issued");
+          return {
+            accessToken: result.accessToken,
+            expiresAt: result.expiresOn?.getTime() ?? deps.now().getTime() + 5 * 60_000,
+          };
+        } catch (err) {
+          const error = microsoftTokenError(err, app);
+          count(error.errorClass === "transient" ? "unavailable" : "refused");
+          // An outage is Entra's, not the credential's: the next credential would fare no better.
+          if (error.errorClass === "transient") throw error;
+          refused ??= error;
+        }
       }
+      throw refused ?? new TokenError("token", "The provider has no credential.", undefined);
     },
     { timeoutMs: TOKEN_TIMEOUT_MS, now: deps.now },
   );

@@ -1,0 +1,1 @@
+ALTER TABLE "email_providers" ADD COLUMN "credential_alerted_at" timestamp with time zone;
