@@ -3359,6 +3359,149 @@ export interface paths {
       };
     };
   };
+  "/api/email-provider-kinds": {
+    /**
+     * Every provider kind with its form: fields, labels, help, which are secret or destinations
+     * @description The dashboard renders provider forms from this. Common fields (senderEmail, senderName, fallbackToDefault) belong to every kind and are not listed.
+     */
+    get: {
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              kinds: ({
+                  id: string;
+                  /** @description The body's `type` (and `provider`) for this kind */
+                  match: {
+                    type: string;
+                    provider?: string;
+                  };
+                  label: string;
+                  description: string;
+                  fields: ({
+                      name: string;
+                      label: string;
+                      help?: string;
+                      /**
+                       * @description select: a drop-down; choice: radio buttons with help per option; password: a one-line secret; pem: PEM text, pasted or from a file; date: YYYY-MM-DD; certificate: nothing to enter — shows the view's `certificate` (PEM to download, thumbprints, expiry)
+                       * @enum {string}
+                       */
+                      input: "text" | "number" | "select" | "choice" | "password" | "checkbox" | "date" | "pem" | "certificate";
+                      required: boolean;
+                      /** @description Write-only: never in a response; left empty, the stored one is kept while no destination changed */
+                      secret?: boolean;
+                      placeholder?: string;
+                      autocomplete?: string;
+                      default?: string | number | boolean;
+                      options?: {
+                          value: string;
+                          label: string;
+                          help?: string;
+                        }[];
+                      /** @description A change to this field means the stored secrets must be entered again */
+                      destination?: boolean;
+                      /** @description Secret fields: the view's boolean that says one is stored, e.g. passwordSet */
+                      setFlag?: string;
+                      /** @description Shown (and sent) only while another field has one of these values */
+                      when?: {
+                        field: string;
+                        in: string[];
+                      };
+                      /** @description The server stores it lower-cased (compare that way) */
+                      lowercase?: boolean;
+                    })[];
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
   "/api/apps/{appId}/email-provider": {
     /** The app's custom email provider (null: the default sender) and whether the feature is unlocked */
     get: {
@@ -3406,7 +3549,7 @@ export interface paths {
                   testedAt: string;
                   steps: ({
                       /** @enum {string} */
-                      name: "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
                       /** @enum {string} */
                       outcome: "ok" | "failed" | "skipped";
                       durationMs: number;
@@ -3424,13 +3567,44 @@ export interface paths {
                 } | null;
                 host?: string;
                 port?: number;
-                security?: string;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                provider?: string;
-                clientId?: string;
+                /** @enum {string} */
+                provider?: "microsoft";
                 tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
                 clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                /** @description Every stored credential, in the order Postern tries them */
+                credentials?: ({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[];
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
               }) | null;
             };
           };
@@ -3554,7 +3728,20 @@ export interface paths {
             senderName?: string | null;
             fallbackToDefault?: boolean;
             clientId: string;
+            /**
+             * @description Which credential Postern presents first (default secret); a stored other one is tried after it
+             * @enum {string}
+             */
+            credential?: "secret" | "certificate";
             clientSecret?: string;
+            /** Format: date */
+            clientSecretExpiresOn?: string | null;
+            /** @description True: Postern creates a key pair and a self-signed certificate; the private key never leaves it */
+            generateCertificate?: boolean;
+            certificatePem?: string;
+            privateKeyPem?: string;
+            /** @description True: drop the stored credential of the other kind (the end of a rotation) */
+            removeOtherCredential?: boolean;
             tenantId: string;
           }]>;
         };
@@ -3598,7 +3785,7 @@ export interface paths {
                   testedAt: string;
                   steps: ({
                       /** @enum {string} */
-                      name: "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
                       /** @enum {string} */
                       outcome: "ok" | "failed" | "skipped";
                       durationMs: number;
@@ -3616,13 +3803,44 @@ export interface paths {
                 } | null;
                 host?: string;
                 port?: number;
-                security?: string;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                provider?: string;
-                clientId?: string;
+                /** @enum {string} */
+                provider?: "microsoft";
                 tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
                 clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                /** @description Every stored credential, in the order Postern tries them */
+                credentials?: ({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[];
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
               }) | null;
             };
           };
@@ -3869,7 +4087,7 @@ export interface paths {
                   testedAt: string;
                   steps: ({
                       /** @enum {string} */
-                      name: "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
                       /** @enum {string} */
                       outcome: "ok" | "failed" | "skipped";
                       durationMs: number;
@@ -3887,13 +4105,44 @@ export interface paths {
                 } | null;
                 host?: string;
                 port?: number;
-                security?: string;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                provider?: string;
-                clientId?: string;
+                /** @enum {string} */
+                provider?: "microsoft";
                 tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
                 clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                /** @description Every stored credential, in the order Postern tries them */
+                credentials?: ({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[];
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
               }) | null;
             };
           };
@@ -4020,7 +4269,20 @@ export interface paths {
               senderName?: string | null;
               fallbackToDefault?: boolean;
               clientId: string;
+              /**
+               * @description Which credential Postern presents first (default secret); a stored other one is tried after it
+               * @enum {string}
+               */
+              credential?: "secret" | "certificate";
               clientSecret?: string;
+              /** Format: date */
+              clientSecretExpiresOn?: string | null;
+              /** @description True: Postern creates a key pair and a self-signed certificate; the private key never leaves it */
+              generateCertificate?: boolean;
+              certificatePem?: string;
+              privateKeyPem?: string;
+              /** @description True: drop the stored credential of the other kind (the end of a rotation) */
+              removeOtherCredential?: boolean;
               tenantId: string;
             }]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
@@ -4037,7 +4299,7 @@ export interface paths {
               testedAt: string;
               steps: ({
                   /** @enum {string} */
-                  name: "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                  name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
                   /** @enum {string} */
                   outcome: "ok" | "failed" | "skipped";
                   durationMs: number;
