@@ -93,23 +93,30 @@ export class Metrics {
         this.set({ state: "unchecked" }, counts.unknown);
       },
     });
-    const daysLeft = new Gauge({
-      name: "postern_provider_credential_days_left_min",
-      help: "The fewest days any provider credential (Entra secret or certificate) has left; absent when none expires",
-      registers: [this.registry],
-    });
-    this.credentialDaysLeft = daysLeft;
+    // One database read serves both gauges of a scrape (prom-client collects them one after the other).
+    let read: { at: number; states: ReturnType<typeof credentialStates> } | undefined;
+    const credentialsNow = () => {
+      if (!read || Date.now() - read.at > 1_000) read = { at: Date.now(), states: credentialStates() };
+      return read.states.catch(() => undefined);
+    };
     this.credentials = new Gauge({
       name: "postern_provider_credentials",
       help: "Provider credentials by expiry (expiring: within 30 days; unknown: a secret without an expiry date)",
       labelNames: ["state"],
       registers: [this.registry],
       async collect() {
-        const states = await credentialStates().catch(() => undefined);
-        if (!states) return;
-        for (const [state, count] of Object.entries(states.counts)) this.set({ state }, count);
-        if (states.minDaysLeft === undefined) daysLeft.reset();
-        else daysLeft.set(states.minDaysLeft);
+        const states = await credentialsNow();
+        if (states) for (const [state, count] of Object.entries(states.counts)) this.set({ state }, count);
+      },
+    });
+    this.credentialDaysLeft = new Gauge({
+      name: "postern_provider_credential_days_left_min",
+      help: "The fewest days any provider credential (Entra secret or certificate) has left; absent when none expires",
+      registers: [this.registry],
+      async collect() {
+        const states = await credentialsNow();
+        if (states?.minDaysLeft === undefined) this.reset();
+        else this.set(states.minDaysLeft);
       },
     });
   }
