@@ -33,7 +33,7 @@ export function AppLayout({
   children(props: AppPageProps): ReactNode;
 }) {
   const { pathname } = useLocation();
-  const app = useResource(`app:${appId}`, () => api.get<App>(`/api/apps/${enc(appId)}`));
+  const app = useResource(`app:${appId}`, () => api.get("/api/apps/{appId}", { path: { appId } }));
   const base = `/w/${enc(workspace.id)}/apps/${enc(appId)}`;
 
   if (app.loading && !app.data) return <Loading label="Loading the app…" />;

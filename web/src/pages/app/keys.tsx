@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
 import type { AppWithSecret } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { CopyField } from "../../components/copy-button.tsx";
@@ -20,7 +20,7 @@ export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
     setBusy(true);
     setError(undefined);
     try {
-      const next = await api.post<AppWithSecret>(`/api/apps/${enc(app.id)}/secret-key`);
+      const next = await api.post("/api/apps/{appId}/secret-key", { path: { appId: app.id } });
       const { secretKey: _shownOnce, ...publicApp } = next;
       onAppChange(publicApp);
       setRotated(next);

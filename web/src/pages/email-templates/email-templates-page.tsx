@@ -1,6 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useId, useState } from "react";
 import { api, enc } from "../../api/client.ts";
-import type { EmailSettings, TemplateList } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { ErrorNotice, Loading, Notice } from "../../components/feedback.tsx";
 import { FieldMessage } from "../../components/field.tsx";
@@ -35,10 +34,12 @@ function nameOf(tag: string): string {
 export function EmailTemplatesPage({ workspace, app }: AppPageProps) {
   const me = useMe();
   const manage = canManage(workspace.role);
-  const base = `/api/apps/${enc(app.id)}`;
-  const list = useResource(`templates:${app.id}`, () => api.get<TemplateList>(`${base}/email-templates`));
+  const path = { appId: app.id };
+  const list = useResource(`templates:${app.id}`, () =>
+    api.get("/api/apps/{appId}/email-templates", { path }),
+  );
   const settings = useResource(`email-settings:${app.id}`, () =>
-    api.get<EmailSettings>(`${base}/email-settings`),
+    api.get("/api/apps/{appId}/email-settings", { path }),
   );
   const [branding, setBranding] = useState<BrandingDraft>();
   const [brandingRestored, setBrandingRestored] = useState(false);
