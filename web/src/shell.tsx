@@ -5,6 +5,7 @@ import { FormError } from "./components/feedback.tsx";
 import { WorkspaceSwitcher } from "./components/workspace-switcher.tsx";
 import { Link, useLocation } from "./router.tsx";
 import { useMe, useSession } from "./session.tsx";
+import "./shell.css";
 
 export function Brand() {
   return (

@@ -11,6 +11,7 @@ import { canManage } from "../roles.ts";
 import { Link, navigate } from "../router.tsx";
 import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
+import "./apps.css";
 
 export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
   const apps = useResource(`apps:${workspace.id}`, () =>

@@ -5,6 +5,7 @@ import { EmptyState, ErrorNotice, FormError, Loading } from "../components/feedb
 import { PageHeader } from "../components/layout.tsx";
 import { Time } from "../components/time.tsx";
 import { useResource } from "../use-resource.ts";
+import "./audit.css";
 
 const PAGE = 50;
 

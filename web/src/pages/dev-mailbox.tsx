@@ -6,6 +6,7 @@ import { PageHeader } from "../components/layout.tsx";
 import { Tabs } from "../components/tabs.tsx";
 import { Time } from "../components/time.tsx";
 import { useResource } from "../use-resource.ts";
+import "./dev-mailbox.css";
 
 const links = (text: string) => [...new Set(text.match(/https?:\/\/[^\s<>"')]+/g) ?? [])];
 

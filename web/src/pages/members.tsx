@@ -12,6 +12,7 @@ import { navigate } from "../router.tsx";
 import { useMe, useSession } from "../session.tsx";
 import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
+import "./members.css";
 
 const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({ value: r, label: roleLabels[r] }));
 

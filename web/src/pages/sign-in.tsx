@@ -13,6 +13,7 @@ import {
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { Brand } from "../shell.tsx";
+import "./sign-in.css";
 
 function useDevMailboxAvailable(): boolean {
   const [available, setAvailable] = useState(false);

@@ -5,6 +5,7 @@ import { ErrorNotice, Loading } from "../../components/feedback.tsx";
 import { PageHeader } from "../../components/layout.tsx";
 import { Link, useLocation } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
+import "./app-layout.css";
 
 export interface AppPageProps {
   workspace: WorkspaceSummary;

@@ -8,6 +8,7 @@ import { Time } from "../../components/time.tsx";
 import { Link, navigate, useLocation } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./deliveries.css";
 
 const REFRESH_MS = 4000;
 

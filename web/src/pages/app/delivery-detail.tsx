@@ -14,6 +14,7 @@ import { formatDuration, Time } from "../../components/time.tsx";
 import { Link } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./delivery-detail.css";
 
 const REASONS: Record<NonNullable<DeliveryAttempt["cause"]>["reason"], string> = {
   refused: "connection refused",

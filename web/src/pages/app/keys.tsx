@@ -8,6 +8,7 @@ import { Card } from "../../components/layout.tsx";
 import { SecretKeyReveal } from "../../components/secret-key-reveal.tsx";
 import { canManage } from "../../roles.ts";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./keys.css";
 
 export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
   const [confirming, setConfirming] = useState(false);

@@ -10,6 +10,7 @@ import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "../app/app-layout.tsx";
 import { ProviderFormSection } from "./provider-form.tsx";
 import { ProviderStatus } from "./provider-status.tsx";
+import "./email-provider-page.css";
 
 type Mode = "default" | "custom";
 

@@ -4,6 +4,7 @@ import type { GuideStep } from "../../api/types.ts";
 import { CodeBlock } from "../../components/copy-button.tsx";
 import { ErrorNotice, Loading } from "../../components/feedback.tsx";
 import { useResource } from "../../use-resource.ts";
+import "./microsoft-guide.css";
 
 interface GuideValues {
   clientId: string;

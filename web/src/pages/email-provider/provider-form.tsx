@@ -22,6 +22,7 @@ import {
   secretStatus,
 } from "./provider-form-state.ts";
 import { expectedSteps, TestResultView, TestRunning } from "./test-result.tsx";
+import "./provider-form.css";
 
 const tabs: { key: ProviderType; label: string }[] = [
   { key: "smtp_basic", label: "Basic Auth" },

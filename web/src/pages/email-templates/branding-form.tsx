@@ -6,6 +6,7 @@ import { FieldMessage, FieldShell, SelectField, TextField } from "../../componen
 import { Card } from "../../components/layout.tsx";
 import { useKeepOnExpiry } from "../../drafts.ts";
 import { useFormSubmit } from "../../use-form-submit.ts";
+import "./branding-form.css";
 
 export interface BrandingDraft {
   defaultLocale: string;

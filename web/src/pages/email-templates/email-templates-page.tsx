@@ -11,6 +11,7 @@ import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "../app/app-layout.tsx";
 import { type BrandingDraft, BrandingForm, draftFrom } from "./branding-form.tsx";
 import { TemplateEditor } from "./template-editor.tsx";
+import "./email-templates-page.css";
 
 /** A language tag as the API keys templates: language, optional script and region. */
 function tagFrom(input: string): string | undefined {

@@ -12,6 +12,7 @@ import { EmailPreview } from "./email-preview.tsx";
 import { type Draft, draftOf, sameDraft, sourceOf } from "./template-draft.ts";
 import { TestEmailStatus, useTemplateTest } from "./test-email.tsx";
 import { useLivePreview } from "./use-live-preview.ts";
+import "./template-editor.css";
 
 type Busy = "save" | "reset" | "test";
 

@@ -3,6 +3,7 @@ import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { Delivery, TemplateSource, TemplateTestSent } from "../../api/types.ts";
 import { DeliveryStatusBadge, isInFlight, RouteLabel } from "../../components/delivery-status.tsx";
 import { Link } from "../../router.tsx";
+import "./test-email.css";
 
 export interface TestEmailState {
   sent: TemplateTestSent;
