@@ -9,9 +9,9 @@ type Item<List> = List extends readonly (infer Element)[] ? Element : never;
 
 /**
  * RFC 9457 problem details. The document gives every error answer the standard members and `field`,
- * and leaves the rest open; the extension members some problems carry are written here, from
- * src/http/problem.ts: `errors[]` for a validation failure, `line`/`column` for a template, and
- * `retryAfter`/`setting` for a rate limit.
+ * and leaves the rest open; the extension members some problems carry are written here: `errors[]`
+ * for a validation failure (src/http/problem.ts), and the domain errors' own members, `line`/`column`
+ * for a template and `retryAfter`/`setting` for a rate limit.
  */
 export type Problem = Operation<
   "/api/auth/email",
