@@ -52,7 +52,7 @@ describe("the SDK (@postern/sdk)", () => {
     return { browser, base, landed: (await browser.post(`${base}/code`, { code })).location! };
   }
 
-  it("has its API types generated from /openapi.json, up to date", async () => {
+  it("has the API types it shares with the dashboard generated from /openapi.json, up to date", async () => {
     const document = (await t.request("GET", "/openapi.json")).body;
     expect(await readFile(SDK_TYPES_FILE, "utf8"), "run `npm run sdk:types`").toBe(
       await sdkTypesFrom(document),

@@ -20,6 +20,7 @@ import { SignInPage } from "./pages/sign-in.tsx";
 import { Link, matchPath, navigate, type Params, useLocation } from "./router.tsx";
 import { useSession } from "./session.tsx";
 import { Brand, Shell } from "./shell.tsx";
+import "./app.css";
 
 const LAST_WORKSPACE_KEY = "postern.lastWorkspace";
 

@@ -1,3 +1,5 @@
+// First, so that every component's stylesheet comes after the tokens, reset and shared classes.
+import "./global.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./app.tsx";

@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
-import { ApiError, api, setCsrfToken, setSessionExpiredListener } from "./api/client.ts";
-import type { Account, Me, SessionStatus } from "./api/types.ts";
+import { ApiError, api, setCsrfToken, setSessionExpiredListener, toApiError } from "./api/client.ts";
+import { type Account, asMe, type Me } from "./api/types.ts";
 import { keepDrafts, setDraftOwner } from "./drafts.ts";
 import { writePendingLogin } from "./pending-login.ts";
 import { navigate } from "./router.tsx";
@@ -25,7 +25,7 @@ const SessionContext = createContext<SessionApi | undefined>(undefined);
 const SESSION_EXPIRED_NOTICE = "Your session expired. Sign in again to pick up where you left off.";
 
 async function loadMe(): Promise<Me> {
-  return api.get<Me>("/api/me", { quietUnauthorized: true });
+  return asMe(await api.get("/api/me", { quietUnauthorized: true }));
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
@@ -34,7 +34,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const load = useCallback(async () => {
     try {
       // Asking first spares a signed-out visitor a 401 (and the browser's console error for it).
-      const session = await api.get<SessionStatus>("/api/session");
+      const session = await api.get("/api/session");
       if (!session.signedIn) {
         setCsrfToken(undefined);
         setState((current) => (current.status === "signed-out" ? current : { status: "signed-out" }));
@@ -49,11 +49,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     } catch (err) {
       setCsrfToken(undefined);
       if (err instanceof ApiError && err.status === 401) setState({ status: "signed-out" });
-      else
-        setState({
-          status: "unavailable",
-          message: err instanceof ApiError ? err.message : "Postern could not be reached.",
-        });
+      else setState({ status: "unavailable", message: toApiError(err).message });
     }
   }, []);
 

@@ -1,8 +1,11 @@
 import { type ReactNode, useEffect, useRef, useState } from "react";
+import { type ApiError, toApiError } from "./api/client.ts";
 import type { WorkspaceSummary } from "./api/types.ts";
+import { FormError } from "./components/feedback.tsx";
 import { WorkspaceSwitcher } from "./components/workspace-switcher.tsx";
 import { Link, useLocation } from "./router.tsx";
 import { useMe, useSession } from "./session.tsx";
+import "./shell.css";
 
 export function Brand() {
   return (
@@ -47,6 +50,7 @@ export function Shell({
   const { pathname } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const [signingOut, setSigningOut] = useState(false);
+  const [signOutError, setSignOutError] = useState<ApiError>();
 
   const mainRef = useRef<HTMLElement>(null);
   const firstPath = useRef(pathname);
@@ -126,11 +130,16 @@ export function Shell({
             disabled={signingOut}
             onClick={() => {
               setSigningOut(true);
-              signOut().catch(() => setSigningOut(false));
+              setSignOutError(undefined);
+              signOut().catch((err: unknown) => {
+                setSignOutError(toApiError(err));
+                setSigningOut(false);
+              });
             }}
           >
             {signingOut ? "Signing out…" : "Sign out"}
           </button>
+          {signOutError && <FormError error={signOutError} />}
         </div>
       </aside>
       <main id="main" className="main" tabIndex={-1} ref={mainRef}>

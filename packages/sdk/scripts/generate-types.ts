@@ -1,5 +1,6 @@
-// Writes packages/sdk/src/openapi.ts from the /openapi.json of a Postern built in memory (no server,
-// no data dir kept): `npm run sdk:types`. test/sdk/types.test.ts fails when the file is stale.
+// Writes packages/sdk/src/openapi.ts, the API types of the SDK and the dashboard, from the /openapi.json
+// of a Postern built in memory (no server, no data dir kept): `npm run sdk:types`. test/sdk/sdk.test.ts
+// fails when the file is stale.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";

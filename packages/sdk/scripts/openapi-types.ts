@@ -1,6 +1,9 @@
 import openapiTS, { type OpenAPI3 } from "openapi-typescript";
 
-/** The SDK's API types, from Postern's OpenAPI document (what `npm run sdk:types` writes). */
+/**
+ * The API types of the SDK and the dashboard (web/src/api/openapi.ts re-exports them), from Postern's
+ * OpenAPI document: what `npm run sdk:types` writes.
+ */
 export async function sdkTypesFrom(document: unknown): Promise<string> {
   return openapiTS(document as OpenAPI3, { silent: true });
 }

@@ -1,3 +1,4 @@
+import type { Method, Operation, ParamsArgument, PathWith, ResponseOf } from "./operations.ts";
 import type { Problem } from "./types.ts";
 
 const dotted = (field: string) => field.replace(/\[(\d+)\]/g, ".$1");
@@ -119,30 +120,41 @@ async function readProblem(response: Response): Promise<Problem> {
   };
 }
 
-export interface RequestOptions {
+/** `/api/apps/{appId}` with `{ appId: "app 1" }` is `/api/apps/app%201`. */
+function fillPath(template: string, params: Record<string, string> | undefined): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params?.[name];
+    if (value === undefined) throw new Error(`${template} needs the path parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}
+
+function withQuery(url: string, query: Record<string, string | number | boolean | undefined> | undefined) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== "") params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${url}?${qs}` : url;
+}
+
+interface RequestOptions {
+  path?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
-  query?: Record<string, string | number | undefined>;
-  /** Leave a 401 to the caller instead of ending the session (the sign-in check on load). */
   quietUnauthorized?: boolean;
 }
 
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+async function request(method: Method, template: string, options: RequestOptions = {}): Promise<unknown> {
+  const verb = method.toUpperCase();
   const headers: Record<string, string> = { accept: "application/json" };
   if (options.body !== undefined) headers["content-type"] = "application/json";
-  if (unsafe.has(method) && csrfToken) headers["x-csrf-token"] = csrfToken;
-  let url = path;
-  if (options.query) {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(options.query)) {
-      if (value !== undefined && value !== "") params.set(key, String(value));
-    }
-    const qs = params.toString();
-    if (qs) url += `?${qs}`;
-  }
+  if (unsafe.has(verb) && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const url = withQuery(fillPath(template, options.path), options.query);
   let response: Response;
   try {
     response = await fetch(url, {
-      method,
+      method: verb,
       headers,
       credentials: "same-origin",
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -157,18 +169,29 @@ export async function request<T>(method: string, path: string, options: RequestO
     }
     throw new ApiError(problem);
   }
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  if (response.status === 204) return undefined;
+  return response.json();
 }
 
+function caller<M extends Method>(method: M) {
+  return <P extends PathWith<M>>(
+    path: P,
+    ...[options]: ParamsArgument<Operation<P, M>>
+  ): Promise<ResponseOf<Operation<P, M>>> =>
+    request(method, path, options as RequestOptions) as Promise<ResponseOf<Operation<P, M>>>;
+}
+
+/**
+ * The management API, typed by path and method from the generated `paths` of /openapi.json:
+ * `api.get("/api/apps/{appId}", { path: { appId } })` answers the app. Path parameters are encoded here,
+ * so no page builds an API URL by hand.
+ */
 export const api = {
-  get: <T>(path: string, options?: RequestOptions) => request<T>("GET", path, options),
-  post: <T>(path: string, body?: unknown, options?: RequestOptions) =>
-    request<T>("POST", path, { ...options, body: body ?? {} }),
-  put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }),
-  patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
-  delete: (path: string) => request<undefined>("DELETE", path),
-  /** Whether a route answers at all: for optional features such as the dev mailbox. */
+  get: caller("get"),
+  post: caller("post"),
+  put: caller("put"),
+  patch: caller("patch"),
+  delete: caller("delete"),
 };
 
 export const enc = encodeURIComponent;

@@ -1,361 +1,139 @@
-/** Shapes of the management API, as /openapi.json describes them. */
+// Shapes of the management API: names for the generated types of /openapi.json (./openapi.ts), so a
+// change on the server shows up here as a type error instead of drifting. The few hand-written parts
+// say why the document does not describe them.
+import type { BodyOf, Method, Operation, PathWith, ResponseOf } from "./operations.ts";
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  field?: string;
-  /** Template problems also say where: `line` and `column` count from 1. */
+type Answer<M extends Method, P extends PathWith<M>> = ResponseOf<Operation<P, M>>;
+type Body<M extends Method, P extends PathWith<M>> = BodyOf<Operation<P, M>>;
+type Item<List> = List extends readonly (infer Element)[] ? Element : never;
+
+/**
+ * RFC 9457 problem details. The document gives every error answer the standard members and `field`,
+ * and leaves the rest open; the extension members some problems carry are written here: `errors[]`
+ * for a validation failure (src/http/problem.ts), and the domain errors' own members, `line`/`column`
+ * for a template and `retryAfter`/`setting` for a rate limit.
+ */
+export type Problem = Operation<
+  "/api/auth/email",
+  "post"
+>["responses"][400]["content"]["application/json"] & {
   line?: number | null;
   column?: number | null;
   errors?: { field: string; message: string; code?: string; line?: number | null; column?: number | null }[];
-  /** Rate limits: seconds until a retry can succeed, and the operator setting that sets the limit. */
   retryAfter?: number;
   setting?: string;
-}
+};
 
-export interface Account {
-  id: string;
-  email: string;
-}
+export type SessionStatus = Answer<"get", "/api/session">;
+export type Account = Answer<"post", "/api/auth/email/verify">["account"];
+export type LoginStarted = Answer<"post", "/api/auth/email">;
+export type SignedIn = Answer<"post", "/api/auth/email/verify">;
 
-export type Role = "owner" | "admin" | "member";
+export type Workspace = Answer<"get", "/api/workspaces/{workspaceId}">;
+export type Role = Workspace["role"];
+export type Feature = Body<"post", "/api/operator/workspaces/{workspaceId}/features">["feature"];
 
-export type Feature = "custom-email-provider";
+/**
+ * A workspace as /api/me lists it. Its schema declares `role` as any string
+ * (src/http/routes/dashboard-auth.ts); the values are those of the workspace routes' enum, which
+ * the dashboard needs to decide what to offer. Replace by the generated type once that schema uses
+ * the enum.
+ */
+export type WorkspaceSummary = Omit<Item<Answer<"get", "/api/me">["workspaces"]>, "role"> & { role: Role };
+export type Me = Omit<Answer<"get", "/api/me">, "workspaces"> & { workspaces: WorkspaceSummary[] };
+export const asMe = (answer: Answer<"get", "/api/me">) => answer as Me;
 
-export interface WorkspaceSummary {
-  id: string;
-  name: string;
-  role: Role;
-  features: Partial<Record<Feature, boolean>>;
-}
+export type Member = Item<Answer<"get", "/api/workspaces/{workspaceId}/members">["members"]>;
+export type AuditEvent = Item<Answer<"get", "/api/workspaces/{workspaceId}/audit">["events"]>;
 
-export interface Workspace extends WorkspaceSummary {
-  createdAt: string;
-}
+export type App = Answer<"get", "/api/apps/{appId}">;
+export type AppWithSecret = Answer<"post", "/api/workspaces/{workspaceId}/apps">;
+export type TokenEndpointAuthMethod = App["oidc"]["tokenEndpointAuthMethod"];
 
-export interface Me {
-  account: Account;
-  csrfToken: string;
-  workspaces: WorkspaceSummary[];
-  devMailbox: boolean;
-}
+export type Delivery = Answer<"get", "/api/apps/{appId}/deliveries/{deliveryId}">;
+export type DeliveryPage = Answer<"get", "/api/apps/{appId}/deliveries">;
+export type DeliveryStatus = Delivery["status"];
+export type DeliveryAttempt = Item<Delivery["attempts"]>;
+export type Route = Delivery["route"];
 
-export interface Member {
-  accountId: string;
-  email: string;
-  role: Role;
-  joinedAt: string;
-}
-
-export interface AuditEvent {
-  id: string;
-  action: string;
-  /** What happened, in words, after the actor's address. */
-  summary: string;
-  actorAccountId: string | null;
-  /** Null for the operator; email null for an account since deleted. */
-  actor: { id: string; email: string | null } | null;
-  targetType: string;
-  targetId: string;
-  changes: Record<string, unknown>;
-  createdAt: string;
-}
-
-export type TokenEndpointAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
-
-export interface App {
-  id: string;
-  workspaceId: string;
-  name: string;
-  publishableKey: string;
-  secretKeyHint: string;
-  redirectUrls: string[];
-  /** The app's OpenID Connect issuer (discovery at {issuer}/.well-known/openid-configuration). */
-  issuer: string;
-  oidc: { tokenEndpointAuthMethod: TokenEndpointAuthMethod; refreshTokens: boolean };
-  branding: { logoUrl: string | null; accentColor: string | null };
-  createdAt: string;
-  updatedAt: string;
-  /** The custom email provider's health, in the apps list and the app's own view (null: none). */
-  emailProviderHealth?: {
-    status: ProviderHealth["status"];
-    reason: string | null;
-    since: string | null;
-    /** False: switched off, so its health is not a concern (login emails use the default sender). */
-    enabled?: boolean;
-  } | null;
-}
-
-export interface AppWithSecret extends App {
-  secretKey: string;
-}
-
-export type DeliveryStatus = "queued" | "sending" | "sent" | "retrying" | "failed" | "expired";
-export const deliveryStatuses: DeliveryStatus[] = [
+/** Every status, in the order the delivery log's filter lists them (the type checks none is missing). */
+export const deliveryStatuses = [
   "queued",
   "sending",
   "sent",
   "retrying",
   "failed",
   "expired",
-];
+] as const satisfies readonly DeliveryStatus[];
+// A status added on the server and not above fails here.
+const everyStatusListed: Exclude<DeliveryStatus, (typeof deliveryStatuses)[number]> extends never
+  ? true
+  : never = true;
+void everyStatusListed;
 
-export type Route = "default" | "custom";
-
-export interface DeliveryAttempt {
-  at: string;
-  durationMs: number;
-  route: Route;
-  outcome: "sent" | "retry" | "failed";
-  errorClass?: string;
-  smtpReply?: string;
-  message?: string;
-  /** For a failure on the way to the server: where it was going and what happened. */
-  cause?: {
-    host?: string;
-    port?: number;
-    reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
-  };
-  /** How to fix it: the hint Test connection gives for the same failure. */
-  hint: string | null;
-}
-
-export interface Delivery {
-  id: string;
-  recipient: string;
-  sender: string | null;
-  route: Route;
-  status: DeliveryStatus;
-  attemptCount: number;
-  attempts: DeliveryAttempt[];
-  lastError: string | null;
-  messageId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  sentAt: string | null;
-  expiresAt: string;
-  /** When a waiting email is tried next. */
-  nextAttemptAt: string | null;
-  /** A failed or expired login email, which can be resent as a new login. */
-  resendable: boolean;
-  /** The email's locale (null for emails from before locales). */
-  locale: string | null;
-  /** template_test: sent from the template editor to a developer. */
-  purpose: "login" | "template_test";
-}
-
-export interface DevMessage {
-  id: string;
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-  html: string;
-  receivedAt: string;
-}
+export type DevMessage = Item<Answer<"get", "/api/dev/inbox">["messages"]>;
 
 // Email provider
 
+export type ProviderInput = Body<"put", "/api/apps/{appId}/email-provider">;
+export type SmtpBasicInput = Extract<ProviderInput, { type: "smtp_basic" }>;
+export type SmtpOAuthInput = Extract<ProviderInput, { type: "smtp_oauth" }>;
 /** `none` (plaintext) is accepted only for hosts on the operator's allowlist. */
-export type SmtpSecurity = "starttls" | "tls" | "none";
-export type OAuthProviderName = "microsoft";
+export type SmtpSecurity = SmtpBasicInput["security"];
+export type OAuthProviderName = SmtpOAuthInput["provider"];
 
-export type TestStepName = "token" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+export type TestResult = Answer<"post", "/api/apps/{appId}/email-provider/test">;
+export type TestStep = Item<TestResult["steps"]>;
+export type TestStepName = TestStep["name"];
 
-export interface TestStep {
-  name: TestStepName;
-  outcome: "ok" | "failed" | "skipped";
-  durationMs: number;
-  detail?: string;
-  hint?: string;
-  errorClass?: string;
-  smtpReply?: string;
-}
+type EmailProviderAnswer = Answer<"get", "/api/apps/{appId}/email-provider">;
+type ProviderView = NonNullable<EmailProviderAnswer["provider"]>;
+export type ProviderHealth = ProviderView["health"];
 
-export interface TestResult {
-  ok: boolean;
-  testedAt: string;
-  steps: TestStep[];
-}
-
-export interface ProviderHealth {
-  status: "unknown" | "working" | "failing";
-  reason: string | null;
-  /** While failing: the error class (auth, network, timeout, tls, token, blocked, …). */
-  cause: string | null;
-  /** The same as `since`. */
-  at: string | null;
-  since: string | null;
-  checkedAt: string | null;
-  nextCheckAt: string | null;
-  /** What happens to login emails now, in the server's words. */
-  emails: string;
-  /** What happens to login emails whenever this provider fails. */
-  ifItFails: string;
-}
-
-interface ProviderCommon {
-  senderEmail: string;
-  senderName: string | null;
-  effectiveSenderName: string;
-  fallbackToDefault: boolean;
-  /** False: switched off, login emails go through the default sender. */
-  enabled: boolean;
-  health: ProviderHealth;
-  lastTest: TestResult | null;
-  /** Increases on every save; pools and health belong to one version. */
-  version: number;
-  updatedAt: string;
-  updatedBy: Account | null;
-}
-
-export interface SmtpBasicProvider extends ProviderCommon {
-  type: "smtp_basic";
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string;
-  passwordSet: boolean;
-}
-
-export interface SmtpOAuthProvider extends ProviderCommon {
-  type: "smtp_oauth";
-  provider: OAuthProviderName;
-  clientId: string;
-  tenantId: string;
-  clientSecretSet: boolean;
-}
-
+/**
+ * The saved provider, one type per kind. The document describes it as one object with a string
+ * `type` and every kind's fields optional (src/http/routes/email-provider.ts `providerView`), so it
+ * cannot tell the kinds apart; the kinds' fields are those of the PUT body, with `passwordSet` and
+ * `clientSecretSet` in place of the secrets.
+ */
+type ProviderCommon = Omit<
+  ProviderView,
+  | "type"
+  | "host"
+  | "port"
+  | "security"
+  | "username"
+  | "passwordSet"
+  | "provider"
+  | "clientId"
+  | "tenantId"
+  | "clientSecretSet"
+>;
+export type SmtpBasicProvider = ProviderCommon &
+  Pick<SmtpBasicInput, "type" | "host" | "port" | "security" | "username"> & { passwordSet: boolean };
+export type SmtpOAuthProvider = ProviderCommon &
+  Pick<SmtpOAuthInput, "type" | "provider" | "clientId" | "tenantId"> & { clientSecretSet: boolean };
 export type Provider = SmtpBasicProvider | SmtpOAuthProvider;
+export type EmailProviderState = Omit<EmailProviderAnswer, "provider"> & { provider: Provider | null };
+export const asProviderState = (answer: EmailProviderAnswer) => answer as EmailProviderState;
 
-export interface EmailProviderState {
-  locked: boolean;
-  defaultSender: string;
-  provider: Provider | null;
-}
-
-export interface SmtpBasicInput {
-  type: "smtp_basic";
-  senderEmail: string;
-  senderName?: string;
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string;
-  password?: string;
-  fallbackToDefault?: boolean;
-}
-
-export interface SmtpOAuthInput {
-  type: "smtp_oauth";
-  provider: OAuthProviderName;
-  senderEmail: string;
-  senderName?: string;
-  clientId: string;
-  clientSecret?: string;
-  tenantId: string;
-  fallbackToDefault?: boolean;
-}
-
-export type ProviderInput = SmtpBasicInput | SmtpOAuthInput;
-
-export interface GuideStep {
-  title: string;
-  text: string;
-  commands?: { label: string; command: string }[];
-  links?: { label: string; url: string }[];
-}
-
-/** GET /api/session: answers signed-out visitors too. */
-export interface SessionStatus {
-  signedIn: boolean;
-  devMailbox: boolean;
-  signup: "open" | "invite";
-}
+export type GuideStep = Item<Answer<"get", "/api/apps/{appId}/email-provider/microsoft-guide">["steps"]>;
 
 // Login email templates
 
-export interface EmailSettings {
-  defaultLocale: string;
-  logoUrl: string | null;
-  accentColor: string | null;
-  replyTo: string | null;
-  footer: string | null;
-  defaultAccentColor: string;
-  updatedAt: string | null;
-  updatedBy: Account | null;
-}
+export type EmailSettings = Answer<"get", "/api/apps/{appId}/email-settings">;
+export type EmailSettingsPatch = Body<"patch", "/api/apps/{appId}/email-settings">;
 
-export type EmailSettingsPatch = Partial<
-  Pick<EmailSettings, "defaultLocale" | "logoUrl" | "accentColor" | "replyTo" | "footer">
->;
+export type TemplateList = Answer<"get", "/api/apps/{appId}/email-templates">;
+export type TemplateLocale = Item<TemplateList["locales"]>;
+export type EmailTemplate = Answer<"get", "/api/apps/{appId}/email-templates/{locale}">;
+/** What an edit changes: the saved template's subject, HTML and text (null: derived from the HTML). */
+export type TemplateSource = Pick<EmailTemplate, "subject" | "html" | "text">;
 
-export interface TemplateLocale {
-  locale: string;
-  name: string;
-  builtIn: boolean;
-  customized: boolean;
-  updatedAt: string | null;
-}
-
-export interface TemplateList {
-  defaultLocale: string;
-  locales: TemplateLocale[];
-  variables: { name: string; description: string }[];
-  maxBytes: number;
-}
-
-export type TemplatePart = "subject" | "html" | "text";
-
-export interface TemplateSource {
-  subject: string;
-  html: string;
-  /** null: derived from the HTML. */
-  text: string | null;
-}
-
-export interface EmailTemplate extends TemplateSource {
-  locale: string;
-  name: string;
-  builtIn: boolean;
-  customized: boolean;
-  version: number;
-  updatedAt: string | null;
-  updatedBy: Account | null;
-}
-
-export interface TemplateProblem {
-  field: TemplatePart;
-  code: string;
-  message: string;
-  line: number | null;
-  column: number | null;
-}
-
-export interface RenderedEmail {
-  subject: string;
-  html: string;
-  text: string;
-  language: string;
-  replyTo: string | null;
-}
-
-export interface TemplatePreview {
-  ok: boolean;
-  errors: TemplateProblem[];
-  email: RenderedEmail | null;
-}
-
-export interface TemplateSample {
-  recipient?: string;
-  expiresInMinutes?: number;
-}
-
-export interface TemplateTestSent {
-  deliveryId: string;
-  recipient: string;
-  locale: string;
-}
+type PreviewRequest = Body<"post", "/api/apps/{appId}/email-templates/{locale}/preview">;
+export type TemplatePreview = Answer<"post", "/api/apps/{appId}/email-templates/{locale}/preview">;
+export type TemplateProblem = Item<TemplatePreview["errors"]>;
+export type TemplatePart = TemplateProblem["field"];
+export type RenderedEmail = NonNullable<TemplatePreview["email"]>;
+export type TemplateSample = NonNullable<PreviewRequest["sample"]>;
+export type TemplateTestSent = Answer<"post", "/api/apps/{appId}/email-templates/{locale}/test">;

@@ -1,4 +1,5 @@
 import { type ReactNode, useEffect, useRef } from "react";
+import "./confirm-dialog.css";
 
 /**
  * A modal confirmation on the native <dialog>: focus is trapped, Escape cancels. Without `onConfirm`

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import "./copy-button.css";
 
 async function copyText(text: string): Promise<void> {
   if (navigator.clipboard && window.isSecureContext) {

@@ -1,5 +1,6 @@
 import type { DeliveryAttempt, DeliveryStatus, Route } from "../api/types.ts";
 import { Badge } from "./feedback.tsx";
+import "./delivery-status.css";
 
 const tones = {
   queued: "info",

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import type { ApiError } from "../api/client.ts";
+import "./feedback.css";
 
 type Tone = "info" | "success" | "warning" | "danger" | "neutral";
 

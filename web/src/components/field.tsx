@@ -1,4 +1,5 @@
 import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId } from "react";
+import "./field.css";
 
 interface FieldShellProps {
   label: ReactNode;

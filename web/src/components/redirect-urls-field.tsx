@@ -1,4 +1,5 @@
 import { useId } from "react";
+import "./redirect-urls-field.css";
 
 /**
  * The app's allowed redirect URLs, one input each, so an error for `redirectUrls.2`

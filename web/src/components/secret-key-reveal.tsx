@@ -1,6 +1,7 @@
 import type { AppWithSecret } from "../api/types.ts";
 import { CopyField } from "./copy-button.tsx";
 import { Notice } from "./feedback.tsx";
+import "./secret-key-reveal.css";
 
 /** The one moment the secret key is visible: Postern keeps only its hash. */
 export function SecretKeyReveal({

@@ -1,6 +1,7 @@
 import { type KeyboardEvent as ReactKeyboardEvent, useEffect, useId, useRef, useState } from "react";
 import type { WorkspaceSummary } from "../api/types.ts";
 import { Link } from "../router.tsx";
+import "./workspace-switcher.css";
 
 /** The current workspace, and a menu to open another or create one. */
 export function WorkspaceSwitcher({

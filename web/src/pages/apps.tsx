@@ -11,10 +11,11 @@ import { canManage } from "../roles.ts";
 import { Link, navigate } from "../router.tsx";
 import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
+import "./apps.css";
 
 export function AppsPage({ workspace }: { workspace: WorkspaceSummary }) {
   const apps = useResource(`apps:${workspace.id}`, () =>
-    api.get<{ apps: App[] }>(`/api/workspaces/${enc(workspace.id)}/apps`),
+    api.get("/api/workspaces/{workspaceId}/apps", { path: { workspaceId: workspace.id } }),
   );
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<AppWithSecret | undefined>();
@@ -140,9 +141,9 @@ function CreateAppForm({
     send: () => {
       const urls = cleanUrls(redirectUrls);
       setRedirectUrls(urls);
-      return api.post<AppWithSecret>(`/api/workspaces/${enc(workspaceId)}/apps`, {
-        name,
-        redirectUrls: urls,
+      return api.post("/api/workspaces/{workspaceId}/apps", {
+        path: { workspaceId },
+        body: { name, redirectUrls: urls },
       });
     },
     onDone: onCreated,

@@ -1,17 +1,18 @@
 import { useState } from "react";
-import { type ApiError, api, enc, toApiError } from "../api/client.ts";
+import { type ApiError, api, toApiError } from "../api/client.ts";
 import type { AuditEvent, WorkspaceSummary } from "../api/types.ts";
 import { EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { PageHeader } from "../components/layout.tsx";
 import { Time } from "../components/time.tsx";
 import { useResource } from "../use-resource.ts";
+import "./audit.css";
 
 const PAGE = 50;
 
 export function AuditPage({ workspace }: { workspace: WorkspaceSummary }) {
-  const path = `/api/workspaces/${enc(workspace.id)}/audit`;
+  const path = { workspaceId: workspace.id };
   const first = useResource(`audit:${workspace.id}`, () =>
-    api.get<{ events: AuditEvent[] }>(path, { query: { limit: PAGE } }),
+    api.get("/api/workspaces/{workspaceId}/audit", { path, query: { limit: PAGE } }),
   );
   const [older, setOlder] = useState<AuditEvent[]>([]);
   const [exhausted, setExhausted] = useState(false);
@@ -27,7 +28,8 @@ export function AuditPage({ workspace }: { workspace: WorkspaceSummary }) {
     setLoadingOlder(true);
     setOlderError(undefined);
     try {
-      const page = await api.get<{ events: AuditEvent[] }>(path, {
+      const page = await api.get("/api/workspaces/{workspaceId}/audit", {
+        path,
         query: { limit: PAGE, before: last.createdAt },
       });
       setOlder((prev) => [...prev, ...page.events]);

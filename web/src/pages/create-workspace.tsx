@@ -1,6 +1,5 @@
 import { type FormEvent, useState } from "react";
 import { type ApiError, api, toApiError } from "../api/client.ts";
-import type { Workspace } from "../api/types.ts";
 import { FormError } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
@@ -19,7 +18,7 @@ export function CreateWorkspacePage() {
     setBusy(true);
     setError(undefined);
     try {
-      const workspace = await api.post<Workspace>("/api/workspaces", { name });
+      const workspace = await api.post("/api/workspaces", { body: { name } });
       await refresh();
       navigate(`/w/${encodeURIComponent(workspace.id)}`);
     } catch (err) {

@@ -6,12 +6,13 @@ import { PageHeader } from "../components/layout.tsx";
 import { Tabs } from "../components/tabs.tsx";
 import { Time } from "../components/time.tsx";
 import { useResource } from "../use-resource.ts";
+import "./dev-mailbox.css";
 
 const links = (text: string) => [...new Set(text.match(/https?:\/\/[^\s<>"')]+/g) ?? [])];
 
 /** The emails Postern's built-in dev mailbox captured (the default sender in the embedded setup). */
 export function DevMailboxPage() {
-  const inbox = useResource("dev-inbox", () => api.get<{ messages: DevMessage[] }>("/api/dev/inbox"), {
+  const inbox = useResource("dev-inbox", () => api.get("/api/dev/inbox"), {
     pollMs: 3000,
   });
   const [selectedId, setSelectedId] = useState<string | undefined>();

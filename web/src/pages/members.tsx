@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from "react";
-import { type ApiError, api, enc, toApiError } from "../api/client.ts";
-import type { Member, Role, Workspace, WorkspaceSummary } from "../api/types.ts";
+import { type ApiError, api, toApiError } from "../api/client.ts";
+import type { Member, Role, WorkspaceSummary } from "../api/types.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { Badge, DraftNotice, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
 import { SelectField, TextField } from "../components/field.tsx";
@@ -12,6 +12,7 @@ import { navigate } from "../router.tsx";
 import { useMe, useSession } from "../session.tsx";
 import { useFormSubmit } from "../use-form-submit.ts";
 import { useResource } from "../use-resource.ts";
+import "./members.css";
 
 const roleOptions = (["owner", "admin", "member"] as const).map((r) => ({ value: r, label: roleLabels[r] }));
 
@@ -33,7 +34,7 @@ export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
 
 function FeaturesCard({ workspaceId }: { workspaceId: string }) {
   const detail = useResource(`workspace:${workspaceId}`, () =>
-    api.get<Workspace>(`/api/workspaces/${enc(workspaceId)}`),
+    api.get("/api/workspaces/{workspaceId}", { path: { workspaceId } }),
   );
   const unlocked = detail.data?.features["custom-email-provider"] === true;
   return (
@@ -75,7 +76,7 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
   const me = useMe();
   const { refresh } = useSession();
   const members = useResource(`members:${workspace.id}`, () =>
-    api.get<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`),
+    api.get("/api/workspaces/{workspaceId}/members", { path: { workspaceId: workspace.id } }),
   );
   const manage = canManage(workspace.role);
   const [rowError, setRowError] = useState<{ accountId: string; error: ApiError }>();
@@ -85,10 +86,10 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
   const changeRole = async (member: Member, role: Role) => {
     setRowError(undefined);
     try {
-      const result = await api.patch<{ members: Member[] }>(
-        `/api/workspaces/${enc(workspace.id)}/members/${enc(member.accountId)}`,
-        { role },
-      );
+      const result = await api.patch("/api/workspaces/{workspaceId}/members/{accountId}", {
+        path: { workspaceId: workspace.id, accountId: member.accountId },
+        body: { role },
+      });
       members.set(result);
       if (member.accountId === me.account.id) await refresh();
     } catch (err) {
@@ -100,7 +101,9 @@ function MembersCard({ workspace }: { workspace: WorkspaceSummary }) {
     setBusy(true);
     setRowError(undefined);
     try {
-      await api.delete(`/api/workspaces/${enc(workspace.id)}/members/${enc(member.accountId)}`);
+      await api.delete("/api/workspaces/{workspaceId}/members/{accountId}", {
+        path: { workspaceId: workspace.id, accountId: member.accountId },
+      });
       setRemoving(undefined);
       if (member.accountId === me.account.id) {
         await refresh();
@@ -279,9 +282,9 @@ function InviteForm({
     }),
     send: () => {
       setInvited(undefined);
-      return api.post<{ members: Member[] }>(`/api/workspaces/${enc(workspace.id)}/members`, {
-        email: email.value,
-        role: role.value,
+      return api.post("/api/workspaces/{workspaceId}/members", {
+        path: { workspaceId: workspace.id },
+        body: { email: email.value, role: role.value },
       });
     },
     onDone: (result) => {
@@ -339,7 +342,10 @@ function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
   const rename = useFormSubmit({
     check: () => ({ name: name.value.trim() ? undefined : "Give the workspace a name." }),
     send: async () => {
-      await api.patch(`/api/workspaces/${enc(workspace.id)}`, { name: name.value });
+      await api.patch("/api/workspaces/{workspaceId}", {
+        path: { workspaceId: workspace.id },
+        body: { name: name.value },
+      });
       await refresh();
       name.clear(name.value.trim());
     },
@@ -350,7 +356,7 @@ function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
     setBusy(true);
     setDeleteError(undefined);
     try {
-      await api.delete(`/api/workspaces/${enc(workspace.id)}`);
+      await api.delete("/api/workspaces/{workspaceId}", { path: { workspaceId: workspace.id } });
       await refresh();
       navigate("/");
     } catch (err) {

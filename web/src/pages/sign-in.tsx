@@ -1,6 +1,5 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { type ApiError, api, toApiError } from "../api/client.ts";
-import type { Account, SessionStatus } from "../api/types.ts";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
@@ -14,12 +13,13 @@ import {
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { Brand } from "../shell.tsx";
+import "./sign-in.css";
 
 function useDevMailboxAvailable(): boolean {
   const [available, setAvailable] = useState(false);
   useEffect(() => {
     let live = true;
-    void api.get<SessionStatus>("/api/session").then(
+    void api.get("/api/session").then(
       (session) => {
         if (live) setAvailable(session.devMailbox);
       },
@@ -95,7 +95,7 @@ function EmailStep({
     setBusy(true);
     setError(undefined);
     try {
-      const sent = await api.post<{ loginId: string; expiresAt: string }>("/api/auth/email", { email });
+      const sent = await api.post("/api/auth/email", { body: { email } });
       onSent({ email: email.trim(), ...sent });
     } catch (err) {
       setError(toApiError(err));
@@ -153,9 +153,8 @@ function CodeStep({
     setBusy("verify");
     setError(undefined);
     try {
-      const verified = await api.post<{ csrfToken: string; account: Account }>("/api/auth/email/verify", {
-        loginId: pending.loginId,
-        code,
+      const verified = await api.post("/api/auth/email/verify", {
+        body: { loginId: pending.loginId, code },
       });
       writePendingLogin(undefined);
       await completeSignIn(verified);
@@ -169,9 +168,7 @@ function CodeStep({
     setBusy("resend");
     setError(undefined);
     try {
-      const sent = await api.post<{ loginId: string; expiresAt: string }>("/api/auth/email", {
-        email: pending.email,
-      });
+      const sent = await api.post("/api/auth/email", { body: { email: pending.email } });
       setCode("");
       setResent(true);
       onResent({ email: pending.email, ...sent });

@@ -5,6 +5,7 @@ import { ErrorNotice, Loading } from "../../components/feedback.tsx";
 import { PageHeader } from "../../components/layout.tsx";
 import { Link, useLocation } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
+import "./app-layout.css";
 
 export interface AppPageProps {
   workspace: WorkspaceSummary;
@@ -33,7 +34,7 @@ export function AppLayout({
   children(props: AppPageProps): ReactNode;
 }) {
   const { pathname } = useLocation();
-  const app = useResource(`app:${appId}`, () => api.get<App>(`/api/apps/${enc(appId)}`));
+  const app = useResource(`app:${appId}`, () => api.get("/api/apps/{appId}", { path: { appId } }));
   const base = `/w/${enc(workspace.id)}/apps/${enc(appId)}`;
 
   if (app.loading && !app.data) return <Loading label="Loading the app…" />;

@@ -8,11 +8,7 @@ import { Time } from "../../components/time.tsx";
 import { Link, navigate, useLocation } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "./app-layout.tsx";
-
-interface DeliveryPage {
-  deliveries: Delivery[];
-  nextCursor: string | null;
-}
+import "./deliveries.css";
 
 const REFRESH_MS = 4000;
 
@@ -81,10 +77,11 @@ export function DeliveriesPage({ workspace, app }: AppPageProps) {
     setDraftKey(key);
     setDraft(filters);
   }
-  const path = `/api/apps/${enc(app.id)}/deliveries`;
+  const path = { appId: app.id };
+  const PAGE = "25";
   const first = useResource(
     `deliveries:${app.id}:${key}`,
-    () => api.get<DeliveryPage>(path, { query: { ...apiQuery(filters), limit: 25 } }),
+    () => api.get("/api/apps/{appId}/deliveries", { path, query: { ...apiQuery(filters), limit: PAGE } }),
     { pollMs: REFRESH_MS },
   );
   // Older pages are fetched on demand and kept beneath the live first page.
@@ -105,8 +102,9 @@ export function DeliveriesPage({ workspace, app }: AppPageProps) {
     setLoadingOlder(true);
     setOlderError(undefined);
     try {
-      const page = await api.get<DeliveryPage>(path, {
-        query: { ...apiQuery(filters), limit: 25, cursor },
+      const page = await api.get("/api/apps/{appId}/deliveries", {
+        path,
+        query: { ...apiQuery(filters), limit: PAGE, cursor },
       });
       setOlder({
         key,

@@ -14,6 +14,7 @@ import { formatDuration, Time } from "../../components/time.tsx";
 import { Link } from "../../router.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./delivery-detail.css";
 
 const REASONS: Record<NonNullable<DeliveryAttempt["cause"]>["reason"], string> = {
   refused: "connection refused",
@@ -49,7 +50,11 @@ function ResendAction({
     setBusy(true);
     setError(undefined);
     try {
-      setCreated(await api.post<Delivery>(`/api/apps/${enc(appId)}/deliveries/${enc(delivery.id)}/resend`));
+      setCreated(
+        await api.post("/api/apps/{appId}/deliveries/{deliveryId}/resend", {
+          path: { appId, deliveryId: delivery.id },
+        }),
+      );
     } catch (err) {
       setError(toApiError(err));
     } finally {
@@ -97,7 +102,7 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
   const [settled, setSettled] = useState(false);
   const delivery = useResource(
     `delivery:${deliveryId}`,
-    () => api.get<Delivery>(`/api/apps/${enc(app.id)}/deliveries/${enc(deliveryId)}`),
+    () => api.get("/api/apps/{appId}/deliveries/{deliveryId}", { path: { appId: app.id, deliveryId } }),
     { pollMs: settled ? undefined : 4000 },
   );
   const status = delivery.data?.status;

@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
 import type { App, TokenEndpointAuthMethod } from "../../api/types.ts";
 import { FormError } from "../../components/feedback.tsx";
 import { SelectField, TextField } from "../../components/field.tsx";
@@ -35,9 +35,12 @@ export function HostedPageSettings({
     setSaved(false);
     setError(undefined);
     try {
-      const updated = await api.patch<App>(`/api/apps/${enc(app.id)}`, {
-        oidc: { tokenEndpointAuthMethod: method, refreshTokens },
-        branding: { logoUrl: logoUrl.trim() || null, accentColor: accentColor.trim() || null },
+      const updated = await api.patch("/api/apps/{appId}", {
+        path: { appId: app.id },
+        body: {
+          oidc: { tokenEndpointAuthMethod: method, refreshTokens },
+          branding: { logoUrl: logoUrl.trim() || null, accentColor: accentColor.trim() || null },
+        },
       });
       onAppChange(updated);
       setSaved(true);

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
 import type { AppWithSecret } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { CopyField } from "../../components/copy-button.tsx";
@@ -8,6 +8,7 @@ import { Card } from "../../components/layout.tsx";
 import { SecretKeyReveal } from "../../components/secret-key-reveal.tsx";
 import { canManage } from "../../roles.ts";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./keys.css";
 
 export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
   const [confirming, setConfirming] = useState(false);
@@ -20,7 +21,7 @@ export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
     setBusy(true);
     setError(undefined);
     try {
-      const next = await api.post<AppWithSecret>(`/api/apps/${enc(app.id)}/secret-key`);
+      const next = await api.post("/api/apps/{appId}/secret-key", { path: { appId: app.id } });
       const { secretKey: _shownOnce, ...publicApp } = next;
       onAppChange(publicApp);
       setRotated(next);

@@ -5,6 +5,7 @@ import { Card } from "../../components/layout.tsx";
 import { Time } from "../../components/time.tsx";
 import { Link } from "../../router.tsx";
 import type { AppPageProps } from "./app-layout.tsx";
+import "./overview.css";
 
 /** How to call the public login API with this app's publishable key. */
 export function AppOverviewPage({ app }: AppPageProps) {

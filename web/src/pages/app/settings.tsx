@@ -45,7 +45,10 @@ function GeneralForm({
     send: () => {
       const urls = cleanUrls(redirectUrls.value);
       redirectUrls.setValue(urls);
-      return api.patch<App>(`/api/apps/${enc(app.id)}`, { name: name.value, redirectUrls: urls });
+      return api.patch("/api/apps/{appId}", {
+        path: { appId: app.id },
+        body: { name: name.value, redirectUrls: urls },
+      });
     },
     onDone: (updated) => {
       onAppChange(updated);
@@ -121,7 +124,7 @@ function DeleteApp({ app }: { app: App }) {
           setBusy(true);
           setError(undefined);
           try {
-            await api.delete(`/api/apps/${enc(app.id)}`);
+            await api.delete("/api/apps/{appId}", { path: { appId: app.id } });
             navigate(`/w/${enc(app.workspaceId)}`);
           } catch (err) {
             setError(toApiError(err));

@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
-import type { EmailProviderState } from "../../api/types.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
+import { asProviderState } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
 import { Card } from "../../components/layout.tsx";
@@ -10,14 +10,15 @@ import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "../app/app-layout.tsx";
 import { ProviderFormSection } from "./provider-form.tsx";
 import { ProviderStatus } from "./provider-status.tsx";
+import "./email-provider-page.css";
 
 type Mode = "default" | "custom";
 
 /** App settings → Email provider: the default sender, or the developer's own SMTP server. */
 export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const me = useMe();
-  const state = useResource(`email-provider:${app.id}`, () =>
-    api.get<EmailProviderState>(`/api/apps/${enc(app.id)}/email-provider`),
+  const state = useResource(`email-provider:${app.id}`, async () =>
+    asProviderState(await api.get("/api/apps/{appId}/email-provider", { path: { appId: app.id } })),
   );
   const [chosen, setChosen] = useState<Mode>();
   const [confirmDefault, setConfirmDefault] = useState(false);
@@ -27,7 +28,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const [switching, setSwitching] = useState(false);
   const [switchError, setSwitchError] = useState<ApiError>();
   const members = useResource(`members:${workspace.id}`, () =>
-    api.get<{ members: { email: string }[] }>(`/api/workspaces/${enc(workspace.id)}/members`),
+    api.get("/api/workspaces/{workspaceId}/members", { path: { workspaceId: workspace.id } }),
   );
   const manage = canManage(workspace.role);
   const modeName = useId();
@@ -44,12 +45,12 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
     setRemoving(true);
     setRemoveError(undefined);
     try {
-      await api.delete(`/api/apps/${enc(app.id)}/email-provider`);
+      await api.delete("/api/apps/{appId}/email-provider", { path: { appId: app.id } });
       state.set({ locked, defaultSender, provider: null });
       setChosen("default");
       setConfirmDefault(false);
     } catch (err) {
-      if (err instanceof ApiError) setRemoveError(err);
+      setRemoveError(toApiError(err));
       setConfirmDefault(false);
     } finally {
       setRemoving(false);
@@ -60,9 +61,13 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
     setSwitching(true);
     setSwitchError(undefined);
     try {
-      state.set(await api.patch<EmailProviderState>(`/api/apps/${enc(app.id)}/email-provider`, { enabled }));
+      const answer = await api.patch("/api/apps/{appId}/email-provider", {
+        path: { appId: app.id },
+        body: { enabled },
+      });
+      state.set(asProviderState(answer));
     } catch (err) {
-      if (err instanceof ApiError) setSwitchError(err);
+      setSwitchError(toApiError(err));
     } finally {
       setSwitching(false);
       setConfirmSwitch(false);

@@ -1,9 +1,10 @@
 import { useEffect, useId, useState } from "react";
-import { api, enc } from "../../api/client.ts";
+import { api } from "../../api/client.ts";
 import type { GuideStep } from "../../api/types.ts";
 import { CodeBlock } from "../../components/copy-button.tsx";
 import { ErrorNotice, Loading } from "../../components/feedback.tsx";
 import { useResource } from "../../use-resource.ts";
+import "./microsoft-guide.css";
 
 interface GuideValues {
   clientId: string;
@@ -53,9 +54,10 @@ export function MicrosoftGuide({
   ].filter(([, value]) => value);
   const query = useSettled(new URLSearchParams(filled).toString(), 400);
   const guide = useResource(`guide:${appId}:${query}`, () =>
-    api.get<{ steps: GuideStep[] }>(
-      `/api/apps/${enc(appId)}/email-provider/microsoft-guide${query ? `?${query}` : ""}`,
-    ),
+    api.get("/api/apps/{appId}/email-provider/microsoft-guide", {
+      path: { appId },
+      query: Object.fromEntries(new URLSearchParams(query)),
+    }),
   );
   // Keep the previous guide on screen while the next one loads: no flicker while typing.
   const [shown, setShown] = useState<GuideStep[]>();

@@ -1,6 +1,12 @@
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from "react";
-import { ApiError, api, enc } from "../../api/client.ts";
-import type { EmailProviderState, SmtpSecurity, TestResult, TestStepName } from "../../api/types.ts";
+import { type ApiError, api, toApiError } from "../../api/client.ts";
+import {
+  asProviderState,
+  type EmailProviderState,
+  type SmtpSecurity,
+  type TestResult,
+  type TestStepName,
+} from "../../api/types.ts";
 import { Badge, FormError, Notice } from "../../components/feedback.tsx";
 import { FieldMessage, FieldShell, SelectField, TextField } from "../../components/field.tsx";
 import { Tabs } from "../../components/tabs.tsx";
@@ -16,6 +22,7 @@ import {
   secretStatus,
 } from "./provider-form-state.ts";
 import { expectedSteps, TestResultView, TestRunning } from "./test-result.tsx";
+import "./provider-form.css";
 
 const tabs: { key: ProviderType; label: string }[] = [
   { key: "smtp_basic", label: "Basic Auth" },
@@ -129,9 +136,11 @@ export function ProviderFormSection({
     checkLocally();
     setBusy("save");
     try {
-      const next = await api.put<EmailProviderState>(
-        `/api/apps/${enc(appId)}/email-provider`,
-        providerInput(form, saved),
+      const next = asProviderState(
+        await api.put("/api/apps/{appId}/email-provider", {
+          path: { appId },
+          body: providerInput(form, saved),
+        }),
       );
       const savedWhatPassed = passedUnsaved.current === JSON.stringify(form);
       passedUnsaved.current = undefined;
@@ -140,11 +149,13 @@ export function ProviderFormSection({
       onSaved(next);
       if (savedWhatPassed) {
         // No email: the connection steps only. Its result becomes the saved provider's health.
-        await api.post<TestResult>(`/api/apps/${enc(appId)}/email-provider/test`, {}).catch(() => undefined);
+        await api
+          .post("/api/apps/{appId}/email-provider/test", { path: { appId }, body: {} })
+          .catch(() => undefined);
         onTested();
       }
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setBusy(undefined);
     }
@@ -158,15 +169,18 @@ export function ProviderFormSection({
     setTest(undefined);
     setRunning({ steps: expectedSteps(form.type, sending), sending });
     try {
-      const result = await api.post<TestResult>(`/api/apps/${enc(appId)}/email-provider/test`, {
-        ...(dirty ? { config: providerInput(form, saved) } : {}),
-        ...(sending ? { sendTo } : {}),
+      const result = await api.post("/api/apps/{appId}/email-provider/test", {
+        path: { appId },
+        body: {
+          ...(dirty ? { config: providerInput(form, saved) } : {}),
+          ...(sending ? { sendTo } : {}),
+        },
       });
       setTest({ result, sent: sending, to: sendTo ?? "" });
       passedUnsaved.current = dirty && result.ok ? JSON.stringify(form) : undefined;
       onTested();
     } catch (err) {
-      if (err instanceof ApiError) setError(err);
+      setError(toApiError(err));
     } finally {
       setRunning(undefined);
       setBusy(undefined);

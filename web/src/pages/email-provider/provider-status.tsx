@@ -2,6 +2,7 @@ import type { Provider } from "../../api/types.ts";
 import { Badge } from "../../components/feedback.tsx";
 import { Time } from "../../components/time.tsx";
 import { TestResultView } from "./test-result.tsx";
+import "./provider-status.css";
 
 const kindLabels: Record<Provider["type"], string> = {
   smtp_basic: "SMTP with Basic Auth",

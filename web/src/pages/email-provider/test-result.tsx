@@ -1,6 +1,7 @@
 import type { TestResult, TestStep, TestStepName } from "../../api/types.ts";
 import { Spinner } from "../../components/feedback.tsx";
 import { formatDuration, Time } from "../../components/time.tsx";
+import "./test-result.css";
 
 const stepLabels: Record<TestStepName, string> = {
   token: "Get an access token from Microsoft",

@@ -1,11 +1,12 @@
 import { useId } from "react";
-import { api, enc } from "../../api/client.ts";
+import { api } from "../../api/client.ts";
 import type { EmailSettings, EmailSettingsPatch, TemplateLocale } from "../../api/types.ts";
 import { DraftNotice, FormError } from "../../components/feedback.tsx";
 import { FieldMessage, FieldShell, SelectField, TextField } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
 import { useKeepOnExpiry } from "../../drafts.ts";
 import { useFormSubmit } from "../../use-form-submit.ts";
+import "./branding-form.css";
 
 export interface BrandingDraft {
   defaultLocale: string;
@@ -62,7 +63,7 @@ export function BrandingForm({
   const dirty = Object.keys(patch).length > 0;
   useKeepOnExpiry("branding", draft, dirty);
   const form = useFormSubmit({
-    send: () => api.patch<EmailSettings>(`/api/apps/${enc(appId)}/email-settings`, patch),
+    send: () => api.patch("/api/apps/{appId}/email-settings", { path: { appId }, body: patch }),
     onDone: onSaved,
     inlineFields: [...fields],
   });

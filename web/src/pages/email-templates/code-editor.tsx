@@ -1,5 +1,6 @@
 import { forwardRef, type ReactNode, useId, useImperativeHandle, useRef } from "react";
 import type { TemplateProblem } from "../../api/types.ts";
+import "./code-editor.css";
 
 export interface CodeEditorHandle {
   /** Focuses the editor with the caret at the start of `line` (and `column`), scrolled into view. */

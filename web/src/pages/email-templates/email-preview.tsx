@@ -1,5 +1,6 @@
 import { useId, useState } from "react";
 import type { RenderedEmail, TemplateSample } from "../../api/types.ts";
+import "./email-preview.css";
 
 type Width = "mobile" | "desktop";
 const widths: { key: Width; label: string; px: number }[] = [

@@ -1,6 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useId, useState } from "react";
 import { api, enc } from "../../api/client.ts";
-import type { EmailSettings, TemplateList } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { ErrorNotice, Loading, Notice } from "../../components/feedback.tsx";
 import { FieldMessage } from "../../components/field.tsx";
@@ -12,6 +11,7 @@ import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "../app/app-layout.tsx";
 import { type BrandingDraft, BrandingForm, draftFrom } from "./branding-form.tsx";
 import { TemplateEditor } from "./template-editor.tsx";
+import "./email-templates-page.css";
 
 /** A language tag as the API keys templates: language, optional script and region. */
 function tagFrom(input: string): string | undefined {
@@ -35,10 +35,12 @@ function nameOf(tag: string): string {
 export function EmailTemplatesPage({ workspace, app }: AppPageProps) {
   const me = useMe();
   const manage = canManage(workspace.role);
-  const base = `/api/apps/${enc(app.id)}`;
-  const list = useResource(`templates:${app.id}`, () => api.get<TemplateList>(`${base}/email-templates`));
+  const path = { appId: app.id };
+  const list = useResource(`templates:${app.id}`, () =>
+    api.get("/api/apps/{appId}/email-templates", { path }),
+  );
   const settings = useResource(`email-settings:${app.id}`, () =>
-    api.get<EmailSettings>(`${base}/email-settings`),
+    api.get("/api/apps/{appId}/email-settings", { path }),
   );
   const [branding, setBranding] = useState<BrandingDraft>();
   const [brandingRestored, setBrandingRestored] = useState(false);

@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { ApiError, api, enc, toApiError } from "../../api/client.ts";
+import { ApiError, api, toApiError } from "../../api/client.ts";
 import type { EmailTemplate, TemplatePart, TemplateProblem, TemplateSample } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { Badge, ErrorNotice, FormError, Loading, Notice } from "../../components/feedback.tsx";
@@ -12,6 +12,7 @@ import { EmailPreview } from "./email-preview.tsx";
 import { type Draft, draftOf, sameDraft, sourceOf } from "./template-draft.ts";
 import { TestEmailStatus, useTemplateTest } from "./test-email.tsx";
 import { useLivePreview } from "./use-live-preview.ts";
+import "./template-editor.css";
 
 type Busy = "save" | "reset" | "test";
 
@@ -42,10 +43,10 @@ export function TemplateEditor({
   onDirtyChange(dirty: boolean): void;
   onSaved(): void;
 }) {
-  const path = `/api/apps/${enc(appId)}/email-templates/${enc(locale)}`;
-  const loaded = useResource(`template:${appId}:${locale}`, async () => {
-    if (known) return api.get<EmailTemplate>(path);
-    const base = await api.get<EmailTemplate>(`/api/apps/${enc(appId)}/email-templates/${enc(baseLocale)}`);
+  const loaded = useResource(`template:${appId}:${locale}`, async (): Promise<EmailTemplate> => {
+    const at = "/api/apps/{appId}/email-templates/{locale}";
+    if (known) return api.get(at, { path: { appId, locale } });
+    const base = await api.get(at, { path: { appId, locale: baseLocale } });
     return {
       ...base,
       locale,
@@ -66,7 +67,7 @@ export function TemplateEditor({
       key={template.locale}
       appId={appId}
       appBase={appBase}
-      path={path}
+      locale={locale}
       template={template}
       isNew={!known}
       baseLocale={baseLocale}
@@ -86,7 +87,7 @@ export function TemplateEditor({
 function LoadedEditor({
   appId,
   appBase,
-  path,
+  locale,
   template,
   isNew,
   baseLocale,
@@ -98,7 +99,7 @@ function LoadedEditor({
 }: {
   appId: string;
   appBase: string;
-  path: string;
+  locale: string;
   template: EmailTemplate;
   isNew: boolean;
   baseLocale: string;
@@ -116,7 +117,7 @@ function LoadedEditor({
   const [error, setError] = useState<ApiError>();
   const [conflict, setConflict] = useState(false);
   const [confirmReset, setConfirmReset] = useState(false);
-  const test = useTemplateTest(appId, path);
+  const test = useTemplateTest(appId, locale);
   const [savedNote, setSavedNote] = useState(false);
   const editors = { html: useRef<CodeEditorHandle>(null), text: useRef<CodeEditorHandle>(null) };
   const subjectId = useId();
@@ -137,7 +138,7 @@ function LoadedEditor({
     return () => window.removeEventListener("beforeunload", warn);
   }, [dirty, disabled]);
 
-  const live = useLivePreview(path, draft, branding, sample);
+  const live = useLivePreview(appId, locale, draft, branding, sample);
   const preview = live.preview;
   const lastGood = live.lastGood;
 
@@ -157,7 +158,10 @@ function LoadedEditor({
     setError(undefined);
     setConflict(false);
     try {
-      const next = await api.put<EmailTemplate>(path, { ...sourceOf(draft), version: template.version });
+      const next = await api.put("/api/apps/{appId}/email-templates/{locale}", {
+        path: { appId, locale },
+        body: { ...sourceOf(draft), version: template.version },
+      });
       setSavedNote(true);
       onChanged(next);
     } catch (err) {
@@ -190,7 +194,7 @@ function LoadedEditor({
     setBusy("reset");
     setError(undefined);
     try {
-      await api.delete(path);
+      await api.delete("/api/apps/{appId}/email-templates/{locale}", { path: { appId, locale } });
       setConfirmReset(false);
       onChanged();
     } catch (err) {

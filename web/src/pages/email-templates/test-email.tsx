@@ -3,6 +3,7 @@ import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { Delivery, TemplateSource, TemplateTestSent } from "../../api/types.ts";
 import { DeliveryStatusBadge, isInFlight, RouteLabel } from "../../components/delivery-status.tsx";
 import { Link } from "../../router.tsx";
+import "./test-email.css";
 
 export interface TestEmailState {
   sent: TemplateTestSent;
@@ -16,7 +17,7 @@ const POLLS = 60;
  * Sends a test of the draft and follows its delivery through the worker, as the delivery log would
  * show it; stops following when the editor goes away.
  */
-export function useTemplateTest(appId: string, path: string) {
+export function useTemplateTest(appId: string, locale: string) {
   const [state, setState] = useState<TestEmailState>();
   const mounted = useRef(true);
   useEffect(() => {
@@ -30,12 +31,15 @@ export function useTemplateTest(appId: string, path: string) {
   const send = async (source: TemplateSource): Promise<ApiError | undefined> => {
     setState(undefined);
     try {
-      const sent = await api.post<TemplateTestSent>(`${path}/test`, source);
+      const sent = await api.post("/api/apps/{appId}/email-templates/{locale}/test", {
+        path: { appId, locale },
+        body: source,
+      });
       setState({ sent });
       for (let i = 0; i < POLLS && mounted.current; i++) {
-        const delivery = await api.get<Delivery>(
-          `/api/apps/${enc(appId)}/deliveries/${enc(sent.deliveryId)}`,
-        );
+        const delivery = await api.get("/api/apps/{appId}/deliveries/{deliveryId}", {
+          path: { appId, deliveryId: sent.deliveryId },
+        });
         if (!mounted.current) break;
         setState({ sent, delivery });
         if (!isInFlight(delivery.status)) break;

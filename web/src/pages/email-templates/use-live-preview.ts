@@ -11,7 +11,13 @@ const PREVIEW_DELAY_MS = 300;
  * wins, older ones are dropped. `lastGood` is the last rendering without problems, kept on screen
  * while the template has some.
  */
-export function useLivePreview(path: string, draft: Draft, branding: BrandingDraft, sample: TemplateSample) {
+export function useLivePreview(
+  appId: string,
+  locale: string,
+  draft: Draft,
+  branding: BrandingDraft,
+  sample: TemplateSample,
+) {
   const [preview, setPreview] = useState<TemplatePreview>();
   const [lastGood, setLastGood] = useState<RenderedEmail | null>(null);
   const [error, setError] = useState<ApiError>();
@@ -26,10 +32,9 @@ export function useLivePreview(path: string, draft: Draft, branding: BrandingDra
     const mine = ++generation.current;
     const timer = window.setTimeout(async () => {
       try {
-        const result = await api.post<TemplatePreview>(`${path}/preview`, {
-          ...sourceOf(draft),
-          branding: JSON.parse(brandingKey),
-          sample: JSON.parse(sampleKey),
+        const result = await api.post("/api/apps/{appId}/email-templates/{locale}/preview", {
+          path: { appId, locale },
+          body: { ...sourceOf(draft), branding: JSON.parse(brandingKey), sample: JSON.parse(sampleKey) },
         });
         if (generation.current !== mine) return;
         setPreview(result);
@@ -40,7 +45,7 @@ export function useLivePreview(path: string, draft: Draft, branding: BrandingDra
       }
     }, PREVIEW_DELAY_MS);
     return () => window.clearTimeout(timer);
-  }, [path, draft, brandingKey, sampleKey]);
+  }, [appId, locale, draft, brandingKey, sampleKey]);
 
   return { preview, lastGood, error };
 }
