@@ -4,7 +4,8 @@ import { formatDuration, Time } from "../../components/time.tsx";
 import "./test-result.css";
 
 const stepLabels: Record<TestStepName, string> = {
-  token: "Get an access token from Microsoft",
+  token: "Get an access token",
+  permission: "Check the token's permission",
   resolve: "Resolve the host",
   connect: "Connect",
   tls: "Secure the connection (TLS)",
