@@ -55,7 +55,10 @@ export const routeCases: Record<string, RouteCase> = {
   "GET /api/apps/{appId}/deliveries": { answers: "problem" },
   "GET /api/apps/{appId}/deliveries/{deliveryId}": { answers: "problem" },
   "POST /api/apps/{appId}/deliveries/{deliveryId}/resend": { answers: "problem" },
-  "GET /api/email-provider-kinds": { answers: "problem", noInput: "the registry's forms; the same for every account" },
+  "GET /api/email-provider-kinds": {
+    answers: "problem",
+    noInput: "the registry's forms; the same for every account",
+  },
   "GET /api/apps/{appId}/email-provider": { answers: "problem" },
   "PUT /api/apps/{appId}/email-provider": { answers: "problem" },
   "PATCH /api/apps/{appId}/email-provider": { answers: "problem" },
