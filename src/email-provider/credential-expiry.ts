@@ -1,10 +1,9 @@
-import { and, eq, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
-import { accounts, apps, emailProviders, workspaceMembers } from "../db/schema.ts";
-import { escapeHtml } from "../html-escape.ts";
-import { messageIdFor, type OutgoingEmail, parseFromAddress } from "../mail/sender.ts";
-import { randomId } from "../security/tokens.ts";
+import { emailProviders } from "../db/schema.ts";
+import type { OutgoingEmail } from "../mail/sender.ts";
+import { emailWorkspaceAdmins } from "./admin-alerts.ts";
 import { kindOfRow } from "./kinds/index.ts";
 import type { CredentialExpiry } from "./kinds/kind.ts";
 
@@ -96,41 +95,22 @@ async function alert(
   due: CredentialExpiry[],
   send: (email: OutgoingEmail) => Promise<void>,
 ) {
-  const [app] = await ctx.db
-    .select({ name: apps.name, workspaceId: apps.workspaceId })
-    .from(apps)
-    .where(eq(apps.id, appId));
-  if (!app) return;
-  const recipients = await ctx.db
-    .select({ email: accounts.email })
-    .from(workspaceMembers)
-    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
-    .where(
-      and(
-        eq(workspaceMembers.workspaceId, app.workspaceId),
-        inArray(workspaceMembers.role, ["owner", "admin"]),
-      ),
-    );
-  const link = `${ctx.config.publicUrl}/w/${encodeURIComponent(app.workspaceId)}/apps/${encodeURIComponent(appId)}/email-provider`;
   const lines = due.map((e) =>
     e.state === "expired"
       ? `- The ${e.name} expired on ${e.expiresAt?.slice(0, 10)}: Microsoft refuses it.`
       : `- The ${e.name} expires on ${e.expiresAt?.slice(0, 10)}, in ${e.daysLeft} day${e.daysLeft === 1 ? "" : "s"}.`,
   );
-  const subject = due.some((e) => e.state === "expired")
-    ? `A credential of ${app.name}'s email provider has expired`
-    : `A credential of ${app.name}'s email provider expires soon`;
-  const text = `The custom email provider of ${app.name} (${senderEmail}):\n\n${lines.join("\n")}\n\nAdd the new credential before the old one stops working: while both are stored, Postern tries the new one first and the old one after it, so login emails keep going out. Then remove the old one.\n\nProvider settings: ${link}\n`;
-  const from = parseFromAddress(ctx.config.defaultFrom);
-  for (const { email } of recipients) {
-    await send({
-      from,
-      to: email,
-      subject,
-      text,
-      html: `<p>${escapeHtml(text).replace(/\n/g, "<br>")}</p>`,
-      messageId: messageIdFor(randomId("alert"), from.address),
-    });
-  }
-  ctx.log.info({ appId, recipients: recipients.length }, "credential expiry alert sent");
+  const expired = due.some((e) => e.state === "expired");
+  const recipients = await emailWorkspaceAdmins(
+    ctx,
+    appId,
+    (app, link) => ({
+      subject: expired
+        ? `A credential of ${app.name}'s email provider has expired`
+        : `A credential of ${app.name}'s email provider expires soon`,
+      text: `The custom email provider of ${app.name} (${senderEmail}):\n\n${lines.join("\n")}\n\nAdd the new credential before the old one stops working: while both are stored, Postern tries the new one first and the old one after it, so login emails keep going out. Then remove the old one.\n\nProvider settings: ${link}\n`,
+    }),
+    send,
+  );
+  ctx.log.info({ appId, recipients }, "credential expiry alert sent");
 }

@@ -1,9 +1,8 @@
 import { and, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Context } from "../context.ts";
-import { accounts, apps, emailProviders, workspaceMembers } from "../db/schema.ts";
-import { escapeHtml } from "../html-escape.ts";
-import { messageIdFor, type OutgoingEmail, parseFromAddress } from "../mail/sender.ts";
-import { randomId } from "../security/tokens.ts";
+import { emailProviders } from "../db/schema.ts";
+import type { OutgoingEmail } from "../mail/sender.ts";
+import { emailWorkspaceAdmins } from "./admin-alerts.ts";
 import { whileFailing } from "./health.ts";
 
 /** At most one alert per provider in this window; a state that changed meanwhile is told after it. */
@@ -71,43 +70,20 @@ async function alert(
   provider: typeof emailProviders.$inferSelect,
   send: (email: OutgoingEmail) => Promise<void>,
 ) {
-  const [app] = await ctx.db
-    .select({ name: apps.name, workspaceId: apps.workspaceId })
-    .from(apps)
-    .where(eq(apps.id, provider.appId));
-  if (!app) return;
-  const recipients = await ctx.db
-    .select({ email: accounts.email })
-    .from(workspaceMembers)
-    .innerJoin(accounts, eq(accounts.id, workspaceMembers.accountId))
-    .where(
-      and(
-        eq(workspaceMembers.workspaceId, app.workspaceId),
-        inArray(workspaceMembers.role, ["owner", "admin"]),
-      ),
-    );
-  const link = `${ctx.config.publicUrl}/w/${encodeURIComponent(app.workspaceId)}/apps/${encodeURIComponent(provider.appId)}/email-provider`;
   const since = provider.healthAt?.toISOString() ?? ctx.now().toISOString();
   const failing = provider.health === "failing";
-  const subject = failing
-    ? `The email provider of ${app.name} is failing`
-    : `The email provider of ${app.name} works again`;
-  const text = failing
-    ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault, provider.healthCause)}\n\nProvider settings: ${link}\n`
-    : `The custom email provider of ${app.name} (${provider.senderEmail}) works again since ${since}. Login emails go out through it, and the ones that were waiting have been sent.\n\nProvider settings: ${link}\n`;
-  const from = parseFromAddress(ctx.config.defaultFrom);
-  for (const { email } of recipients) {
-    await send({
-      from,
-      to: email,
-      subject,
-      text,
-      html: `<p>${escapeHtml(text).replace(/\n/g, "<br>")}</p>`,
-      messageId: messageIdFor(randomId("alert"), from.address),
-    });
-  }
-  ctx.log.info(
-    { appId: provider.appId, health: provider.health, recipients: recipients.length },
-    "provider health alert sent",
+  const recipients = await emailWorkspaceAdmins(
+    ctx,
+    provider.appId,
+    (app, link) => ({
+      subject: failing
+        ? `The email provider of ${app.name} is failing`
+        : `The email provider of ${app.name} works again`,
+      text: failing
+        ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault, provider.healthCause)}\n\nProvider settings: ${link}\n`
+        : `The custom email provider of ${app.name} (${provider.senderEmail}) works again since ${since}. Login emails go out through it, and the ones that were waiting have been sent.\n\nProvider settings: ${link}\n`,
+    }),
+    send,
   );
+  ctx.log.info({ appId: provider.appId, health: provider.health, recipients }, "provider health alert sent");
 }
