@@ -2,10 +2,9 @@ import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { pruneSessions } from "./accounts/dashboard-sessions.ts";
-import { AppCache } from "./apps/app-cache.ts";
 import type { Config } from "./config/config.ts";
 import type { Context } from "./context.ts";
+import { pruneSessions } from "./dashboard-sessions/dashboard-sessions.ts";
 import { migrationsApplied, openStorage, type Storage } from "./db/connection.ts";
 import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
@@ -18,6 +17,7 @@ import { ProviderRouting } from "./email-provider/routing.ts";
 import { ProviderWatch } from "./email-provider/watch.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
+import { AppCache } from "./login/app-cache.ts";
 import {
   defaultSenderOptions,
   type MailSender,

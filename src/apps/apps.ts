@@ -275,7 +275,7 @@ export async function rotateSecretKey(ctx: Context, actorId: string, appId: stri
     );
     return row!;
   });
-  // Other API processes stop taking the old key within APP_CACHE_SECONDS (src/apps/app-cache.ts).
+  // Other API processes stop taking the old key within APP_CACHE_SECONDS (src/login/app-cache.ts).
   ctx.appCache.forget(appId);
   return { ...publicView(updated), secretKey };
 }

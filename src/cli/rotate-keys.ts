@@ -4,7 +4,7 @@ import type { Config } from "../config/config.ts";
 import { openStorage } from "../db/connection.ts";
 import { appSigningKeys, deliveries, emailProviders } from "../db/schema.ts";
 import { providerSecretContext } from "../email-provider/secrets.ts";
-import { payloadContext } from "../login/challenges.ts";
+import { payloadContext } from "../mail/login-email.ts";
 import {
   formatKeyring,
   generateSecretKey,

@@ -10,7 +10,6 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import type { JWK } from "jose";
-import type { AttemptCause } from "../mail/smtp-errors.ts";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -142,6 +141,16 @@ export const loginChallenges = pgTable(
     index("challenges_by_interaction").on(t.appId, t.oidcInteractionUid),
   ],
 );
+
+/**
+ * What happened on the way to the server, for the delivery log: the host and port as configured (never
+ * the resolved address, nor anything from the credentials) and a word for the failure.
+ */
+export interface AttemptCause {
+  host?: string;
+  port?: number;
+  reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
+}
 
 export interface DeliveryAttempt {
   at: string;

@@ -4,9 +4,6 @@ import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { parseEmailAddress } from "../email-address/email-address.ts";
-import { kindOfRow } from "../email-provider/kinds/index.ts";
-
-import { findProvider } from "../email-provider/service.ts";
 import { invalid, notFound } from "../errors.ts";
 import { blameOf, type ClassifiedError, type ErrorClass } from "../mail/smtp-errors.ts";
 import type { StepName } from "../mail/test-steps.ts";
@@ -30,7 +27,10 @@ export interface DeliveryQuery {
 }
 
 /** How a failed attempt's hint is found: the app's provider kind explains it as Test connection does. */
-type Explainer = (error: ClassifiedError, step: StepName) => string | undefined;
+/** The fix for a failed attempt, from the provider that made it (src/email-provider/attempt-hints.ts). */
+export type Explainer = (error: ClassifiedError, step: StepName) => string | undefined;
+/** Finds the app's explainer, or undefined when it has no provider. */
+export type ExplainerFor = (appId: string) => Promise<Explainer | undefined>;
 
 const DEFAULT_ROUTE_HINT =
   "This attempt went through the operator's default sender, which the operator of this Postern configures.";
@@ -72,14 +72,6 @@ function hintFor(attempt: DeliveryAttempt, explain: Explainer | undefined): stri
   return explain(error, stepOf(attempt.errorClass)) ?? null;
 }
 
-/** The app's provider kind as an explainer, or undefined when it has none (the kind's hints need its settings). */
-async function explainerFor(ctx: Context, appId: string): Promise<Explainer | undefined> {
-  const provider = await findProvider(ctx, appId);
-  if (!provider) return undefined;
-  const kind = kindOfRow(provider);
-  return (error, step) => kind.explain(error, step, provider.settings, provider.senderEmail);
-}
-
 /** The developer's view of one delivery. The sealed code is never part of it. */
 export function deliveryView(d: Delivery, extra: { explain?: Explainer | undefined } = {}) {
   return {
@@ -107,9 +99,9 @@ export function deliveryView(d: Delivery, extra: { explain?: Explainer | undefin
 }
 
 /** Views of these rows, with the same hints as Test connection for their failed attempts. */
-export async function deliveryViews(ctx: Context, appId: string, rows: Delivery[]) {
+async function deliveryViews(explainerFor: ExplainerFor, appId: string, rows: Delivery[]) {
   const explain = rows.some((r) => r.attempts.some((a) => a.errorClass))
-    ? await explainerFor(ctx, appId)
+    ? await explainerFor(appId)
     : undefined;
   return rows.map((r) => deliveryView(r, { explain }));
 }
@@ -197,7 +189,13 @@ function searchedRecipient(query: DeliveryQuery): string | undefined {
   return parsed.address;
 }
 
-export async function listDeliveries(ctx: Context, accountId: string, appId: string, query: DeliveryQuery) {
+export async function listDeliveries(
+  ctx: Context,
+  explainerFor: ExplainerFor,
+  accountId: string,
+  appId: string,
+  query: DeliveryQuery,
+) {
   await requireApp(ctx.db, accountId, appId);
   if (query.from && query.to && query.from >= query.to)
     throw invalid("invalid_date_range", "from must be before to.", "to");
@@ -212,7 +210,7 @@ export async function listDeliveries(ctx: Context, accountId: string, appId: str
   const last = page.at(-1);
   return {
     deliveries: await deliveryViews(
-      ctx,
+      explainerFor,
       appId,
       page.map((r) => r.row),
     ),
@@ -220,13 +218,19 @@ export async function listDeliveries(ctx: Context, accountId: string, appId: str
   };
 }
 
-export async function getDelivery(ctx: Context, accountId: string, appId: string, deliveryId: string) {
+export async function getDelivery(
+  ctx: Context,
+  explainerFor: ExplainerFor,
+  accountId: string,
+  appId: string,
+  deliveryId: string,
+) {
   await requireApp(ctx.db, accountId, appId);
   const [row] = await ctx.db
     .select()
     .from(deliveries)
     .where(and(eq(deliveries.id, deliveryId), eq(deliveries.appId, appId)));
   if (!row) throw notFound("delivery");
-  const [view] = await deliveryViews(ctx, appId, [row]);
+  const [view] = await deliveryViews(explainerFor, appId, [row]);
   return view!;
 }

@@ -8,7 +8,7 @@ import { deliveries, loginChallenges } from "../db/schema.ts";
 import { canonicalEmail } from "../email-address/email-address.ts";
 import { DomainError, notFound } from "../errors.ts";
 import { requestAppLogin } from "../login/end-user-login.ts";
-import { deliveryViews } from "./delivery-log.ts";
+import { deliveryView } from "./delivery-log.ts";
 
 /**
  * Resend for a login email that failed or expired: a NEW login for the same recipient and app, through
@@ -71,6 +71,7 @@ export async function resendDelivery(
     },
     ctx.now(),
   );
-  const [view] = await deliveryViews(ctx, appId, [created!]);
+  // A new delivery: no attempt to explain yet.
+  const view = deliveryView(created!);
   return view!;
 }

@@ -4,7 +4,7 @@ import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
 import { emailProviders } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
-import { CODE_TTL_SECONDS } from "../login/challenges.ts";
+import { CODE_TTL_SECONDS } from "../mail/login-email.ts";
 import type { ErrorClass } from "../mail/smtp-errors.ts";
 
 type ProviderRow = typeof emailProviders.$inferSelect;

@@ -2,8 +2,13 @@ import type { Context } from "../context.ts";
 import type { deliveries } from "../db/schema.ts";
 import { catalogueFor } from "../i18n/catalogue.ts";
 import { FALLBACK_LOCALE } from "../i18n/locales.ts";
-import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
-import { type ComposedEmail, composeLoginEmail } from "../mail/login-email.ts";
+import {
+  CODE_TTL_SECONDS,
+  type ComposedEmail,
+  composeLoginEmail,
+  type LoginEmailPayload,
+  payloadContext,
+} from "../mail/login-email.ts";
 import { builtInTemplate } from "../mail/templates/built-in.ts";
 import { loadAppEmail, settingsFrom } from "./store.ts";
 import type { TemplateTestPayload } from "./test-email.ts";

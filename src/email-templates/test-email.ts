@@ -5,7 +5,7 @@ import type { Context } from "../context.ts";
 import { transactionExecutor } from "../db/connection.ts";
 import { deliveries } from "../db/schema.ts";
 import { notFound } from "../errors.ts";
-import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../login/challenges.ts";
+import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../mail/login-email.ts";
 import { checkTemplate, type TemplateSource } from "../mail/templates/check.ts";
 import { consumeSlidingLimits } from "../security/rate-limit.ts";
 import { randomId } from "../security/tokens.ts";

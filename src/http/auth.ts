@@ -2,9 +2,9 @@ import { isIP } from "node:net";
 import type {} from "@fastify/cookie";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Account } from "../accounts/accounts.ts";
-import { findSession } from "../accounts/dashboard-sessions.ts";
 import { type App, invalidAppKey } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
+import { findSession } from "../dashboard-sessions/dashboard-sessions.ts";
 import { DomainError } from "../errors.ts";
 import { sameSecret } from "../security/tokens.ts";
 

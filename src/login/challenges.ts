@@ -5,6 +5,7 @@ import { queryRows } from "../db/connection.ts";
 import { loginChallenges } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
+import { CODE_TTL_SECONDS, type LoginEmailPayload, payloadContext } from "../mail/login-email.ts";
 import { LOGIN_EMAIL_QUEUE, type LoginEmailJob } from "../queue/queue.ts";
 import {
   budgetRetryAfterSeconds,
@@ -18,20 +19,11 @@ import {
 } from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
 
-export const CODE_TTL_SECONDS = 10 * 60;
 export const MAX_CODE_ATTEMPTS = 5;
 
 /** Who the login is for: an app's end user, or a developer signing in to the dashboard. */
 export type Audience = { kind: "app"; app: App } | { kind: "dashboard" };
 
-/** What the worker needs to compose the email; sealed in the delivery row, never stored in clear. */
-export interface LoginEmailPayload {
-  code: string;
-  linkToken: string;
-  requestIp: string;
-}
-
-export const payloadContext = (deliveryId: string) => `delivery:${deliveryId}`;
 const codeHash = (challengeId: string, code: string) => sha256(`${challengeId}:${code}`);
 const audienceAppId = (audience: Audience) => (audience.kind === "app" ? audience.app.id : null);
 const sameAudience = (audience: Audience) => {

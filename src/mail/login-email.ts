@@ -4,6 +4,19 @@ import type { TemplateSource } from "./templates/check.ts";
 import { type RenderedEmail, renderTemplate } from "./templates/render.ts";
 import type { TemplateView } from "./templates/variables.ts";
 
+/** How long a login (its code and link) is good for. */
+export const CODE_TTL_SECONDS = 10 * 60;
+
+/** What the worker needs to compose the email; sealed in the delivery row, never stored in clear. */
+export interface LoginEmailPayload {
+  code: string;
+  linkToken: string;
+  requestIp: string;
+}
+
+/** The additional data a delivery's sealed payload is bound to. */
+export const payloadContext = (deliveryId: string) => `delivery:${deliveryId}`;
+
 export interface LoginEmailContent {
   appName: string;
   code: string;

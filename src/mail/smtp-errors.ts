@@ -1,3 +1,5 @@
+import type { AttemptCause } from "../db/schema.ts";
+
 /**
  * Classifies a failed SMTP send into what the worker should do about it.
  * RFC 5321: 4yz is transient, 5yz permanent; TLS and authentication failures are configuration
@@ -25,16 +27,6 @@ export type ErrorClass =
  * - transient: a hiccup (4xx, an unexpected error): the email retries with backoff.
  */
 export type Blame = "recipient" | "provider" | "transient";
-
-/**
- * What happened on the way to the server, for the delivery log: the host and port as configured (never
- * the resolved address, nor anything from the credentials) and a word for the failure.
- */
-export interface AttemptCause {
-  host?: string;
-  port?: number;
-  reason: "refused" | "timeout" | "dns" | "unreachable" | "reset" | "tls" | "blocked" | "other";
-}
 
 /** The destination of a failed send, attached to the error by the transport that knows it. */
 export interface SmtpEndpoint {

@@ -255,7 +255,7 @@ describe.each(backends)("the delivery log as a tool (%s)", (backend) => {
     // Move the earlier budget events out of the window rather than wait a minute.
     await t.postern.ctx.db.execute(
       sql.raw(
-        `update rate_limit_events set at = at - interval '2 minutes' where key like 'addr:%resend-me%'`,
+        `update rate_limit_windows set hits = array(select h - interval '2 minutes' from unnest(hits) h) where key like 'addr:%resend-me%'`,
       ),
     );
     const sentAt = Date.now();

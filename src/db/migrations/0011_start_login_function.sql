@@ -77,7 +77,7 @@ DECLARE
   v_job uuid;
 BEGIN
   IF p_app_id IS NOT NULL THEN
-    -- A key cached by an API process (src/apps/app-cache.ts) may outlive its app by a few seconds.
+    -- A key cached by an API process (src/login/app-cache.ts) may outlive its app by a few seconds.
     IF NOT EXISTS (SELECT 1 FROM apps WHERE id = p_app_id) THEN
       RETURN QUERY SELECT 'app_gone', NULL::int, NULL::double precision;
       RETURN;

@@ -1,6 +1,7 @@
 import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { Context } from "../../context.ts";
 import {
   closeSession,
   findSession,
@@ -10,8 +11,7 @@ import {
   requestDashboardSignIn,
   SESSION_TTL_SECONDS,
   verifyDashboardCode,
-} from "../../accounts/dashboard-sessions.ts";
-import type { Context } from "../../context.ts";
+} from "../../dashboard-sessions/dashboard-sessions.ts";
 import { emailAddressSchema } from "../../email-address/email-address.ts";
 import { requestedLocaleSchema } from "../../i18n/locales.ts";
 import { normalizeCode } from "../../login/code-format.ts";

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { getDelivery, listDeliveries } from "../../delivery/delivery-log.ts";
 import { resendDelivery } from "../../delivery/resend.ts";
+import { attemptExplainer } from "../../email-provider/attempt-hints.ts";
 import { sessionGuard } from "../auth.ts";
 import { idSchema, problems } from "../schemas.ts";
 
@@ -144,6 +145,7 @@ const deliveryParams = z.strictObject({ appId: idSchema, deliveryId: idSchema })
 
 /** The delivery log: every login email of an app, searchable, with each attempt's cause and hint. */
 export function deliveryLogRoutes(ctx: Context): FastifyPluginAsyncZod {
+  const explainerFor = (appId: string) => attemptExplainer(ctx, appId);
   return async (app) => {
     app.addHook("preHandler", sessionGuard(ctx));
 
@@ -164,7 +166,7 @@ export function deliveryLogRoutes(ctx: Context): FastifyPluginAsyncZod {
         },
       },
       async (request) =>
-        listDeliveries(ctx, request.account.id, request.params.appId, {
+        listDeliveries(ctx, explainerFor, request.account.id, request.params.appId, {
           ...request.query,
           limit: request.query.limit ?? 25,
         }),
@@ -181,7 +183,7 @@ export function deliveryLogRoutes(ctx: Context): FastifyPluginAsyncZod {
         },
       },
       async (request) =>
-        getDelivery(ctx, request.account.id, request.params.appId, request.params.deliveryId),
+        getDelivery(ctx, explainerFor, request.account.id, request.params.appId, request.params.deliveryId),
     );
 
     app.post(

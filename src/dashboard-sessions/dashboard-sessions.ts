@@ -1,4 +1,5 @@
 import { and, eq, gt, lt } from "drizzle-orm";
+import { createAccount, findAccountByEmail, getAccount, touchAccountSignIn } from "../accounts/accounts.ts";
 import type { Context } from "../context.ts";
 import { dashboardSessions } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
@@ -8,7 +9,6 @@ import { negotiateLocale } from "../i18n/negotiate.ts";
 import { startLogin, verifyCode } from "../login/challenges.ts";
 import { findLinkChallenge, openLink, redeemLinkInBrowser } from "../login/magic-links.ts";
 import { randomToken, sha256 } from "../security/tokens.ts";
-import { createAccount, findAccountByEmail, getAccount, touchAccountSignIn } from "./accounts.ts";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 

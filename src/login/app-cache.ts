@@ -1,7 +1,7 @@
+import { type App, findAppByPublishableKey, findAppBySecretKey } from "../apps/apps.ts";
 import type { Db } from "../db/connection.ts";
 import { appLocales } from "../email-templates/store.ts";
 import { sha256 } from "../security/tokens.ts";
-import { type App, findAppByPublishableKey, findAppBySecretKey } from "./apps.ts";
 
 /**
  * How long a process keeps an app it looked up by key, and the app's locales. Every login request
