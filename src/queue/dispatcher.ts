@@ -2,10 +2,16 @@ import type PgBoss from "pg-boss";
 
 type Outcome = "done" | "retry";
 
+/** Completions wait this long to go out together: one statement for many jobs under load. */
+const COMPLETE_BATCH_MS = 50;
+const COMPLETE_BATCH_SIZE = 100;
+
 /**
  * Runs up to `concurrency` jobs at once and fetches more as soon as any one finishes. pg-boss's own
  * `work()` hands out batches and fetches again only when a whole batch is done, so one tenant's
  * hanging SMTP server would hold every slot of the batch; here a slow send holds only its own.
+ * Finished jobs are completed in batches: a job whose completion is lost (a crash in those
+ * milliseconds) times out and runs again, and the delivery's conditional claim makes that rerun a no-op.
  */
 export class JobDispatcher<T extends object> {
   private inFlight = 0;
@@ -13,6 +19,9 @@ export class JobDispatcher<T extends object> {
   private wake: (() => void) | undefined;
   private notified = false;
   private loop: Promise<void> | undefined;
+  private completions: string[] = [];
+  private completing: NodeJS.Timeout | undefined;
+  private flushes = new Set<Promise<void>>();
 
   constructor(
     private readonly boss: PgBoss,
@@ -49,6 +58,8 @@ export class JobDispatcher<T extends object> {
     await this.loop;
     const deadline = this.options.now().getTime() + timeoutMs;
     while (this.inFlight > 0 && this.options.now().getTime() < deadline) await this.sleep(50);
+    this.flushCompletions();
+    await Promise.all(this.flushes);
   }
 
   private async run(): Promise<void> {
@@ -85,7 +96,7 @@ export class JobDispatcher<T extends object> {
         // fail() with retries left puts the job back in the queue with the queue's backoff
         // (retry_limit, retry_delay, retry_backoff); its third argument is the job's output.
         outcome === "done"
-          ? this.boss.complete(this.queue, job.id)
+          ? this.complete(job.id)
           : output
             ? this.boss.fail(this.queue, job.id, output)
             : this.boss.fail(this.queue, job.id),
@@ -96,6 +107,26 @@ export class JobDispatcher<T extends object> {
         this.inFlight--;
         this.notify();
       });
+  }
+
+  private complete(id: string): void {
+    this.completions.push(id);
+    if (this.completions.length >= COMPLETE_BATCH_SIZE) this.flushCompletions();
+    else this.completing ??= setTimeout(() => this.flushCompletions(), COMPLETE_BATCH_MS);
+  }
+
+  private flushCompletions(): void {
+    clearTimeout(this.completing);
+    this.completing = undefined;
+    const ids = this.completions.splice(0);
+    if (ids.length === 0) return;
+    // If the database is away, the jobs stay active, time out, and pg-boss retries them (a no-op).
+    const flush = this.boss
+      .complete(this.queue, ids)
+      .then(() => undefined)
+      .catch((err: Error) => this.onError(err));
+    this.flushes.add(flush);
+    void flush.finally(() => this.flushes.delete(flush));
   }
 
   /** Waits for `ms` or until notified; a notification that came while awake is not lost. */
