@@ -11,6 +11,19 @@ const RBAC = `${LEARN}/exchange/permissions-exo/application-rbac`;
  */
 export const mailboxFilter = (senderEmail: string) => `PrimarySmtpAddress -eq ${psQuote(senderEmail)}`;
 
+/** Why Mail.Send is granted in Exchange, not consented in Entra. */
+const LEAVE_CONSENT_OUT: GuideStep = {
+  title: "Leave Mail.Send out of Entra's admin consent",
+  text: "The app sends with Microsoft Graph's Mail.Send application permission, granted in Exchange for the sender mailbox only (the steps below). Do not add Mail.Send under API permissions and Grant admin consent in Entra: a consented Mail.Send is tenant-wide, adds to any Exchange scope, and lets the app send as every mailbox of the tenant, the CEO's included. If API permissions already lists Microsoft Graph → Mail.Send (Application), remove it or revoke its consent.",
+  links: [
+    { label: "Role Based Access Control for Applications (Microsoft Learn)", url: RBAC },
+    {
+      label: "Mail.Send application permission (Microsoft Learn)",
+      url: `${LEARN}/graph/permissions-reference#mailsend`,
+    },
+  ],
+};
+
 /**
  * The Microsoft Graph setup: the same app registration, then Mail.Send granted in Exchange through RBAC for
  * Applications for the one sender mailbox (https://learn.microsoft.com/exchange/permissions-exo/application-rbac),
@@ -24,19 +37,8 @@ export function graphGuide(values: GuideValues): { steps: GuideStep[] } {
   const shared = sharedSteps(values, "Postern Graph sender");
   return {
     steps: [
-      shared.registerApp,
-      shared.clientSecret,
-      {
-        title: "Leave Mail.Send out of Entra's admin consent",
-        text: "The app sends with Microsoft Graph's Mail.Send application permission, granted in Exchange for the sender mailbox only (the steps below). Do not add Mail.Send under API permissions and Grant admin consent in Entra: a consented Mail.Send is tenant-wide, adds to any Exchange scope, and lets the app send as every mailbox of the tenant, the CEO's included. If API permissions already lists Microsoft Graph → Mail.Send (Application), remove it or revoke its consent.",
-        links: [
-          { label: "Role Based Access Control for Applications (Microsoft Learn)", url: RBAC },
-          {
-            label: "Mail.Send application permission (Microsoft Learn)",
-            url: `${LEARN}/graph/permissions-reference#mailsend`,
-          },
-        ],
-      },
+      ...shared.registration,
+      LEAVE_CONSENT_OUT,
       shared.objectId("registers the wrong object, so every send fails with 403 ErrorAccessDenied"),
       shared.connectExchange,
       shared.registerServicePrincipal(psQuote(`Postern Graph sender ${values.clientId ?? ""}`.trim())),

@@ -21,6 +21,8 @@ export interface GraphMeaning {
   /** What to do about it; absent when nobody needs to do anything. */
   fix?: string;
   sender?: SenderReaction;
+  /** The earliest next try, when Graph asked for one (or is throttling without saying how long). */
+  retryAfterSeconds?: number;
 }
 
 export interface GraphFixValues {
@@ -28,7 +30,7 @@ export interface GraphFixValues {
   clientId: string;
 }
 
-/** Used when a 429 or 503 comes without Retry-After: Graph's own guidance is to back off (https://learn.microsoft.com/graph/throttling). */
+/** How long a mailbox pauses after a 429 without Retry-After: Graph's guidance is to back off (https://learn.microsoft.com/graph/throttling). */
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 const RBAC = "https://learn.microsoft.com/exchange/permissions-exo/application-rbac";
@@ -62,7 +64,6 @@ export function interpretGraphReply(reply: GraphReply, values: GraphFixValues): 
   const { status, code } = reply;
   const mailbox = values.senderEmail;
   const said = `${status}${code ? ` ${code}` : ""}`;
-  const retryAfter = reply.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
 
   if (status === 401) {
     return {
@@ -117,18 +118,25 @@ export function interpretGraphReply(reply: GraphReply, values: GraphFixValues): 
     return { errorClass: "recipient", summary: `Microsoft Graph refused the recipient address (${said}).` };
   }
   if (status === 429) {
+    const retryAfter = reply.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
     return {
       errorClass: "transient",
       summary: `Microsoft Graph is throttling ${mailbox} (${said}${reply.message ? `: ${reply.message}` : ""}); every Postern process pauses this mailbox for ${retryAfter} s, as Retry-After asks, and retries.`,
       fix: "Graph allows 4 concurrent requests and 10,000 per 10 minutes per app and mailbox, and Exchange 30 messages a minute per mailbox (https://learn.microsoft.com/graph/throttling-limits). If this recurs, other apps or clients share the mailbox: give login emails a mailbox of their own.",
       sender: { pauseSeconds: retryAfter },
+      retryAfterSeconds: retryAfter,
     };
   }
   if (status >= 500) {
     // An outage: blamed on the provider like an unreachable server, retried on Graph's schedule.
+    const when =
+      reply.retryAfterSeconds === undefined
+        ? "with backoff"
+        : `in ${reply.retryAfterSeconds} s, as its Retry-After asks`;
     return {
       errorClass: "network",
-      summary: `Microsoft Graph is unavailable just now (${said}); Postern retries in ${retryAfter} s${reply.retryAfterSeconds === undefined ? "" : ", as its Retry-After asks"}.`,
+      summary: `Microsoft Graph is unavailable just now (${said}); Postern retries ${when}.`,
+      ...(reply.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: reply.retryAfterSeconds }),
     };
   }
   return {

@@ -30,28 +30,30 @@ export function sharedSteps(values: GuideValues, appName: string) {
   const entered = values.clientId
     ? ` This provider uses client ID ${values.clientId}${values.tenantId ? ` in tenant ${values.tenantId}` : ""}.`
     : "";
+  const registerApp: GuideStep = {
+    title: "Register an app in Microsoft Entra",
+    text: `In the Microsoft Entra admin center, open App registrations → New registration. Name it (for example "${appName}"), keep "Accounts in this organizational directory only", leave the redirect URI empty and register. Its Overview page shows the Application (client) ID and the Directory (tenant) ID: enter both here.${entered}`,
+    links: [
+      { label: "App registrations in the Entra admin center", url: `${ENTRA}/RegisteredApps.ReactView` },
+      {
+        label: "Register an application (Microsoft Learn)",
+        url: `${LEARN}/entra/identity-platform/quickstart-register-app`,
+      },
+    ],
+  };
+  const clientSecret: GuideStep = {
+    title: "Create a client secret",
+    text: "In the app registration, open Certificates & secrets → Client secrets → New client secret. Copy its Value at once (it is shown only once; the Secret ID is not the secret) and enter it as the client secret. Note when it expires: a new one must be entered here before then.",
+    links: [
+      {
+        label: "Add a client secret (Microsoft Learn)",
+        url: `${LEARN}/entra/identity-platform/how-to-add-credentials`,
+      },
+    ],
+  };
   return {
-    registerApp: {
-      title: "Register an app in Microsoft Entra",
-      text: `In the Microsoft Entra admin center, open App registrations → New registration. Name it (for example "${appName}"), keep "Accounts in this organizational directory only", leave the redirect URI empty and register. Its Overview page shows the Application (client) ID and the Directory (tenant) ID: enter both here.${entered}`,
-      links: [
-        { label: "App registrations in the Entra admin center", url: `${ENTRA}/RegisteredApps.ReactView` },
-        {
-          label: "Register an application (Microsoft Learn)",
-          url: `${LEARN}/entra/identity-platform/quickstart-register-app`,
-        },
-      ],
-    },
-    clientSecret: {
-      title: "Create a client secret",
-      text: "In the app registration, open Certificates & secrets → Client secrets → New client secret. Copy its Value at once (it is shown only once; the Secret ID is not the secret) and enter it as the client secret. Note when it expires: a new one must be entered here before then.",
-      links: [
-        {
-          label: "Add a client secret (Microsoft Learn)",
-          url: `${LEARN}/entra/identity-platform/how-to-add-credentials`,
-        },
-      ],
-    },
+    /** The app registration and its client secret: the first steps of either guide. */
+    registration: [registerApp, clientSecret],
     /** `wrongObject`: what goes wrong with the App registration's Object ID instead. */
     objectId: (wrongObject: string): GuideStep => ({
       title: "Find the Enterprise application's Object ID",
@@ -105,5 +107,5 @@ export function sharedSteps(values: GuideValues, appName: string) {
         },
       ],
     }),
-  } satisfies Record<string, GuideStep | ((text: string) => GuideStep)>;
+  };
 }

@@ -16,8 +16,7 @@ export function microsoftGuide(values: GuideValues): { steps: GuideStep[] } {
   const shared = sharedSteps(values, "Postern SMTP sender");
   return {
     steps: [
-      shared.registerApp,
-      shared.clientSecret,
+      ...shared.registration,
       {
         title: "Allow the app to send mail over SMTP",
         text: "Open API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → SMTP.SendAsApp → Add permissions. Then choose Grant admin consent (an administrator must do this). Without consent, tokens carry no SMTP.SendAsApp role and Exchange refuses them.",
