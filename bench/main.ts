@@ -1,7 +1,8 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic and oauth.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth and graph.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { graphSuite } from "./graph.ts";
 import type { Backend } from "./lib/database.ts";
 import { describeEnvironment } from "./lib/environment.ts";
 import type { Suite } from "./lib/suite.ts";
@@ -10,8 +11,8 @@ import { oauthSuite } from "./oauth.ts";
 import { scaleSuite } from "./scale.ts";
 import { smtpBasicSuite } from "./smtp-basic.ts";
 
-const suites: Suite[] = [smtpBasicSuite, oauthSuite, scaleSuite];
-const DEFAULT_SUITES = ["smtp-basic", "oauth"];
+const suites: Suite[] = [smtpBasicSuite, oauthSuite, graphSuite, scaleSuite];
+const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 

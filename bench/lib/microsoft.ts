@@ -28,7 +28,10 @@ export function microsoftLimitsEnv(limits: {
 }
 
 /** One client-credentials token from the identity fake, as a raw client would fetch it before sending. */
-export async function fetchAccessToken(identityPort: number): Promise<string> {
+export async function fetchAccessToken(
+  identityPort: number,
+  scope = "https://outlook.office365.com/.default",
+): Promise<string> {
   const res = await fetch(`https://localhost:${identityPort}/${TENANT_ID}/oauth2/v2.0/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -36,7 +39,7 @@ export async function fetchAccessToken(identityPort: number): Promise<string> {
       grant_type: "client_credentials",
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
-      scope: "https://outlook.office365.com/.default",
+      scope,
     }),
   });
   const body = (await res.json()) as { access_token?: string; error_description?: string };
@@ -85,7 +88,7 @@ export const statsOf = (world: World, fakes: MicrosoftWorld) =>
 /** A developer's app with the Microsoft provider on the fakes, saved through the dashboard API. */
 export async function appSendingThroughMicrosoft(
   postern: InProcessPostern,
-  fakes: MicrosoftWorld,
+  fakes: Pick<MicrosoftWorld, "provider">,
 ): Promise<(label: string, count: number) => Login[]> {
   const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
   await dashboard.unlockCustomProvider();

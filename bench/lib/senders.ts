@@ -122,3 +122,40 @@ export async function sendConnectionPerEmail(
   };
   await Promise.all(Array.from({ length: parallel }, sender));
 }
+
+/** Microsoft Graph's sendMail reached with one access token fetched beforehand. */
+export interface GraphDestination {
+  /** The Graph base URL (POSTERN_MICROSOFT_GRAPH_URL). */
+  graphUrl: string;
+  mailbox: string;
+  senderName: string;
+  accessToken: string;
+}
+
+/**
+ * (a) for Graph: plain fetch POSTs of the MIME message, `concurrency` in flight, no token source, no
+ * sender limits, no outbound guard: what the HTTP API itself costs. Any answer but 202 fails the run.
+ */
+export async function sendThroughGraph(
+  to: GraphDestination,
+  recipients: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  const from = { name: to.senderName, address: to.mailbox };
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  const url = `${to.graphUrl}/v1.0/users/${encodeURIComponent(to.mailbox)}/sendMail`;
+  let next = 0;
+  const sender = async () => {
+    while (next < recipients.length) {
+      const info = await composer.sendMail(loginEmail(from, recipients[next++]!));
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${to.accessToken}`, "content-type": "text/plain" },
+        body: (info.message as Buffer).toString("base64"),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 202) throw new Error(`Graph answered ${res.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+}

@@ -5,8 +5,10 @@ import http from "node:http";
 import type { ReceivedMessage } from "../../test/fakes/mail.ts";
 import { type SmtpServerFake, startSmtpServer } from "../../test/fakes/smtp-server.ts";
 import { MAILBOX, type MicrosoftFakes, startMicrosoftFakes } from "../../test/support/microsoft.ts";
+import { type GraphFakes, startGraphFakes } from "../../test/support/microsoft-graph.ts";
 import { now, sleep } from "./clock.ts";
 import type {
+  GraphStats,
   LoginLoad,
   LoginLoadResult,
   MicrosoftStats,
@@ -20,17 +22,22 @@ import type {
 const acceptedAt = new Map<string, number>();
 const servers: { fake: SmtpServerFake; duplicates: number }[] = [];
 const microsoftFakes: { fakes: MicrosoftFakes; duplicates: number }[] = [];
+const graphFakes: { fakes: GraphFakes; duplicates: number }[] = [];
 
 /**
  * Records when each message is accepted. The fakes keep no arrival times, but they push a message
  * right before answering 250, so the push is the accept. Every recipient gets one email, so a second
  * one is a duplicate delivery. Messages are not kept: a long run would otherwise hold them all in memory.
  */
-function trackAccepts(list: ReceivedMessage[], onDuplicate: () => void): void {
-  list.push = (...items: ReceivedMessage[]) => {
+function trackAccepts<T>(
+  list: T[],
+  onDuplicate: () => void,
+  recipientsOf: (message: T) => string[] = (m) => (m as ReceivedMessage).envelope.rcptTo,
+): void {
+  list.push = (...items: T[]) => {
     const at = now();
     for (const message of items) {
-      for (const recipient of message.envelope.rcptTo.map((r) => r.toLowerCase())) {
+      for (const recipient of recipientsOf(message).map((r) => r.toLowerCase())) {
         if (acceptedAt.has(recipient)) onDuplicate();
         else acceptedAt.set(recipient, at);
       }
@@ -152,6 +159,22 @@ function microsoftStats(exchangePort: number): MicrosoftStats {
   };
 }
 
+function graphStats(graphPort: number): GraphStats {
+  const entry = graphFakes.find((g) => g.fakes.graph.port === graphPort);
+  if (!entry) throw new Error(`no Graph fake on port ${graphPort}`);
+  const { graph, identity } = entry.fakes;
+  const peak = graph.peakConcurrency(MAILBOX);
+  // The fake keeps the peak of its whole life; starting it again makes the next call's peak its own.
+  (graph.maxConcurrent as Map<string, number>).clear();
+  return {
+    tokenRequests: identity.tokenRequests,
+    requests: graph.requestLog.length,
+    peakConcurrency: peak,
+    throttled: Object.values(graph.throttled).reduce((sum, n) => sum + n, 0),
+    duplicates: entry.duplicates,
+  };
+}
+
 const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise<WorldCalls[K]["result"]> } =
   {
     async startSmtp(options) {
@@ -186,6 +209,24 @@ const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise
       };
     },
     microsoftStats: async ({ exchangePort }) => microsoftStats(exchangePort),
+    async startGraph({ limits, latencyMs }) {
+      const entry = { fakes: await startGraphFakes({ limits }), duplicates: 0 };
+      entry.fakes.graph.setLatency(latencyMs);
+      trackAccepts(
+        entry.fakes.graph.messages,
+        () => entry.duplicates++,
+        (m) => m.to.map((r) => r.address),
+      );
+      graphFakes.push(entry);
+      return {
+        graphPort: entry.fakes.graph.port,
+        graphUrl: entry.fakes.graph.url,
+        identityPort: entry.fakes.identity.port,
+        env: entry.fakes.env,
+        provider: entry.fakes.providerBody(),
+      };
+    },
+    graphStats: async ({ graphPort }) => graphStats(graphPort),
     async usage() {
       const cpu = process.cpuUsage();
       return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
@@ -213,7 +254,9 @@ process.on("message", (request: WorldRequest) => {
 });
 // The parent closing the channel ends the world: no servers left listening after a crashed run.
 process.on("disconnect", () => {
-  Promise.all([...servers.map((s) => s.fake.close()), ...microsoftFakes.map((m) => m.fakes.close())]).finally(
-    () => process.exit(0),
-  );
+  Promise.all([
+    ...servers.map((s) => s.fake.close()),
+    ...microsoftFakes.map((m) => m.fakes.close()),
+    ...graphFakes.map((g) => g.fakes.close()),
+  ]).finally(() => process.exit(0));
 });

@@ -1,5 +1,6 @@
 // The calls the bench makes into its "world" process (see world.ts), typed end to end.
 import type { ExchangeLimits } from "../../test/fakes/exchange-smtp.ts";
+import type { GraphLimits } from "../../test/fakes/graph.ts";
 import type { SmtpServerFakeOptions } from "../../test/fakes/smtp-server.ts";
 
 /** The serialisable part of the SMTP fake's options (no callbacks cross a process boundary). */
@@ -63,6 +64,31 @@ export interface MicrosoftStats {
   duplicates: number;
 }
 
+/** The Graph fakes of one run (identity and Graph sendMail), as Postern and the floor reach them. */
+export interface GraphWorld {
+  /** The Graph fake's port, which names these fakes in later calls. */
+  graphPort: number;
+  graphUrl: string;
+  identityPort: number;
+  /** POSTERN_MICROSOFT_* pointing at the fakes. */
+  env: Record<string, string>;
+  /** A valid Microsoft PUT body with `transport: "graph"`. */
+  provider: Record<string, unknown>;
+}
+
+/** What the Graph fakes counted; cumulative unless said otherwise. */
+export interface GraphStats {
+  tokenRequests: number;
+  /** sendMail requests, whatever their answer. */
+  requests: number;
+  /** Most requests in flight at once for the mailbox, since the previous graphStats call. */
+  peakConcurrency: number;
+  /** 429s, for any of Graph's or Exchange's limits. */
+  throttled: number;
+  /** Emails accepted for a recipient that already had one. */
+  duplicates: number;
+}
+
 export interface ProcessUsage {
   cpuMs: number;
   rssBytes: number;
@@ -90,6 +116,9 @@ export interface WorldCalls {
   /** A Microsoft identity fake and an Exchange fake with these per-mailbox limits, the app allowed to send. */
   startMicrosoft: { params: { limits: ExchangeLimits }; result: MicrosoftWorld };
   microsoftStats: { params: { exchangePort: number }; result: MicrosoftStats };
+  /** The identity fake and a Graph fake with these limits and latency, the app allowed to send as the mailbox. */
+  startGraph: { params: { limits: Partial<GraphLimits>; latencyMs: number }; result: GraphWorld };
+  graphStats: { params: { graphPort: number }; result: GraphStats };
   usage: { params: Record<string, never>; result: ProcessUsage };
 }
 

@@ -14,12 +14,13 @@ export async function microsoftGuideForApp(
   const saved = await findProvider(ctx, appId);
   const settings =
     saved?.type === "smtp_oauth" && saved.settings.provider === "microsoft"
-      ? (saved.settings as { clientId?: string; tenantId?: string })
+      ? (saved.settings as { clientId?: string; tenantId?: string; transport?: "smtp" | "graph" })
       : undefined;
   return microsoftGuide({
     clientId: entered.clientId ?? settings?.clientId,
     tenantId: entered.tenantId ?? settings?.tenantId,
     senderEmail: entered.senderEmail ?? (settings ? saved?.senderEmail : undefined),
     objectId: entered.objectId,
+    transport: entered.transport ?? settings?.transport,
   });
 }

@@ -94,6 +94,7 @@ export const badQueryValues: Record<string, string[]> = {
   clientId: ["not-a-guid", "x".repeat(300)],
   tenantId: ["not a tenant", "x".repeat(300)],
   objectId: ["not-a-guid", "x".repeat(300)],
+  transport: ["pigeon", "GRAPH", ""],
   senderEmail: ["not-an-email", "a@b.c\r\nBcc: v@example.com"],
 };
 

@@ -3743,6 +3743,11 @@ export interface paths {
             /** @description True: drop the stored credential of the other kind (the end of a rotation) */
             removeOtherCredential?: boolean;
             tenantId: string;
+            /**
+             * @description How login emails go to Microsoft 365; default smtp
+             * @enum {string}
+             */
+            transport?: "smtp" | "graph";
           }]>;
         };
       };
@@ -4284,6 +4289,11 @@ export interface paths {
               /** @description True: drop the stored credential of the other kind (the end of a rotation) */
               removeOtherCredential?: boolean;
               tenantId: string;
+              /**
+               * @description How login emails go to Microsoft 365; default smtp
+               * @enum {string}
+               */
+              transport?: "smtp" | "graph";
             }]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
@@ -5390,6 +5400,8 @@ export interface paths {
           senderEmail?: string;
           /** @description The Enterprise application's Object ID, filled into New-ServicePrincipal */
           objectId?: string;
+          /** @description The guide for SMTP (XOAUTH2) or for Microsoft Graph; default: the saved provider's, else smtp */
+          transport?: "smtp" | "graph";
         };
         path: {
           appId: string;

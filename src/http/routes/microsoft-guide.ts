@@ -43,6 +43,12 @@ export function microsoftGuideRoutes(ctx: Context): FastifyPluginAsyncZod {
             objectId: objectIdSchema
               .optional()
               .describe("The Enterprise application's Object ID, filled into New-ServicePrincipal"),
+            transport: z
+              .enum(["smtp", "graph"])
+              .optional()
+              .describe(
+                "The guide for SMTP (XOAUTH2) or for Microsoft Graph; default: the saved provider's, else smtp",
+              ),
           }),
           response: { 200: guide, ...problems },
         },

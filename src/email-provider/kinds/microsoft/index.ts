@@ -21,8 +21,10 @@ import {
   requiredCredentialSecrets,
 } from "./credential-fields.ts";
 import { interpretExchangeReply } from "./exchange-replies.ts";
+import { graphTransport } from "./graph.ts";
+import { graphHint } from "./graph-replies.ts";
 import { type MicrosoftOperatorSettings, microsoftOperatorSettings } from "./operator-settings.ts";
-import { EXCHANGE_SCOPE, entraTokenSource, missingRole } from "./token-source.ts";
+import { EXCHANGE_SCOPE, entraTokenSource, GRAPH_SCOPE, missingRole } from "./token-source.ts";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -53,6 +55,10 @@ export const microsoftBody = z.strictObject({
   clientId: clientIdSchema,
   ...credentialBodyFields,
   tenantId: tenantIdSchema,
+  transport: z
+    .enum(["smtp", "graph"])
+    .optional()
+    .describe("How login emails go to Microsoft 365; default smtp"),
 });
 
 export type MicrosoftBody = z.infer<typeof microsoftBody>;
@@ -74,6 +80,26 @@ const viewSchema = z.object({
 });
 
 const fields: FormField[] = [
+  {
+    name: "transport",
+    label: "Send through",
+    input: "choice",
+    required: false,
+    default: "smtp",
+    options: [
+      {
+        value: "smtp",
+        label: "SMTP (OAuth)",
+        help: "Exchange Online's SMTP submission endpoint with an OAuth token. Needs SMTP AUTH enabled for the mailbox, the SMTP.SendAsApp permission and FullAccess to the mailbox.",
+      },
+      {
+        value: "graph",
+        label: "Microsoft Graph",
+        help: "Graph's sendMail over HTTPS. Choose it where SMTP AUTH is switched off (many tenants, and Microsoft's default from the end of 2026): needs the Mail.Send permission, which RBAC for Applications can limit to this one mailbox.",
+      },
+    ],
+    help: "Both send as the same mailbox under Exchange's limits; the setup guide follows this choice.",
+  },
   {
     name: "tenantId",
     label: "Directory (tenant) ID",
@@ -125,7 +151,7 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
     provider: "microsoft",
     tenantId: body.tenantId.toLowerCase(),
     clientId: body.clientId.toLowerCase(),
-    transport: "smtp",
+    transport: body.transport ?? "smtp",
     ...credentialSettingsOf(body),
   }),
   secretsOf: credentialSecretsOf,
@@ -163,7 +189,7 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
 
   open(provider, env) {
     const operator = operatorOf(env);
-    const scope = EXCHANGE_SCOPE;
+    const graph = provider.settings.transport === "graph";
     const tokens = env.tokenSource(provider.versionKey, () =>
       entraTokenSource(
         {
@@ -174,7 +200,7 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
             : {}),
         },
         credentialsOf(provider.settings, provider.secrets),
-        scope,
+        graph ? GRAPH_SCOPE : EXCHANGE_SCOPE,
         {
           operator,
           metrics: env.metrics,
@@ -182,6 +208,19 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
         },
       ),
     );
+    if (graph) {
+      return graphTransport({
+        graphUrl: operator.graphUrl,
+        senderEmail: provider.senderEmail,
+        clientId: provider.settings.clientId,
+        tokens,
+        policy: env.policy,
+        maxConcurrent: operator.graphMaxConcurrent,
+        gate: provider.gate,
+        onConnection: provider.onConnection,
+        now: env.now,
+      });
+    }
     return smtpTransport(
       {
         host: operator.smtpHost,
@@ -220,7 +259,10 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
       messagesPerMinute: operator.messagesPerMinute,
     };
   },
-  explain: (error, step, _settings, senderEmail) => microsoftHint(error, step, senderEmail),
+  explain: (error, step, settings, senderEmail) =>
+    settings.transport === "graph"
+      ? graphHint(error, { senderEmail, clientId: settings.clientId })
+      : microsoftHint(error, step, senderEmail),
 };
 
 function microsoftHint(error: ClassifiedError, step: StepName, senderEmail: string): string | undefined {
