@@ -155,8 +155,12 @@ export function providerInput(
     fallbackToDefault: form.fallbackToDefault,
   };
   for (const field of activeFields(kind, form)) {
-    if (secrets[field.name]?.kept) continue;
-    const value = bodyValue(field, form.values[field.name] ?? "");
+    const secret = secrets[field.name];
+    const typed = form.values[field.name] ?? "";
+    // A stored secret left empty is not sent: kept, or, after a destination change, the server's
+    // `secret_required` says why it must be entered again.
+    if (secret?.kept || (secret?.stored && typed === "")) continue;
+    const value = bodyValue(field, typed);
     if (value !== undefined) body[field.name] = value;
   }
   // The body is the kind's, checked by the server against the kind's schema in one pass.
