@@ -2,7 +2,8 @@
 // come from GET /api/email-provider-kinds, and the form's rules follow the metadata (a secret left
 // empty is kept; a changed destination field asks for it again, as the server enforces; `when` shows
 // and hides fields and leaves hidden ones out of the body; a PEM field reads a file; a certificate
-// field shows the saved one to download; the view's warnings sit beside their field). Audited with axe.
+// field shows the saved one to download; the view's warnings sit beside their field; unsaved edits,
+// never secrets, survive a session expiry). Every state is audited with axe at 375 and 1440 px.
 import { readFile } from "node:fs/promises";
 import type { Browser, Page, Request, Route } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,8 @@ import {
 import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
 import {
+  codeFrom,
+  devInbox,
   failureScreenshot,
   gotoWhenIdle,
   launchBrowser,
@@ -26,6 +29,7 @@ import {
   setCustomEmailProvider,
   signIn,
   startPostern,
+  waitForEmail,
 } from "./harness.ts";
 
 /** A kind as the endpoint describes it (only what the test reads). */
@@ -382,5 +386,48 @@ describe("provider form from the registry's metadata", () => {
     } finally {
       await page.unrouteAll({ behavior: "ignoreErrors" });
     }
+  });
+
+  it("keeps unsaved edits but never the secret across a session expiry, and asks for the secret again", {
+    timeout: 90_000,
+  }, async () => {
+    const { page, context, watch } = desktop;
+    const microsoft = kinds.find((k) => k.fields.some((f) => f.name === "clientSecret"))!;
+    const label = (name: string) => microsoft.fields.find((f) => f.name === name)!.label;
+    const typedSecret = "typed-but-never-stored";
+    const otherClient = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    await gotoWhenIdle(page, providerUrl);
+    await page.getByRole("tab", { name: microsoft.label, exact: true, selected: true }).waitFor();
+    await page.getByLabel(/^Sender name/).fill("Contoso sign-in");
+    await byLabel(page, label("clientId")).fill(otherClient);
+    await byLabel(page, label("clientSecret")).fill(typedSecret);
+
+    await context.clearCookies();
+    watch.expect(
+      { method: "PUT", path: /\/email-provider$/, status: 401 },
+      { method: "GET", path: /^\/api\//, status: 401 },
+    );
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Your session expired. Sign in again to pick up where you left off.").waitFor();
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+    expect(stored).toContain(otherClient);
+    expect(stored).not.toContain(typedSecret);
+
+    await page.getByLabel("Email").fill(owner);
+    const seen = await devInbox(postern.url);
+    await page.getByRole("button", { name: "Email me a code" }).click();
+    const mail = await waitForEmail(postern.url, owner, { seen });
+    await page.getByLabel("Sign-in code").fill(codeFrom(mail.subject));
+    await page.getByRole("button", { name: "Sign in" }).click();
+
+    await page.getByText("Your unsaved changes are back").waitFor();
+    expect(await page.getByLabel(/^Sender name/).inputValue()).toBe("Contoso sign-in");
+    expect(await byLabel(page, label("clientId")).inputValue()).toBe(otherClient);
+    // The secret was not kept, and the changed client ID voids the stored one: enter it again.
+    expect(await byLabel(page, label("clientSecret")).inputValue()).toBe("");
+    await page
+      .getByText(/You changed the application \(client\) ID, so enter the client secret again/)
+      .waitFor();
+    await auditAndCapture(page, "provider-form-draft-restored");
   });
 });
