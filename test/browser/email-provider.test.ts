@@ -273,7 +273,9 @@ describe("email provider", () => {
       "Sender name",
       "Directory (tenant) ID",
       "Application (client) ID",
+      "Credential",
       "Client secret",
+      "Secret expires on",
       "Test email to",
     ]);
     await page.getByText("Exchange Online through an Entra app registration").waitFor();

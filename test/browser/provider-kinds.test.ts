@@ -2,10 +2,10 @@
 // come from GET /api/email-provider-kinds, and the form's rules follow the metadata (a secret left
 // empty is kept; a changed destination field asks for it again, as the server enforces; `when` shows
 // and hides fields and leaves hidden ones out of the body; a PEM field reads a file; a certificate
-// field shows the saved one to download; the view's warnings sit beside their field; unsaved edits,
-// never secrets, survive a session expiry). Every state is audited with axe at 375 and 1440 px.
+// field shows the one Postern created, to download; the view's warnings sit beside their field;
+// unsaved edits, never secrets, survive a session expiry). Against the real registry and server. Every state is audited with axe at 375 and 1440 px.
 import { readFile } from "node:fs/promises";
-import type { Browser, Page, Request, Route } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import {
@@ -58,56 +58,22 @@ const senderEmail = "login@acme.test";
 const smtpUser = "mailer";
 const smtpPassword = "correct-horse-battery";
 
-const CERTIFICATE_PEM =
-  "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUPostern0Test0Certificate0Only0wCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----\n";
+/** Read from a file into a PEM field (never saved: the test keeps the stored key). */
 const PRIVATE_KEY_PEM =
   "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgPosternTestKeyOnly\n-----END PRIVATE KEY-----\n";
-const THUMBPRINT_SHA1 = "3F2A9C0B7E5D41A6C8B2F0E9D7C6B5A4F3E2D1C0";
-const THUMBPRINT_SHA256 = "9C1E6B0F2D4A8E7C5B3A1F0E9D8C7B6A5F4E3D2C1B0A9F8E7D6C5B4A3F2E1D0C";
 
-/**
- * The certificate credential's fields for the Microsoft kind, as the certificate work adds them to the
- * registry: a choice between a secret and a certificate, each with what only it needs.
- */
-const credentialFields: KindForm["fields"] = [
-  {
-    name: "credential",
-    label: "Credential",
-    input: "choice",
-    required: true,
-    default: "secret",
-    options: [
-      { value: "secret", label: "Secret" },
-      { value: "certificate", label: "Certificate" },
-    ],
-    help: "How Postern proves to Entra that it is your app registration.",
-  },
-  {
-    name: "secretExpiresOn",
-    label: "Secret expires on",
-    input: "date",
-    required: false,
-    help: "As Entra shows it under Certificates & secrets: Postern warns 30 days before.",
-    when: { field: "credential", in: ["secret"] },
-  },
-  {
-    name: "certificate",
-    label: "Certificate for the app registration",
-    input: "certificate",
-    required: false,
-    help: "Upload it under Certificates & secrets → Certificates.",
-    when: { field: "credential", in: ["certificate"] },
-  },
-  {
-    name: "privateKeyPem",
-    label: "Private key",
-    input: "pem",
-    secret: true,
-    required: true,
-    setFlag: "privateKeySet",
-    when: { field: "credential", in: ["certificate"] },
-  },
-];
+const DAY = 86_400_000;
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** The fields a kind's form shows before anything is chosen: each `when` read from the defaults. */
+function shownByDefault(kind: KindForm): KindForm["fields"] {
+  const initial = (f: KindForm["fields"][number]) => String(f.default ?? f.options?.[0]?.value ?? "");
+  const value = (name: string) => {
+    const field = kind.fields.find((f) => f.name === name);
+    return field ? initial(field) : "";
+  };
+  return kind.fields.filter((f) => !f.when || f.when.in.includes(value(f.when.field)));
+}
 
 describe("provider form from the registry's metadata", () => {
   let postern: PosternProcess;
@@ -181,18 +147,32 @@ describe("provider form from the registry's metadata", () => {
     for (const kind of kinds) {
       await page.getByRole("tab", { name: kind.label, exact: true }).click();
       await page.getByText(kind.description, { exact: true }).waitFor();
-      const shown = kind.fields.filter((f) => !f.when && f.input !== "certificate" && f.input !== "checkbox");
+      const shown = shownByDefault(kind).filter((f) => f.input !== "certificate");
+      // Text, number, select, password, date and pem fields have a label; a choice has a legend, a
+      // checkbox its own label: both come in the form's order too.
+      const labelled = shown.filter((f) => f.input !== "checkbox");
       expect(await fieldLabels(page), kind.id).toEqual([
         "Sender email",
         "Sender name",
-        ...shown.map((f) => f.label),
+        ...labelled.map((f) => f.label),
         "Test email to",
       ]);
       for (const f of shown) {
+        if (f.help) await page.locator(".provider-form .field-hint", { hasText: f.help }).first().waitFor();
+        if (f.input === "choice") {
+          for (const option of f.options ?? []) {
+            await page.getByRole("radio", { name: new RegExp(`^${option.label}`) }).waitFor();
+          }
+          continue;
+        }
+        if (f.input === "checkbox") {
+          await page.getByRole("checkbox", { name: new RegExp(`^${f.label}`) }).waitFor();
+          continue;
+        }
         const control = byLabel(page, f.label);
         if (f.placeholder) expect(await control.getAttribute("placeholder"), f.name).toBe(f.placeholder);
-        if (f.help) await page.locator(".provider-form .field-hint", { hasText: f.help }).first().waitFor();
         if (f.input === "password") expect(await control.getAttribute("type"), f.name).toBe("password");
+        if (f.input === "date") expect(await control.getAttribute("type"), f.name).toBe("date");
         if (f.input === "select") {
           const options = await control.locator("option").evaluateAll((os) => os.map((o) => o.textContent));
           expect(options, f.name).toEqual(f.options?.map((o) => o.label));
@@ -262,145 +242,114 @@ describe("provider form from the registry's metadata", () => {
     await page.getByRole("button", { name: "Replace the saved password" }).waitFor();
   });
 
-  it("shows and hides fields by `when`, reads a PEM file, and shows the saved certificate and warnings", {
+  it("shows and hides fields by `when`, creates a certificate to download, and shows the view's warnings", {
     timeout: 60_000,
   }, async () => {
     const { page } = desktop;
+    const microsoft = kinds.find((k) => k.fields.some((f) => f.input === "certificate"));
+    expect(microsoft, "a kind with a certificate field").toBeDefined();
+    const label = (name: string) => microsoft!.fields.find((f) => f.name === name)!.label;
+    const option = (field: string, value: string) =>
+      microsoft!.fields.find((f) => f.name === field)!.options!.find((o) => o.value === value)!.label;
+    // A client secret that expires in ten days: the view warns about it, beside its expiry date.
+    const expiresOn = isoDay(Date.now() + 10 * DAY);
     const saved = await api.request("PUT", `/api/apps/${app.id}/email-provider`, {
-      type: "smtp_oauth",
-      provider: "microsoft",
+      ...microsoft!.match,
       senderEmail: MAILBOX,
       tenantId: TENANT_ID,
       clientId: CLIENT_ID,
+      credential: "secret",
       clientSecret: "a-stored-secret",
+      clientSecretExpiresOn: expiresOn,
     });
     expect(saved.status).toBe(200);
-    const microsoft = kinds.find((k) => k.fields.some((f) => f.name === "clientSecret"));
-    expect(microsoft).toBeDefined();
-
-    // The registry with the certificate credential's fields, the secret shown only for `secret`.
-    await page.route("**/api/email-provider-kinds", async (route) => {
-      const response = await route.fetch();
-      const body = (await response.json()) as { kinds: KindForm[] };
-      for (const kind of body.kinds.filter((k) => k.id === microsoft!.id)) {
-        kind.fields = kind.fields.flatMap((f) =>
-          f.name === "clientSecret"
-            ? [
-                credentialFields[0]!,
-                { ...f, when: { field: "credential", in: ["secret"] } },
-                ...credentialFields.slice(1),
-              ]
-            : [f],
-        );
-      }
-      await route.fulfill({ response, json: body });
+    await gotoWhenIdle(page, providerUrl);
+    await page.getByRole("tab", { name: microsoft!.label, exact: true, selected: true }).waitFor();
+    const secretRadio = page.getByRole("radio", { name: new RegExp(`^${option("credential", "secret")}`) });
+    const certificateRadio = page.getByRole("radio", {
+      name: new RegExp(`^${option("credential", "certificate")}`),
     });
-    // The saved provider as the certificate work returns it: its certificate, and warnings.
-    const state = { ...saved.body } as { provider: Record<string, unknown> };
-    state.provider = {
-      ...state.provider,
-      credential: "certificate",
-      privateKeySet: true,
-      certificate: {
-        certificatePem: CERTIFICATE_PEM,
-        thumbprintSha1: THUMBPRINT_SHA1,
-        thumbprintSha256: THUMBPRINT_SHA256,
-        notAfter: new Date(Date.now() + 20 * 86_400_000).toISOString(),
-        daysLeft: 20,
-      },
-      warnings: [
-        {
-          code: "certificate_expiring",
-          field: "certificate",
-          message: "This certificate expires in 20 days.",
-        },
-        { code: "graph_consent", message: "Mail.Send is granted tenant-wide: the app can send as anyone." },
-      ],
-    };
-    const bodies: Record<string, unknown>[] = [];
-    await page.route(`**/api/apps/${app.id}/email-provider`, async (route: Route) => {
-      const method = route.request().method();
-      if (method === "GET") return route.fulfill({ json: state });
-      if (method === "PUT") {
-        bodies.push(route.request().postDataJSON() as Record<string, unknown>);
-        return route.fulfill({ json: state });
-      }
-      return route.continue();
-    });
-    try {
-      await gotoWhenIdle(page, providerUrl);
-      await page.getByRole("tab", { name: microsoft!.label, exact: true, selected: true }).waitFor();
-      expect(await page.getByRole("radio", { name: /^Certificate/ }).isChecked()).toBe(true);
-      const panel = page.getByRole("region", { name: "Certificate for the app registration" });
-      await panel.getByText(THUMBPRINT_SHA1).waitFor();
-      await panel.getByText(THUMBPRINT_SHA256).waitFor();
-      await panel.getByText("20 days left").waitFor();
-      expect(await page.getByLabel("Client secret", { exact: true }).count()).toBe(0);
-      expect(await byLabel(page, "Secret expires on").count()).toBe(0);
-      // The warning about the certificate follows it; the other sits above the form.
-      await page.locator(".certificate-panel + .notice", { hasText: "expires in 20 days" }).waitFor();
-      await page
-        .locator(".provider-form > .notice", { hasText: "Mail.Send is granted tenant-wide" })
-        .waitFor();
+    expect(await secretRadio.isChecked()).toBe(true);
+    expect(await byLabel(page, label("clientSecretExpiresOn")).inputValue()).toBe(expiresOn);
+    await page
+      .locator(".field:has(input[type=date]) + .notice", { hasText: `expires on ${expiresOn}` })
+      .waitFor();
+    await auditAndCapture(page, "provider-form-secret-expiring");
 
-      const [download] = await Promise.all([
-        page.waitForEvent("download"),
-        panel.getByRole("button", { name: "Download certificate" }).click(),
-      ]);
-      expect(download.suggestedFilename()).toBe(`postern-${THUMBPRINT_SHA1.toLowerCase()}.cer`);
-      expect(await readFile(await download.path(), "utf8")).toBe(CERTIFICATE_PEM);
-      await auditAndCapture(page, "provider-form-certificate");
-
-      // A new private key, read from a file: sent with the certificate credential, no client secret.
-      await page.getByRole("button", { name: "Replace the saved private key" }).click();
-      await page.getByLabel("Read the private key from a file").setInputFiles({
-        name: "postern.key",
-        mimeType: "application/x-pem-file",
-        buffer: Buffer.from(PRIVATE_KEY_PEM),
-      });
-      await expect
-        .poll(() => page.getByLabel("Private key", { exact: true }).inputValue())
-        .toBe(PRIVATE_KEY_PEM);
-      await page.getByRole("button", { name: "Save", exact: true }).click();
-      await page.locator(".form-status").getByText("Saved", { exact: true }).waitFor();
-      expect(bodies.at(-1)).toMatchObject({
-        ...microsoft!.match,
-        credential: "certificate",
-        privateKeyPem: PRIVATE_KEY_PEM,
-      });
-      expect(bodies.at(-1)).not.toHaveProperty("clientSecret");
-      expect(bodies.at(-1)).not.toHaveProperty("secretExpiresOn");
-
-      // The secret instead: its fields appear, the certificate's go (and are not sent).
-      await page.getByRole("radio", { name: /^Secret/ }).check();
-      await page.getByRole("button", { name: "Replace the saved client secret" }).waitFor();
-      expect(await page.locator(".certificate-panel").count()).toBe(0);
-      expect(await page.getByLabel("Private key", { exact: true }).count()).toBe(0);
-      await byLabel(page, "Secret expires on").fill("2027-06-30");
-      await page.getByRole("button", { name: "Save", exact: true }).click();
-      await page.locator(".form-status").getByText("Saved", { exact: true }).waitFor();
-      expect(bodies.at(-1)).toMatchObject({ credential: "secret", secretExpiresOn: "2027-06-30" });
-      // Left empty with nothing changed where it goes: the stored secret is kept.
-      expect(bodies.at(-1)).not.toHaveProperty("clientSecret");
-      expect(bodies.at(-1)).not.toHaveProperty("privateKeyPem");
-    } finally {
-      await page.unrouteAll({ behavior: "ignoreErrors" });
+    // The certificate instead: the secret's fields go, the certificate's come.
+    await certificateRadio.check();
+    expect(await byLabel(page, label("clientSecretExpiresOn")).count()).toBe(0);
+    // The saved secret's warning stays in sight, above the form, while its field is hidden.
+    await page.locator(".provider-form > .notice", { hasText: `expires on ${expiresOn}` }).waitFor();
+    expect(await page.getByRole("button", { name: "Replace the saved client secret" }).count()).toBe(0);
+    await byLabel(page, label("privateKeyPem")).waitFor();
+    // None is stored yet: nothing to download.
+    expect(await page.locator(".certificate-panel").count()).toBe(0);
+    await page.getByRole("checkbox", { name: new RegExp(`^${label("generateCertificate")}`) }).check();
+    const save = nextSave(page);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    const body = bodyOf(await save);
+    expect(body).toMatchObject({ ...microsoft!.match, credential: "certificate", generateCertificate: true });
+    // Hidden fields are not sent; nor is an empty secret.
+    for (const hidden of ["clientSecret", "clientSecretExpiresOn", "privateKeyPem", "certificatePem"]) {
+      expect(body, hidden).not.toHaveProperty(hidden);
     }
+    await page.locator(".form-status").getByText("Saved", { exact: true }).waitFor();
+
+    // The created certificate, from the view: its thumbprints, its expiry, a download of its PEM.
+    const view = (await api.request("GET", `/api/apps/${app.id}/email-provider`)).body.provider as {
+      certificatePem: string;
+      certificate: { thumbprintSha1: string; thumbprintSha256: string; daysLeft: number };
+    };
+    const panel = page.getByRole("region", { name: label("certificate") });
+    await panel.getByText(view.certificate.thumbprintSha1).waitFor();
+    await panel.getByText(view.certificate.thumbprintSha256).waitFor();
+    await panel.getByText(`${view.certificate.daysLeft} days left`).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      panel.getByRole("button", { name: "Download certificate" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`postern-${view.certificate.thumbprintSha1.toLowerCase()}.cer`);
+    expect(await readFile(await download.path(), "utf8")).toBe(view.certificatePem);
+    expect(view.certificatePem).not.toContain("PRIVATE KEY");
+    // The key was created sealed: stored, never shown.
+    await page.getByRole("button", { name: "Replace the saved private key (PEM)" }).waitFor();
+    await auditAndCapture(page, "provider-form-certificate");
+
+    // A PEM field reads the file the user picks.
+    await page.getByRole("button", { name: "Replace the saved private key (PEM)" }).click();
+    await page.getByLabel(`${label("privateKeyPem")}: read from a file`).setInputFiles({
+      name: "postern.key",
+      mimeType: "application/x-pem-file",
+      buffer: Buffer.from(PRIVATE_KEY_PEM),
+    });
+    await expect.poll(() => byLabel(page, label("privateKeyPem")).inputValue()).toBe(PRIVATE_KEY_PEM);
+    await page.getByRole("button", { name: "Keep the saved one" }).click();
+
+    // Back to the secret: still stored, so kept; the certificate's fields go.
+    await secretRadio.check();
+    await page.getByRole("button", { name: "Replace the saved client secret" }).waitFor();
+    expect(await page.locator(".certificate-panel").count()).toBe(0);
+    expect(await byLabel(page, label("privateKeyPem")).count()).toBe(0);
   });
 
   it("keeps unsaved edits but never the secret across a session expiry, and asks for the secret again", {
     timeout: 90_000,
   }, async () => {
     const { page, context, watch } = desktop;
-    const microsoft = kinds.find((k) => k.fields.some((f) => f.name === "clientSecret"))!;
+    const microsoft = kinds.find((k) => k.fields.some((f) => f.name === "privateKeyPem"))!;
     const label = (name: string) => microsoft.fields.find((f) => f.name === name)!.label;
     const typedSecret = "typed-but-never-stored";
     const otherClient = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+    // Saved with the certificate credential by the test before.
     await gotoWhenIdle(page, providerUrl);
     await page.getByRole("tab", { name: microsoft.label, exact: true, selected: true }).waitFor();
     await page.getByLabel(/^Sender name/).fill("Contoso sign-in");
     await byLabel(page, label("clientId")).fill(otherClient);
-    await byLabel(page, label("clientSecret")).fill(typedSecret);
+    await byLabel(page, label("privateKeyPem")).fill(typedSecret);
+    // The setup guide fills in what is typed (after a pause): let it load before the session ends.
+    await expect.poll(() => page.locator(".guide").textContent(), { timeout: 10_000 }).toContain(otherClient);
+    await page.waitForLoadState("networkidle");
 
     await context.clearCookies();
     watch.expect(
@@ -424,9 +373,9 @@ describe("provider form from the registry's metadata", () => {
     expect(await page.getByLabel(/^Sender name/).inputValue()).toBe("Contoso sign-in");
     expect(await byLabel(page, label("clientId")).inputValue()).toBe(otherClient);
     // The secret was not kept, and the changed client ID voids the stored one: enter it again.
-    expect(await byLabel(page, label("clientSecret")).inputValue()).toBe("");
+    expect(await byLabel(page, label("privateKeyPem")).inputValue()).toBe("");
     await page
-      .getByText(/You changed the application \(client\) ID, so enter the client secret again/)
+      .getByText(/You changed the application \(client\) ID, so enter the private key \(PEM\) again/)
       .waitFor();
     await auditAndCapture(page, "provider-form-draft-restored");
   });

@@ -27,9 +27,13 @@ const text = (value: FieldValue) => (typeof value === "string" ? value : "");
 const describedBy = (id: string, hint: ReactNode, error: string | undefined) =>
   [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
 
-/** A label inside a sentence: "the client secret", but "the SMTP host" (an acronym keeps its case). */
+/**
+ * A label after "the" in a sentence: "the client secret", "the private key (PEM)" for "Its private key
+ * (PEM)", but "the SMTP host" (an acronym keeps its case).
+ */
 export function inSentence(label: string): string {
-  return /^.[a-z]/.test(label) ? label.charAt(0).toLowerCase() + label.slice(1) : label;
+  const noun = label.replace(/^(its|your|the) /i, "");
+  return /^.[a-z]/.test(noun) ? noun.charAt(0).toLowerCase() + noun.slice(1) : noun;
 }
 
 /** "A", "A or B", "A, B or C". */
@@ -211,9 +215,10 @@ function PemControl({
             type="file"
             className="visually-hidden"
             accept=".pem,.crt,.cer,.key,text/plain,application/x-pem-file"
+            aria-label={`${field.label}: read from a file`}
             onChange={(e) => void readFile(e)}
           />
-          Read the {inSentence(field.label)} from a file
+          Read from a file
         </label>
         {fileProblem && <span className="text-warning">{fileProblem}</span>}
       </div>

@@ -1,4 +1,3 @@
-import "./provider-status-narrow.css";
 import { Badge } from "../../components/feedback.tsx";
 import { Time } from "../../components/time.tsx";
 import { formFromProvider, isVisible } from "./provider-form-state.ts";
