@@ -1,5 +1,11 @@
 import type { ProviderInput } from "../../api/types.ts";
-import { type KindField, type ProviderKind, type ProviderView, viewValue } from "./provider-kinds.ts";
+import {
+  isOfKind,
+  type KindField,
+  type ProviderKind,
+  type ProviderView,
+  viewValue,
+} from "./provider-kinds.ts";
 
 /** A field's value as the form holds it: text as typed (numbers too), a checkbox as a boolean. */
 export type FieldValue = string | boolean;
@@ -23,11 +29,8 @@ export const commonFieldNames = ["senderEmail", "senderName", "fallbackToDefault
 const editable = (field: KindField) => field.input !== "certificate";
 
 /** The saved provider, if it is of this kind (the form then starts from its values). */
-export function savedOfKind(kind: ProviderKind, saved: ProviderView | null): ProviderView | undefined {
-  if (!saved) return undefined;
-  const matches = Object.entries(kind.match).every(([key, value]) => viewValue(saved, key) === value);
-  return matches ? saved : undefined;
-}
+export const savedOfKind = (kind: ProviderKind, saved: ProviderView | null): ProviderView | undefined =>
+  saved && isOfKind(kind, saved) ? saved : undefined;
 
 function initialValue(field: KindField, saved: ProviderView | undefined): FieldValue {
   const stored = saved && !field.secret ? viewValue(saved, field.name) : undefined;
@@ -171,13 +174,20 @@ export function providerInput(
 export function isDirty(kind: ProviderKind, form: ProviderForm, saved: ProviderView | null): boolean {
   const own = savedOfKind(kind, saved);
   if (!own) return true;
-  if (Object.values(secretStatuses(kind, form, saved)).some((secret) => !secret.kept)) return true;
+  const secrets = secretStatuses(kind, form, saved);
+  // A secret changes the provider when one is typed, or when the stored one cannot be kept.
+  const secretChanged = (field: KindField) => {
+    const status = secrets[field.name];
+    return (form.values[field.name] ?? "") !== "" || (status?.stored === true && !status.kept);
+  };
+  const active = activeFields(kind, form);
+  if (active.some((field) => field.secret && secretChanged(field))) return true;
   const pristine = formFromProvider(kind, own);
   return (
     form.senderEmail.trim() !== pristine.senderEmail ||
     form.senderName.trim() !== pristine.senderName ||
     form.fallbackToDefault !== pristine.fallbackToDefault ||
-    activeFields(kind, form).some(
+    active.some(
       (field) =>
         !field.secret &&
         normalised(field, form.values[field.name]) !== normalised(field, pristine.values[field.name]),

@@ -1,4 +1,4 @@
-import { type FormEvent, Fragment, useEffect, useId, useRef, useState } from "react";
+import { type FormEvent, Fragment, useEffect, useRef, useState } from "react";
 import { type ApiError, api, toApiError } from "../../api/client.ts";
 import {
   asProviderState,
@@ -7,12 +7,12 @@ import {
   type TestStepName,
 } from "../../api/types.ts";
 import { DraftNotice, FormError, Notice } from "../../components/feedback.tsx";
-import { TextField } from "../../components/field.tsx";
 import { Tabs } from "../../components/tabs.tsx";
 import { takeDraft, useKeepOnExpiry } from "../../drafts.ts";
 import { CertificatePanel } from "./certificate-panel.tsx";
 import { type FieldProps, fieldRenderers, SecretInput } from "./kind-fields.tsx";
 import { kindGuides } from "./kind-guides.tsx";
+import { type Busy, ProviderActions } from "./provider-actions.tsx";
 import {
   changedDestinations,
   commonFieldNames,
@@ -28,10 +28,9 @@ import {
   withoutSecrets,
 } from "./provider-form-state.ts";
 import { type KindField, kindOfProvider, type ProviderKind, type ProviderView } from "./provider-kinds.ts";
+import { FallbackField, SenderFields } from "./sender-fields.tsx";
 import { expectedSteps, TestResultView, TestRunning } from "./test-result.tsx";
 import "./provider-form.css";
-
-type Busy = "save" | "test" | "send";
 
 /** Unsaved edits of this page's provider form, kept across a re-sign-in (never its secrets). */
 const DRAFT = "email-provider";
@@ -92,8 +91,6 @@ export function ProviderFormSection({
   // The form as it was when a test of unsaved values passed: saving exactly that is checked again as
   // the saved provider, so the card above does not say "Not checked yet" over a test that just passed.
   const passedUnsaved = useRef<string | undefined>(undefined);
-  const [recipient, setRecipient] = useState(accountEmail);
-  const recipientId = useId();
   const formRef = useRef<HTMLFormElement>(null);
 
   const shown = kind.fields.filter((field) => isVisible(field, form.values));
@@ -267,130 +264,44 @@ export function ProviderFormSection({
           <Notice tone="info">Saving replaces the {savedLabel} provider that is saved now.</Notice>
         )}
         {aboveForm.map((warning) => (
-          <Notice key={warning.code} tone="warning">
+          <Notice key={`${warning.code}:${warning.field ?? ""}`} tone="warning">
             {warning.message}
           </Notice>
         ))}
         <fieldset className="fieldset-plain" disabled={disabled}>
           <legend className="visually-hidden">{kind.label} settings</legend>
-          <TextField
-            label="Sender email"
-            type="email"
-            name="senderEmail"
-            autoComplete="off"
-            value={form.senderEmail}
-            onChange={(e) => update({ senderEmail: e.target.value })}
-            error={errors.senderEmail}
-            placeholder="no-reply@yourcompany.com"
-            hint={
-              <ul className="field-notes">
-                <li>The address your app's login emails are sent from.</li>
-                <li>
-                  <strong>Note:</strong> do not use your dashboard account email as the sender email.
-                </li>
-                <li>
-                  <strong>Note:</strong> do not try to log in with the sender email, to the dashboard or to
-                  this app.
-                </li>
-              </ul>
-            }
-          />
-          <TextField
-            label="Sender name"
-            optional
-            name="senderName"
-            autoComplete="off"
-            maxLength={100}
-            value={form.senderName}
-            onChange={(e) => update({ senderName: e.target.value })}
-            error={errors.senderName}
-            placeholder={form.senderEmail.trim() || "Defaults to the sender email"}
-            hint={
-              <>
-                The name on the From line of the login email. Defaults to the sender email.
-                {form.senderEmail.trim() && (
-                  <span className="from-preview">
-                    {" "}
-                    Recipients see: <code>{fromLine(form)}</code>
-                  </span>
-                )}
-              </>
-            }
+          <SenderFields
+            senderEmail={form.senderEmail}
+            senderName={form.senderName}
+            errors={errors}
+            onChange={update}
           />
           {shown.map((field) => (
             <Fragment key={field.name}>
               {renderField(field)}
               {besideField(field).map((warning) => (
-                <Notice key={warning.code} tone="warning">
+                <Notice key={`${warning.code}:${warning.field ?? ""}`} tone="warning">
                   {warning.message}
                 </Notice>
               ))}
             </Fragment>
           ))}
-          <label className="checkbox">
-            <input
-              type="checkbox"
-              name="fallbackToDefault"
-              checked={form.fallbackToDefault}
-              onChange={(e) => update({ fallbackToDefault: e.target.checked })}
-            />
-            <span>
-              <span className="checkbox-label">Fall back to the default sender</span>
-              <span className="field-hint">
-                While this provider is failing, send login emails from {state.defaultSender} instead of
-                retrying.
-              </span>
-            </span>
-          </label>
+          <FallbackField
+            checked={form.fallbackToDefault}
+            defaultSender={state.defaultSender}
+            onChange={(fallbackToDefault) => update({ fallbackToDefault })}
+          />
         </fieldset>
         <FormError error={inlineShown ? undefined : error} />
         {!disabled && (
-          <div className="form-actions provider-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy !== undefined}>
-              {busy === "save" ? "Saving…" : "Save"}
-            </button>
-            <button
-              type="button"
-              className="btn btn-secondary"
-              disabled={busy !== undefined}
-              onClick={() => void runTest(undefined)}
-            >
-              {busy === "test" ? "Testing…" : "Test connection"}
-            </button>
-            <span className="test-recipient">
-              <label htmlFor={recipientId} className="field-label">
-                Test email to
-              </label>
-              <select
-                id={recipientId}
-                name="sendTo"
-                className="input"
-                value={recipient}
-                onChange={(e) => setRecipient(e.target.value)}
-              >
-                {[...new Set([accountEmail, ...memberEmails])].map((email) => (
-                  <option key={email} value={email}>
-                    {email}
-                  </option>
-                ))}
-              </select>
-            </span>
-            <button
-              type="button"
-              className="btn btn-secondary"
-              disabled={busy !== undefined}
-              onClick={() => void runTest(recipient)}
-            >
-              {busy === "send" ? "Sending…" : "Send test email"}
-            </button>
-            <span className="form-status" role="status">
-              {savedNote
-                ? "Saved"
-                : dirty && saved
-                  ? "Unsaved changes: tests use the values in the form."
-                  : ""}
-            </span>
-          </div>
+          <ProviderActions
+            busy={busy}
+            recipients={[...new Set([accountEmail, ...memberEmails])]}
+            onTest={(sendTo) => void runTest(sendTo)}
+            status={
+              savedNote ? "Saved" : dirty && saved ? "Unsaved changes: tests use the values in the form." : ""
+            }
+          />
         )}
       </form>
       <div className="test-area" aria-live="polite">
@@ -412,9 +323,4 @@ export function ProviderFormSection({
       )}
     </Tabs>
   );
-}
-
-function fromLine(form: ProviderForm): string {
-  const email = form.senderEmail.trim();
-  return `"${form.senderName.trim() || email}" <${email}>`;
 }

@@ -26,16 +26,13 @@ export type ProviderCertificate = NonNullable<ProviderView["certificate"]>;
 export const viewValue = (provider: ProviderView, name: string): unknown =>
   (provider as unknown as Record<string, unknown>)[name];
 
-/** The kind a saved provider belongs to: every key of the kind's `match` has the view's value. */
-export function kindOfProvider(
-  kinds: ProviderKind[],
-  provider: ProviderView | null,
-): ProviderKind | undefined {
-  if (!provider) return undefined;
-  return kinds.find((kind) =>
-    Object.entries(kind.match).every(([key, value]) => viewValue(provider, key) === value),
-  );
-}
+/** Whether a saved provider is of this kind: every key of the kind's `match` has the view's value. */
+export const isOfKind = (kind: ProviderKind, provider: ProviderView): boolean =>
+  Object.entries(kind.match).every(([key, value]) => viewValue(provider, key) === value);
+
+/** The kind a saved provider belongs to. */
+export const kindOfProvider = (kinds: ProviderKind[], provider: ProviderView | null) =>
+  provider ? kinds.find((kind) => isOfKind(kind, provider)) : undefined;
 
 // The registry changes only with a new server version: one request per page load, shared by every app.
 let kindsRequest: Promise<ProviderKindsResponse> | undefined;
