@@ -190,12 +190,12 @@ describe("dashboard", () => {
     await page.getByRole("link", { name: "Email provider" }).click();
     await page.getByText("Custom Email Provider is locked for this workspace").waitFor();
     await expect.poll(() => page.getByLabel("Sender email", { exact: true }).isDisabled()).toBe(true);
-    expect(await page.getByLabel("Host", { exact: true }).isDisabled()).toBe(true);
+    expect(await page.getByLabel("SMTP host", { exact: true }).isDisabled()).toBe(true);
     expect(await page.getByLabel("Password", { exact: true }).isDisabled()).toBe(true);
     expect(await page.getByRole("radio", { name: /Custom SMTP server/ }).isDisabled()).toBe(true);
     expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Test connection" }).count()).toBe(0);
-    expect(await page.getByRole("tab", { name: "OAuth" }).isDisabled()).toBe(true);
+    expect(await page.getByRole("tab", { name: "Microsoft 365" }).isDisabled()).toBe(true);
     await auditAndCapture(page, "email-provider-locked");
 
     await page.getByRole("link", { name: "Members & plan" }).click();

@@ -119,7 +119,7 @@ describe("email provider", () => {
     // The dashboard account's own address cannot be the sender: the API says so, beside the field.
     await field(page, "Sender email").fill(owner);
     expect(await field(page, "Sender name").getAttribute("placeholder")).toBe(owner);
-    await field(page, "Host").fill("localhost");
+    await field(page, "SMTP host").fill("localhost");
     await field(page, "Port").fill(String(smtp.port));
     await field(page, "Username").fill(smtpUser);
     await field(page, "Password").fill(smtpPassword);
@@ -186,10 +186,10 @@ describe("email provider", () => {
     timeout: 60_000,
   }, async () => {
     const { page } = desktop;
-    await field(page, "Host").fill("127.0.0.1");
-    await page.getByText("You changed the host, port, security or username").waitFor();
+    await field(page, "SMTP host").fill("127.0.0.1");
+    await page.getByText("You changed the SMTP host, so enter the password again").waitFor();
     expect(await field(page, "Password").inputValue()).toBe("");
-    await field(page, "Host").fill("localhost");
+    await field(page, "SMTP host").fill("localhost");
     await page.getByRole("button", { name: "Replace the saved password" }).waitFor();
 
     // A wrong password, tested from the form before saving: the failure names the fix.
@@ -261,29 +261,30 @@ describe("email provider", () => {
   }, async () => {
     const { page } = desktop;
     await gotoWhenIdle(page, `${appPath}/email-provider`);
-    await page.getByRole("tab", { name: "OAuth" }).click();
+    await page.getByRole("tab", { name: "Microsoft 365" }).click();
     await page.getByRole("heading", { name: "Set up Microsoft 365" }).waitFor();
     await page.getByText("Saving replaces the Basic Auth provider").waitFor();
-    // Fields in the order of the feature description.
+    // The kind's fields, labels and order come from the registry (GET /api/email-provider-kinds).
     const labels = await page
       .locator(".provider-form .field-label")
       .evaluateAll((nodes) => nodes.map((n) => n.firstChild?.textContent?.trim() ?? ""));
     expect(labels).toEqual([
       "Sender email",
       "Sender name",
-      "Provider",
-      "Client ID",
+      "Directory (tenant) ID",
+      "Application (client) ID",
+      "Credential",
       "Client secret",
-      "Tenant ID",
+      "Secret expires on",
       "Test email to",
     ]);
-    await page.getByText("this field is required because the provider is Microsoft").waitFor();
+    await page.getByText("Exchange Online through an Entra app registration").waitFor();
 
     await field(page, "Sender email").fill(MAILBOX);
     await field(page, "Sender name").fill("Contoso Login");
-    await field(page, "Client ID").fill(CLIENT_ID);
+    await field(page, "Application (client) ID").fill(CLIENT_ID);
     await field(page, "Client secret").fill(CLIENT_SECRET);
-    await field(page, "Tenant ID").fill(TENANT_ID);
+    await field(page, "Directory (tenant) ID").fill(TENANT_ID);
 
     // The guide's PowerShell carries the entered IDs and mailbox, each command with a copy button.
     const guide = page.locator(".guide");
@@ -321,9 +322,9 @@ describe("email provider", () => {
     await auditAndCapture(page, "email-provider-oauth");
 
     // A wrong tenant empties the secret; a wrong secret fails at the token step with its fix.
-    await field(page, "Tenant ID").fill("contoso.onmicrosoft.com");
-    await page.getByText("You changed the client ID or tenant ID").waitFor();
-    await field(page, "Tenant ID").fill(TENANT_ID);
+    await field(page, "Directory (tenant) ID").fill("contoso.onmicrosoft.com");
+    await page.getByText("You changed the directory (tenant) ID, so enter the client secret again").waitFor();
+    await field(page, "Directory (tenant) ID").fill(TENANT_ID);
     await page.getByRole("button", { name: "Replace the saved client secret" }).click();
     await field(page, "Client secret").fill("not-the-secret");
     await page.getByRole("button", { name: "Test connection" }).click();

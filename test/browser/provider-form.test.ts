@@ -117,7 +117,7 @@ describe("provider form, switch, health and invitations", () => {
     await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
     await page.getByRole("tab", { name: "Basic Auth" }).waitFor();
     // Three mistakes in one body: an empty sender, a private host, a port out of range.
-    await field(page, "Host").fill("10.0.0.1");
+    await field(page, "SMTP host").fill("10.0.0.1");
     await field(page, "Port").fill("70000");
     await field(page, "Username").fill(smtpUser);
     await field(page, "Password").fill(smtpPassword);
@@ -129,7 +129,7 @@ describe("provider form, switch, health and invitations", () => {
     // The space for errors is reserved (empty until there is one): read the text.
     const errorTexts = async () => ({
       senderEmail: (await errorOf("Sender email").textContent()) ?? "",
-      host: (await errorOf("Host").textContent()) ?? "",
+      host: (await errorOf("SMTP host").textContent()) ?? "",
       port: (await errorOf("Port").textContent()) ?? "",
     });
     await expect
@@ -137,14 +137,14 @@ describe("provider form, switch, health and invitations", () => {
       .toBe(0);
     expect((await errorTexts()).host).toMatch(/10\.0\.0\.1 is a private or internal address/);
     await expect.poll(() => isFocused(page, "Sender email")).toBe(true);
-    for (const label of ["Sender email", "Host", "Port"]) {
+    for (const label of ["Sender email", "SMTP host", "Port"]) {
       expect(await field(page, label).getAttribute("aria-invalid"), label).toBe("true");
     }
     await auditAndCapture(page, "provider-form-all-errors");
 
     // Fixed and saved: no error left.
     await field(page, "Sender email").fill(senderEmail);
-    await field(page, "Host").fill("localhost");
+    await field(page, "SMTP host").fill("localhost");
     await field(page, "Port").fill(String(smtp.port));
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.locator(".form-status").getByText("Saved", { exact: true }).waitFor();
@@ -271,7 +271,7 @@ describe("provider form, switch, health and invitations", () => {
   }, async () => {
     const { page } = desktop;
     await gotoWhenIdle(page, `${appUrl}/email-provider`);
-    await page.getByRole("tab", { name: "OAuth" }).click();
+    await page.getByRole("tab", { name: "Microsoft 365" }).click();
     await page.getByRole("heading", { name: "Set up Microsoft 365" }).waitFor();
     const guide = page.locator(".guide");
     const servicePrincipal = guide.locator(".guide-command", { hasText: "New-ServicePrincipal" });

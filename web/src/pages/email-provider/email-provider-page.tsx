@@ -8,7 +8,9 @@ import { canManage } from "../../roles.ts";
 import { useMe } from "../../session.tsx";
 import { useResource } from "../../use-resource.ts";
 import type { AppPageProps } from "../app/app-layout.tsx";
+import { orList } from "./kind-fields.tsx";
 import { ProviderFormSection } from "./provider-form.tsx";
+import { useProviderKinds } from "./provider-kinds.ts";
 import { ProviderStatus } from "./provider-status.tsx";
 import "./email-provider-page.css";
 
@@ -20,6 +22,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const state = useResource(`email-provider:${app.id}`, async () =>
     asProviderState(await api.get("/api/apps/{appId}/email-provider", { path: { appId: app.id } })),
   );
+  const kinds = useProviderKinds();
   const [chosen, setChosen] = useState<Mode>();
   const [confirmDefault, setConfirmDefault] = useState(false);
   const [removing, setRemoving] = useState(false);
@@ -33,10 +36,14 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const manage = canManage(workspace.role);
   const modeName = useId();
 
-  if (state.loading && !state.data) return <Loading label="Loading the email provider…" rows={4} />;
-  if (!state.data) {
-    return state.error ? <ErrorNotice error={state.error} onRetry={() => void state.reload()} /> : null;
+  if ((state.loading && !state.data) || (kinds.loading && !kinds.data)) {
+    return <Loading label="Loading the email provider…" rows={4} />;
   }
+  if (!state.data || !kinds.data) {
+    const failed = state.error ? state : kinds;
+    return failed.error ? <ErrorNotice error={failed.error} onRetry={() => void failed.reload()} /> : null;
+  }
+  const providerKinds = kinds.data.kinds;
   const { locked, defaultSender, provider } = state.data;
   const mode: Mode = chosen ?? (provider ? "custom" : "default");
   const disabled = locked || !manage;
@@ -144,11 +151,12 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
         <Card
           title="Custom SMTP server"
           id="custom-provider"
-          description="Send this app's login emails through your own SMTP server, authenticated with a password (Basic Auth) or Microsoft 365 OAuth."
+          description={`Send this app's login emails through your own mail server: ${orList(providerKinds.map((k) => k.label))}.`}
         >
           {provider && (
             <ProviderStatus
               provider={provider}
+              kinds={providerKinds}
               locked={locked}
               onSwitch={disabled ? undefined : () => setConfirmSwitch(true)}
             />
@@ -157,6 +165,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
           <ProviderFormSection
             appId={app.id}
             state={state.data}
+            kinds={providerKinds}
             accountEmail={me.account.email}
             memberEmails={members.data?.members.map((m) => m.email) ?? [me.account.email]}
             disabled={disabled}

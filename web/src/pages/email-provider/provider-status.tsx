@@ -1,28 +1,44 @@
-import type { Provider } from "../../api/types.ts";
 import { Badge } from "../../components/feedback.tsx";
 import { Time } from "../../components/time.tsx";
+import { formFromProvider, isVisible } from "./provider-form-state.ts";
+import {
+  type KindField,
+  kindOfProvider,
+  type ProviderKind,
+  type ProviderView,
+  viewValue,
+} from "./provider-kinds.ts";
 import { TestResultView } from "./test-result.tsx";
 import "./provider-status.css";
 
-const kindLabels: Record<Provider["type"], string> = {
-  smtp_basic: "SMTP with Basic Auth",
-  smtp_oauth: "OAuth (XOAUTH2)",
-};
-
-const securityLabels = { starttls: "STARTTLS", tls: "TLS", none: "no encryption" } as const;
+/** Where the saved provider sends: its kind's destination fields, as the kind labels them and their options. */
+function destinationOf(kind: ProviderKind, provider: ProviderView): string {
+  const { values } = formFromProvider(kind, provider);
+  const shown = (field: KindField) => {
+    const value = viewValue(provider, field.name);
+    return field.options?.find((option) => option.value === value)?.label ?? String(value ?? "");
+  };
+  return kind.fields
+    .filter((field) => field.destination && isVisible(field, values))
+    .map((field) => `${field.label} ${shown(field)}`)
+    .join(" · ");
+}
 
 /** The saved provider as it stands: where mail goes, whether it works, the last test. */
 export function ProviderStatus({
   provider,
+  kinds,
   locked,
   onSwitch,
 }: {
-  provider: Provider;
+  provider: ProviderView;
+  kinds: ProviderKind[];
   locked: boolean;
   /** Present for owners and admins: asks to switch the provider off or on. */
   onSwitch?: (() => void) | undefined;
 }) {
   const { health } = provider;
+  const kind = kindOfProvider(kinds, provider);
   return (
     <section className="provider-status" aria-labelledby="provider-status-title">
       <div className="provider-status-head">
@@ -63,10 +79,14 @@ export function ProviderStatus({
         <div>
           <dt>Through</dt>
           <dd className="break">
-            {provider.type === "smtp_basic"
-              ? `${provider.host}:${provider.port} (${securityLabels[provider.security]})`
-              : `Microsoft 365, tenant ${provider.tenantId}`}
-            <span className="muted"> · {kindLabels[provider.type]}</span>
+            {kind ? (
+              <>
+                {kind.label}
+                <span className="muted"> · {destinationOf(kind, provider)}</span>
+              </>
+            ) : (
+              provider.type
+            )}
           </dd>
         </div>
         <div>

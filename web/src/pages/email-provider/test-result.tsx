@@ -14,12 +14,27 @@ const stepLabels: Record<TestStepName, string> = {
   send: "Send the test email",
 };
 
-/** The steps a test goes through, shown as pending while it runs (the API answers once, at the end). */
-export function expectedSteps(type: "smtp_basic" | "smtp_oauth", sending: boolean): TestStepName[] {
-  const steps: TestStepName[] = ["resolve", "connect", "tls", "ehlo", "authenticate"];
-  if (type === "smtp_oauth") steps.unshift("token");
-  if (sending) steps.push("send");
-  return steps;
+const smtpSteps: TestStepName[] = ["resolve", "connect", "tls", "ehlo", "authenticate"];
+
+/** What a kind's test goes through before it has been tested once (the test's own order is the server's). */
+const firstTestSteps: Record<string, TestStepName[]> = {
+  smtp_basic: smtpSteps,
+  microsoft: ["token", ...smtpSteps],
+};
+
+/**
+ * The steps a test goes through, shown as pending while it runs (the API answers once, at the end):
+ * those of the last test of the same kind when there is one, else the kind's usual ones, else none.
+ */
+export function expectedSteps(
+  kindId: string,
+  sending: boolean,
+  lastTest?: TestResult | null,
+): TestStepName[] {
+  const steps = lastTest
+    ? lastTest.steps.map((step) => step.name).filter((name) => name !== "send")
+    : (firstTestSteps[kindId] ?? []);
+  return sending ? [...steps, "send"] : steps;
 }
 
 function StepIcon({ outcome }: { outcome: TestStep["outcome"] | "running" }) {
