@@ -221,6 +221,14 @@ export async function prepareCredential<B extends CredentialBody>(
   now: Date,
   subject: string,
 ): Promise<{ body: B } | { problems: FieldProblem[] }> {
+  // A form that hides the secret's fields (the certificate is chosen) sends no expiry date: the stored
+  // secret, kept as the second credential, keeps its date (null clears it).
+  if (
+    body.clientSecretExpiresOn === undefined &&
+    stored?.clientSecretExpiresOn &&
+    !body.removeOtherCredential
+  )
+    body = { ...body, clientSecretExpiresOn: stored.clientSecretExpiresOn };
   if (body.credential !== "certificate" && !body.certificatePem && !body.privateKeyPem) return { body };
   if (body.generateCertificate) {
     const created = await generateCertificate({ subject, now });
