@@ -326,7 +326,8 @@ describe("client addresses behind a reverse proxy", () => {
     // The sign-in used one of the proxy's own 2; untrusted, everyone shares the proxy's address.
     expect(await attempt("false")).toEqual([202, 429]);
     expect(await attempt("true")).toEqual([202, 202]);
-  });
+    // Two Posterns start and stop in this test.
+  }, 180_000);
 });
 
 describe("server-side calls with the secret key", () => {
