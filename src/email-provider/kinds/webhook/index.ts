@@ -20,9 +20,10 @@ const MAX_URL = 2048;
 const urlSchema = z
   .url({ protocol: /^https$/, error: "must be an https:// URL such as https://example.com/postern/webhook" })
   .max(MAX_URL, `must be at most ${MAX_URL} characters`)
+  // Zod runs refinements on a value that failed the URL check too: only a parsed URL is looked at.
   .refine((value) => {
-    const url = new URL(value);
-    return url.username === "" && url.password === "";
+    const url = URL.parse(value);
+    return url === null || (url.username === "" && url.password === "");
   }, "must not carry a user name or password: the signature proves the request is Postern's")
   .refine((value) => !value.includes("#"), "must not have a #fragment");
 
