@@ -179,7 +179,7 @@ export function webhookHint(error: ClassifiedError, step: StepName): string | un
   const code = error.responseCode;
   switch (error.errorClass) {
     case "auth":
-      return "Make your endpoint verify the webhook-signature header with the signing secret Postern showed when you saved the provider (or the new one after a rotation). Lost it? Save the provider with Rotate signing secret ticked: both secrets sign for 24 hours.";
+      return "Make your endpoint verify the webhook-signature header with the signing secret Postern showed when you saved the provider (or the new one after a rotation). Lost it? Save the provider with Rotate the signing secret ticked: both secrets sign for 24 hours. (Testing a new provider before its first save signs with a throwaway secret: save first.)";
     case "blocked":
       if (code !== undefined && code < 400)
         return "Enter the final https:// URL your endpoint redirects to: Postern does not follow redirects.";
