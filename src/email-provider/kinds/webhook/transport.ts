@@ -130,7 +130,9 @@ const ORDER: StepName[] = ["resolve", "connect", "tls", "authenticate", "send"];
  * Test connection: resolve → connect → TLS → a signed `{"type":"ping"}` POST (it proves the URL, the
  * certificate and — where the endpoint verifies before it answers — the signature) → the test email, only
  * when one is asked for. A ping answered with another 4xx passes: the endpoint was reached and may simply
- * not know pings.
+ * not know pings. The ping is what lets the scheduled probe of a failing provider tell a fixed endpoint
+ * from one still answering 401 or 404: a probe that stopped at TLS would call it working, release the
+ * waiting emails into the same refusal, and flap.
  */
 async function probeEndpoint(
   endpoint: WebhookEndpoint,
