@@ -102,7 +102,7 @@ export async function saveEmailProvider(
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
   const existing = await findProvider(ctx, appId);
-  const { body, secrets } = await validateProviderBody(
+  const { body, secrets, revealOnce } = await validateProviderBody(
     ctx,
     env,
     app.workspaceId,
@@ -162,7 +162,11 @@ export async function saveEmailProvider(
   );
   // A saved change may be the fix: the emails waiting for the old version try the new one now.
   await releaseWaitingDeliveries(ctx, appId);
-  return getEmailProvider(ctx, accountId, appId);
+  const saved = await getEmailProvider(ctx, accountId, appId);
+  // What the kind created for the developer to see once (a signing secret): in this response only.
+  return revealOnce && saved.provider
+    ? { ...saved, provider: { ...saved.provider, revealedOnce: revealOnce } }
+    : saved;
 }
 
 export async function deleteEmailProvider(ctx: Context, accountId: string, appId: string) {

@@ -54,10 +54,12 @@ export async function prepareBody(
   body: ProviderBody,
   existing: ProviderRow | undefined,
   env: KindEnvironment,
-): Promise<{ body: ProviderBody } | { problems: FieldProblem[] }> {
+): Promise<{ body: ProviderBody; revealOnce?: Record<string, string> } | { problems: FieldProblem[] }> {
   if (!kind.prepare) return { body };
   const stored = existing && kindOfRow(existing) === kind ? existing.settings : undefined;
-  return (await kind.prepare(body, stored, env)) as { body: ProviderBody } | { problems: FieldProblem[] };
+  return (await kind.prepare(body, stored, env)) as
+    | { body: ProviderBody; revealOnce?: Record<string, string> }
+    | { problems: FieldProblem[] };
 }
 
 /**
@@ -139,7 +141,7 @@ export async function validateProviderBody(
   existing: ProviderRow | undefined,
   raw: unknown,
   openSealed: (field: string, sealed: string) => string,
-): Promise<{ body: ProviderBody; secrets: Record<string, string> }> {
+): Promise<{ body: ProviderBody; secrets: Record<string, string>; revealOnce?: Record<string, string> }> {
   const parsed = providerBodySchema.safeParse(raw);
   const problems: FieldProblem[] = parsed.success ? [] : problemsOf(parsed.error, "body");
   const object =
@@ -147,6 +149,7 @@ export async function validateProviderBody(
   const kind = kindOfBody(object);
   let secrets: Record<string, string> | undefined;
   let body = parsed.data;
+  let revealOnce: Record<string, string> | undefined;
   if (kind) {
     const fields = parsed.success ? (parsed.data as Record<string, unknown>) : validFields(object, kind);
     if (typeof fields.senderEmail === "string") {
@@ -158,6 +161,7 @@ export async function validateProviderBody(
       if ("problems" in prepared) problems.push(...prepared.problems);
       else {
         body = prepared.body;
+        revealOnce = prepared.revealOnce;
         problems.push(
           ...(await problemOf(async () => {
             secrets = resolveSecrets(kind, prepared.body, existing, openSealed);
@@ -177,7 +181,7 @@ export async function validateProviderBody(
     problems.push(...(await kind.validate(body ? kind.settingsOf(body) : fields, env)));
   }
   if (problems.length > 0 || !body || secrets === undefined) throw fieldsInvalid(problems);
-  return { body, secrets };
+  return { body, secrets, ...(revealOnce ? { revealOnce } : {}) };
 }
 
 function fieldsInvalid(problems: FieldProblem[]): DomainError {

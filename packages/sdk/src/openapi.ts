@@ -3565,6 +3565,10 @@ export interface paths {
                   id: string;
                   email: string;
                 } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
                 host?: string;
                 port?: number;
                 /** @enum {string} */
@@ -3605,6 +3609,12 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
               }) | null;
             };
           };
@@ -3748,6 +3758,16 @@ export interface paths {
              * @enum {string}
              */
             transport?: "smtp" | "graph";
+          }, {
+            /** @enum {string} */
+            type: "webhook";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** Format: uri */
+            url: string;
+            /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
+            rotateSigningSecret?: boolean;
           }]>;
         };
       };
@@ -3806,6 +3826,10 @@ export interface paths {
                   id: string;
                   email: string;
                 } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
                 host?: string;
                 port?: number;
                 /** @enum {string} */
@@ -3846,6 +3870,12 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
               }) | null;
             };
           };
@@ -4108,6 +4138,10 @@ export interface paths {
                   id: string;
                   email: string;
                 } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
                 host?: string;
                 port?: number;
                 /** @enum {string} */
@@ -4148,6 +4182,12 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
               }) | null;
             };
           };
@@ -4294,6 +4334,16 @@ export interface paths {
                * @enum {string}
                */
               transport?: "smtp" | "graph";
+            }, {
+              /** @enum {string} */
+              type: "webhook";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              /** Format: uri */
+              url: string;
+              /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
+              rotateSigningSecret?: boolean;
             }]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;

@@ -4,12 +4,13 @@ import type { FormField } from "./form.ts";
 import type { OperatorEndpoint, ProviderKind } from "./kind.ts";
 import { type MicrosoftBody, microsoft } from "./microsoft/index.ts";
 import { type SmtpBasicBody, smtpBasic } from "./smtp-basic/index.ts";
+import { type WebhookBody, webhook } from "./webhook/index.ts";
 
 /** Every provider kind Postern knows, in the order the dashboard offers them. One line per kind. */
-const registry = [smtpBasic, microsoft] as unknown as ProviderKind[];
+const registry = [smtpBasic, microsoft, webhook] as unknown as ProviderKind[];
 
 /** The PUT body of any kind. */
-export type ProviderBody = SmtpBasicBody | MicrosoftBody;
+export type ProviderBody = SmtpBasicBody | MicrosoftBody | WebhookBody;
 
 /**
  * The PUT body, told apart by `type` and, for kinds that share a type (the OAuth SMTP providers), by

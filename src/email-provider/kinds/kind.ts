@@ -108,13 +108,15 @@ export interface ProviderKind<
   discardedSecrets?(body: Body): readonly string[];
   /**
    * Work a body asks for before it is saved or tested (e.g. creating a key pair, checking an uploaded
-   * certificate against its key): a completed body, or the problems by field.
+   * certificate against its key): a completed body, or the problems by field. `revealOnce`: values the
+   * kind created that the developer must see once (a signing secret Postern made): the save's response
+   * shows them under `provider.revealedOnce`, and nothing ever shows them again.
    */
   prepare?(
     body: Body,
     stored: Settings | undefined,
     env: KindEnvironment,
-  ): Promise<{ body: Body } | { problems: FieldProblem[] }>;
+  ): Promise<{ body: Body; revealOnce?: Record<string, string> } | { problems: FieldProblem[] }>;
   settingsOf(body: Body): Settings;
   secretsOf(body: Body): Record<string, string | undefined>;
   /**

@@ -53,6 +53,12 @@ const providerView = z.object({
   version: z.number(),
   updatedAt: z.string(),
   updatedBy: z.object({ id: z.string(), email: z.string() }).nullable(),
+  revealedOnce: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(
+      "Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again",
+    ),
   // Each kind's own fields, from the registry (all optional here: which appear depends on `type`).
   ...providerViewFields(),
 });
