@@ -119,19 +119,19 @@ export function sendgridApi(options: SendgridApiOptions): EmailApi {
   let scopesSeen: string[] = [];
   async function keyStep(): Promise<CheckResult> {
     const { scopes = [] } = await get<{ scopes?: string[] }>("/v3/scopes");
-    if (!scopes.includes("mail.send")) {
-      throw new DeliveryError(
-        classified(
-          "auth",
-          "SendGrid accepted the API key, but it may not send email (no mail.send scope). In the SendGrid console → Settings → API Keys, edit the key: Restricted Access with Mail Send: Full Access.",
-        ),
-      );
-    }
     scopesSeen = scopes;
-    return { outcome: "ok", detail: "SendGrid accepted the API key, and it may send email (mail.send)." };
+    return { outcome: "ok", detail: "SendGrid accepted the API key." };
   }
 
   async function senderStep(): Promise<CheckResult> {
+    if (!scopesSeen.includes("mail.send")) {
+      throw new DeliveryError(
+        classified(
+          "auth",
+          "The API key may not send email (it has no mail.send scope). In the SendGrid console → Settings → API Keys, edit the key: Restricted Access with Mail Send: Full Access.",
+        ),
+      );
+    }
     const domain = domainOf(options.senderEmail);
     const unreadable: string[] = [];
     if (scopesSeen.includes("whitelabel.read")) {
