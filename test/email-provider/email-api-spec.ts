@@ -61,7 +61,9 @@ export function describeEmailApiKind(label: string, startVendor: () => Promise<A
       await t.postern.ctx.db.execute(sql`delete from sender_limits`);
     });
 
-    it("delivers 200 login emails end to end, each exactly once, From the sender with the login headers", { timeout: 180_000 }, async () => {
+    it("delivers 200 login emails end to end, each exactly once, From the sender with the login headers", {
+      timeout: 180_000,
+    }, async () => {
       await freshApp("Two hundred");
       const before = vendor.received().length;
       const recipients = Array.from({ length: 200 }, (_, i) => `burst${i}@example.com`);

@@ -3605,6 +3605,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
               }) | null;
             };
           };
@@ -3743,6 +3747,29 @@ export interface paths {
             /** @description True: drop the stored credential of the other kind (the end of a rotation) */
             removeOtherCredential?: boolean;
             tenantId: string;
+          }, {
+            /** @enum {string} */
+            type: "sendgrid";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+            euDataResidency?: boolean;
+          }, {
+            /** @enum {string} */
+            type: "postmark";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            serverToken?: string;
+            messageStream?: string;
+          }, {
+            /** @enum {string} */
+            type: "resend";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
           }]>;
         };
       };
@@ -3841,6 +3868,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
               }) | null;
             };
           };
@@ -4143,6 +4174,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
               }) | null;
             };
           };
@@ -4284,6 +4319,29 @@ export interface paths {
               /** @description True: drop the stored credential of the other kind (the end of a rotation) */
               removeOtherCredential?: boolean;
               tenantId: string;
+            }, {
+              /** @enum {string} */
+              type: "sendgrid";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
+              euDataResidency?: boolean;
+            }, {
+              /** @enum {string} */
+              type: "postmark";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              serverToken?: string;
+              messageStream?: string;
+            }, {
+              /** @enum {string} */
+              type: "resend";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
             }]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
