@@ -4,11 +4,6 @@
  */
 
 
-/** OneOf type helpers */
-type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
-type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
-type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
-
 export interface paths {
   "/healthz": {
     /** Liveness: the process is up */
@@ -3609,6 +3604,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
                 url?: string;
                 signingSecretSet?: boolean;
                 /** @description When the signing secret in use was created */
@@ -3717,7 +3716,7 @@ export interface paths {
       };
       requestBody: {
         content: {
-          "application/json": OneOf<[{
+          "application/json": ({
             /** @enum {string} */
             type: "smtp_basic";
             senderEmail: string;
@@ -3729,7 +3728,7 @@ export interface paths {
             security: "starttls" | "tls" | "none";
             username: string;
             password?: string;
-          }, {
+          }) | ({
             /** @enum {string} */
             type: "smtp_oauth";
             /** @enum {string} */
@@ -3758,7 +3757,30 @@ export interface paths {
              * @enum {string}
              */
             transport?: "smtp" | "graph";
-          }, {
+          }) | ({
+            /** @enum {string} */
+            type: "sendgrid";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+            euDataResidency?: boolean;
+          }) | ({
+            /** @enum {string} */
+            type: "postmark";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            serverToken?: string;
+            messageStream?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "resend";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+          }) | ({
             /** @enum {string} */
             type: "webhook";
             senderEmail: string;
@@ -3768,7 +3790,7 @@ export interface paths {
             url: string;
             /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
             rotateSigningSecret?: boolean;
-          }]>;
+          });
         };
       };
       responses: {
@@ -3870,6 +3892,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
                 url?: string;
                 signingSecretSet?: boolean;
                 /** @description When the signing secret in use was created */
@@ -4182,6 +4208,10 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                euDataResidency?: boolean;
+                apiKeySet?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
                 url?: string;
                 signingSecretSet?: boolean;
                 /** @description When the signing secret in use was created */
@@ -4293,7 +4323,7 @@ export interface paths {
       requestBody: {
         content: {
           "application/json": {
-            config?: OneOf<[{
+            config?: ({
               /** @enum {string} */
               type: "smtp_basic";
               senderEmail: string;
@@ -4305,7 +4335,7 @@ export interface paths {
               security: "starttls" | "tls" | "none";
               username: string;
               password?: string;
-            }, {
+            }) | ({
               /** @enum {string} */
               type: "smtp_oauth";
               /** @enum {string} */
@@ -4334,7 +4364,30 @@ export interface paths {
                * @enum {string}
                */
               transport?: "smtp" | "graph";
-            }, {
+            }) | ({
+              /** @enum {string} */
+              type: "sendgrid";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
+              euDataResidency?: boolean;
+            }) | ({
+              /** @enum {string} */
+              type: "postmark";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              serverToken?: string;
+              messageStream?: string;
+            }) | ({
+              /** @enum {string} */
+              type: "resend";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
+            }) | ({
               /** @enum {string} */
               type: "webhook";
               senderEmail: string;
@@ -4344,7 +4397,7 @@ export interface paths {
               url: string;
               /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
               rotateSigningSecret?: boolean;
-            }]>;
+            });
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
           };

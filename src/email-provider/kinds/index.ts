@@ -3,14 +3,23 @@ import { ConfigError } from "../../config/config.ts";
 import type { FormField } from "./form.ts";
 import type { OperatorEndpoint, ProviderKind } from "./kind.ts";
 import { type MicrosoftBody, microsoft } from "./microsoft/index.ts";
+import { type PostmarkBody, postmark } from "./postmark/index.ts";
+import { type ResendBody, resend } from "./resend/index.ts";
+import { type SendgridBody, sendgrid } from "./sendgrid/index.ts";
 import { type SmtpBasicBody, smtpBasic } from "./smtp-basic/index.ts";
 import { type WebhookBody, webhook } from "./webhook/index.ts";
 
 /** Every provider kind Postern knows, in the order the dashboard offers them. One line per kind. */
-const registry = [smtpBasic, microsoft, webhook] as unknown as ProviderKind[];
+const registry = [smtpBasic, microsoft, sendgrid, postmark, resend, webhook] as unknown as ProviderKind[];
 
 /** The PUT body of any kind. */
-export type ProviderBody = SmtpBasicBody | MicrosoftBody | WebhookBody;
+export type ProviderBody =
+  | SmtpBasicBody
+  | MicrosoftBody
+  | SendgridBody
+  | PostmarkBody
+  | ResendBody
+  | WebhookBody;
 
 /**
  * The PUT body, told apart by `type` and, for kinds that share a type (the OAuth SMTP providers), by
