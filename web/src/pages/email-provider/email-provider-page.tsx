@@ -12,6 +12,8 @@ import { orList } from "./kind-fields.tsx";
 import { ProviderFormSection } from "./provider-form.tsx";
 import { useProviderKinds } from "./provider-kinds.ts";
 import { ProviderStatus } from "./provider-status.tsx";
+import { RevealedOnce } from "./revealed-once.tsx";
+import "../../components/secret-key-reveal.css";
 import "./email-provider-page.css";
 
 type Mode = "default" | "custom";
@@ -28,6 +30,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
   const [removing, setRemoving] = useState(false);
   const [removeError, setRemoveError] = useState<ApiError>();
   const [confirmSwitch, setConfirmSwitch] = useState(false);
+  const [revealed, setRevealed] = useState<Record<string, string>>();
   const [switching, setSwitching] = useState(false);
   const [switchError, setSwitchError] = useState<ApiError>();
   const members = useResource(`members:${workspace.id}`, () =>
@@ -162,6 +165,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
             />
           )}
           <FormError error={switchError} />
+          {revealed && <RevealedOnce values={revealed} onDone={() => setRevealed(undefined)} />}
           <ProviderFormSection
             appId={app.id}
             state={state.data}
@@ -170,6 +174,8 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
             memberEmails={members.data?.members.map((m) => m.email) ?? [me.account.email]}
             disabled={disabled}
             onSaved={(next) => {
+              const once = (next.provider as { revealedOnce?: Record<string, string> } | null)?.revealedOnce;
+              if (once && Object.keys(once).length > 0) setRevealed(once);
               state.set(next);
               setChosen(undefined);
             }}
