@@ -27,7 +27,7 @@ const sha256 = (data: string | Buffer) => createHash("sha256").update(data).dige
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
 
 /** RFC 3986 unreserved characters stay, everything else is %XX (upper case), as SigV4 requires. */
-const escape = (text: string) =>
+const uriEncode = (text: string) =>
   encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Services other than S3 encode each path segment a second time (the wire form is encoded once). */
@@ -39,7 +39,7 @@ function canonicalPath(path: string): string {
     else segments.push(segment);
   }
   const normal = `/${segments.join("/")}${segments.length > 0 && path.endsWith("/") ? "/" : ""}`;
-  return escape(normal).replace(/%2F/g, "/");
+  return uriEncode(normal).replace(/%2F/g, "/");
 }
 
 function canonicalQuery(query: string): string {
@@ -49,7 +49,7 @@ function canonicalQuery(query: string): string {
     .filter(Boolean)
     .map((pair) => {
       const [key, value = ""] = pair.split("=");
-      return [escape(decodeURIComponent(key!)), escape(decodeURIComponent(value))] as const;
+      return [uriEncode(decodeURIComponent(key!)), uriEncode(decodeURIComponent(value))] as const;
     })
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
