@@ -180,7 +180,7 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
   return {
     send,
     async probe({ email }) {
-      const looked = await timed(() => call("GET", `/v3/domains/${encodeURIComponent(options.domain)}`));
+      const looked = await timed(() => call("GET", `/v4/domains/${encodeURIComponent(options.domain)}`));
       const steps = looked.error
         ? failedStep(
             "authenticate",
@@ -227,7 +227,7 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
   };
 }
 
-/** What GET /v3/domains/{domain} says: the key works (or not), and the domain's state (https://documentation.mailgun.com/docs/mailgun/api-reference/). */
+/** What GET /v4/domains/{domain} (the route mailgun.js uses) says: the key works (or not), and the domain's state (https://documentation.mailgun.com/docs/mailgun/api-reference/). */
 function domainSteps(
   answer: HttpAnswer,
   durationMs: number,
