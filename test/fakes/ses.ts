@@ -116,8 +116,8 @@ export interface SesFake {
   readonly peakConcurrency: number;
   account(accessKeyId: string): SesAccount;
   addAccount(spec: SesAccountSpec): SesAccount;
-  /** The next `count` requests (any operation) get this answer. */
-  failNext(count: number, error: SesScriptedError): void;
+  /** The next `count` requests (any operation, or only SendEmail to `recipient`) get this answer. */
+  failNext(count: number, error: SesScriptedError, recipient?: string): void;
   /** Every request gets this answer until cleared with null. */
   setFailure(error: SesScriptedError | null): void;
   waitForMessages(n: number, timeoutMs?: number): Promise<AcceptedSesMessage[]>;
@@ -148,7 +148,7 @@ export async function startSesFake(options: SesFakeOptions = {}): Promise<SesFak
   const requestLog: SesRequestRecord[] = [];
   const throttled = new Map<string, number>();
   const recentSends = new Map<string, number[]>();
-  const scripted: SesScriptedError[] = [];
+  const scripted: { error: SesScriptedError; recipient: string | undefined }[] = [];
   let failure: SesScriptedError | null = null;
   let inFlight = 0;
   let peakConcurrency = 0;
@@ -220,7 +220,8 @@ export async function startSesFake(options: SesFakeOptions = {}): Promise<SesFak
         message: `Credential should be scoped to correct service: 'ses'.`,
       });
     }
-    const next = scripted.shift() ?? failure;
+    const anyRequest = scripted.findIndex((entry) => entry.recipient === undefined);
+    const next = anyRequest >= 0 ? scripted.splice(anyRequest, 1)[0]!.error : failure;
     if (next) return fail(res, record, next);
 
     const denied = (action: string) =>
@@ -312,6 +313,10 @@ export async function startSesFake(options: SesFakeOptions = {}): Promise<SesFak
         message: `Configuration set <${request.ConfigurationSetName}> does not exist.`,
       });
     }
+    const forRecipient = scripted.findIndex(
+      (entry) => entry.recipient && request.Destination?.ToAddresses?.includes(entry.recipient),
+    );
+    if (forRecipient >= 0) return fail(res, record, scripted.splice(forRecipient, 1)[0]!.error);
     const raw = Buffer.from(rawData, "base64").toString("utf8");
     const parsed = await simpleParser(raw);
     const from = parsed.from?.value[0];
@@ -408,8 +413,8 @@ export async function startSesFake(options: SesFakeOptions = {}): Promise<SesFak
       accounts.set(spec.accessKeyId, account);
       return account;
     },
-    failNext(count, error) {
-      for (let i = 0; i < count; i++) scripted.push(error);
+    failNext(count, error, recipient) {
+      for (let i = 0; i < count; i++) scripted.push({ error, recipient });
     },
     setFailure(error) {
       failure = error;

@@ -44,7 +44,9 @@ export interface MailgunSettings {
 
 const viewSchema = z.object({
   domain: z.string(),
-  region: z.enum(["us", "eu"]),
+  // "us" or "eu". A plain string: the registry merges every kind's view fields by name, and SES's `region`
+  // (an AWS region) is one too.
+  region: z.string(),
   apiKeySet: z.boolean(),
 });
 
@@ -153,6 +155,7 @@ export const mailgun: ProviderKind<MailgunBody, MailgunSettings> = {
       maxConcurrent: MAX_CONCURRENT,
       onConnection: provider.onConnection,
       now: env.now,
+      explain: (error) => mailgunHint(error, fixValues(provider.settings, provider.senderEmail)),
     });
   },
 

@@ -2,6 +2,7 @@ import https from "node:https";
 import type net from "node:net";
 import nodemailer from "nodemailer";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
+import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
 import { DeliveryError, type Transport } from "../../../mail/transport.ts";
 import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
@@ -34,6 +35,8 @@ export interface MailgunTransportOptions extends MailgunFixValues {
   maxConcurrent: number;
   onConnection?: ((socket: net.Socket) => void) | undefined;
   now: () => Date;
+  /** The fix for a failed step (the kind's `explain`). */
+  explain: (error: ClassifiedError) => string | undefined;
 }
 
 interface HttpAnswer {
@@ -181,14 +184,12 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
     send,
     async probe({ email }) {
       const looked = await timed(() => call("GET", `/v4/domains/${encodeURIComponent(options.domain)}`));
-      const steps = looked.error
-        ? failedStep(
-            "authenticate",
-            (looked.error as DeliveryError).classified,
-            looked.durationMs,
-            undefined,
-            ["permission", "send"],
-          )
+      const lookupError = (looked.error as DeliveryError | undefined)?.classified;
+      const steps = lookupError
+        ? failedStep("authenticate", lookupError, looked.durationMs, options.explain(lookupError), [
+            "permission",
+            "send",
+          ])
         : domainSteps(looked.value!, looked.durationMs, failureOf, options);
       if (steps.some((step) => step.outcome === "failed")) return steps;
       if (!email) {
@@ -219,7 +220,7 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
         sent.error instanceof DeliveryError
           ? sent.error.classified
           : classified("internal", "The test email could not be sent.");
-      return [...steps, ...failedStep("send", error, sent.durationMs, undefined)];
+      return [...steps, ...failedStep("send", error, sent.durationMs, options.explain(error))];
     },
     async close() {
       agent.destroy();
@@ -232,8 +233,9 @@ function domainSteps(
   answer: HttpAnswer,
   durationMs: number,
   failureOf: (answer: HttpAnswer) => DeliveryError,
-  values: MailgunFixValues,
+  options: MailgunTransportOptions,
 ): TestStep[] {
+  const values: MailgunFixValues = options;
   const keyWorks: TestStep = {
     name: "authenticate",
     outcome: "ok",
@@ -255,13 +257,11 @@ function domainSteps(
   }
   if (answer.status === 404) {
     const error = failureOf(answer).classified;
-    return [keyWorks, ...failedStep("permission", error, 0, undefined, ["send"])];
+    return [keyWorks, ...failedStep("permission", error, 0, options.explain(error), ["send"])];
   }
   if (answer.status !== 200) {
-    return failedStep("authenticate", failureOf(answer).classified, durationMs, undefined, [
-      "permission",
-      "send",
-    ]);
+    const error = failureOf(answer).classified;
+    return failedStep("authenticate", error, durationMs, options.explain(error), ["permission", "send"]);
   }
   let domain: { state?: unknown; type?: unknown; is_disabled?: unknown } = {};
   try {

@@ -209,6 +209,7 @@ export const ses: ProviderKind<SesBody, SesSettings> = {
       maxConcurrent: MAX_CONCURRENT,
       onConnection: provider.onConnection,
       now: env.now,
+      explain: (error) => sesHint(error, fixValues(settings, provider.senderEmail)),
     });
   },
 

@@ -38,6 +38,8 @@ export interface SesTransportOptions extends SesFixValues {
   onConnection?: ((socket: net.Socket) => void) | undefined;
   /** The process's clock, for Retry-After given as a date. */
   now: () => Date;
+  /** The fix for a failed step (the kind's `explain`). */
+  explain: (error: ClassifiedError) => string | undefined;
 }
 
 /** What the SDK's errors carry (https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/handling-exceptions.html). */
@@ -147,7 +149,10 @@ export function sesTransport(options: SesTransportOptions): Transport {
       if (account.error) {
         const error = failureOf(account.error).classified;
         if (!deniedOnlyThisCall(account.error)) {
-          return failedStep("authenticate", error, account.durationMs, undefined, ["permission", "send"]);
+          return failedStep("authenticate", error, account.durationMs, options.explain(error), [
+            "permission",
+            "send",
+          ]);
         }
         steps.push({
           name: "authenticate",
@@ -179,7 +184,8 @@ export function sesTransport(options: SesTransportOptions): Transport {
         });
         return steps;
       }
-      return [...steps, ...failedStep("send", errorOf(sent.error), sent.durationMs, undefined)];
+      const error = errorOf(sent.error);
+      return [...steps, ...failedStep("send", error, sent.durationMs, options.explain(error))];
     },
     async close() {
       client.destroy();
@@ -268,7 +274,7 @@ async function identityStep(
         };
       }
       const error = failureOf(err).classified;
-      return failedStep("permission", error, durationMs(), undefined)[0]!;
+      return failedStep("permission", error, durationMs(), options.explain(error))[0]!;
     }
   }
   return {
