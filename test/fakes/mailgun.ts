@@ -92,7 +92,8 @@ export interface MailgunFake {
   readonly rateLimited: number;
   readonly peakConcurrency: number;
   domain(name: string): MailgunDomain;
-  failNext(count: number, error: MailgunScriptedError): void;
+  /** The next `count` requests (or only sends to `recipient`) get this answer. */
+  failNext(count: number, error: MailgunScriptedError, recipient?: string): void;
   setFailure(error: MailgunScriptedError | null): void;
   waitForMessages(n: number, timeoutMs?: number): Promise<AcceptedMailgunMessage[]>;
   close(): Promise<void>;
@@ -122,7 +123,7 @@ export async function startMailgunFake(options: MailgunFakeOptions = {}): Promis
   const messages: AcceptedMailgunMessage[] = [];
   const requestLog: MailgunRequestRecord[] = [];
   const recent = new Map<string, number[]>();
-  const scripted: MailgunScriptedError[] = [];
+  const scripted: { error: MailgunScriptedError; recipient: string | undefined }[] = [];
   let failure: MailgunScriptedError | null = null;
   let rateLimited = 0;
   let inFlight = 0;
@@ -163,7 +164,8 @@ export async function startMailgunFake(options: MailgunFakeOptions = {}): Promis
     const body = Buffer.concat(chunks);
     const path = (req.url ?? "/").split("?")[0]!;
     const record: MailgunRequestRecord = { method: req.method ?? "", path, status: 0, at: new Date(now()) };
-    const next = scripted.shift() ?? failure;
+    const anyRequest = scripted.findIndex((entry) => entry.recipient === undefined);
+    const next = anyRequest >= 0 ? scripted.splice(anyRequest, 1)[0]!.error : failure;
     if (next) return answer(res, record, next);
 
     const forbidden = { status: 401, message: "Forbidden", text: true };
@@ -220,6 +222,8 @@ export async function startMailgunFake(options: MailgunFakeOptions = {}): Promis
         .map((v) => v.trim())
         .filter(Boolean);
       if (to.length === 0) return answer(res, record, { status: 400, message: "'to' parameter is missing" });
+      const forRecipient = scripted.findIndex((entry) => entry.recipient && to.includes(entry.recipient));
+      if (forRecipient >= 0) return answer(res, record, scripted.splice(forRecipient, 1)[0]!.error);
       const mime = send[2] === "messages.mime";
       const file = form.get("message");
       if (mime && file === null) {
@@ -312,8 +316,8 @@ export async function startMailgunFake(options: MailgunFakeOptions = {}): Promis
       if (!domain) throw new Error(`no domain ${name}`);
       return domain;
     },
-    failNext(count, error) {
-      for (let i = 0; i < count; i++) scripted.push(error);
+    failNext(count, error, recipient) {
+      for (let i = 0; i < count; i++) scripted.push({ error, recipient });
     },
     setFailure(error) {
       failure = error;
