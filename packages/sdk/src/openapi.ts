@@ -3590,21 +3590,19 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
-                    /** @enum {string} */
-                    kind: "secret" | "certificate";
-                    primary: boolean;
-                    expiresAt: string | null;
-                    daysLeft: number | null;
-                    /** @enum {string} */
-                    state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                /** @enum {string} */
+                credentials?: "keys" | "environment";
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
               }) | null;
             };
           };
@@ -3743,6 +3741,31 @@ export interface paths {
             /** @description True: drop the stored credential of the other kind (the end of a rotation) */
             removeOtherCredential?: boolean;
             tenantId: string;
+          }, {
+            /** @enum {string} */
+            type: "ses";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            region: string;
+            /**
+             * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+             * @enum {string}
+             */
+            credentials?: "keys" | "environment";
+            accessKeyId?: string;
+            secretAccessKey?: string;
+            configurationSet?: string | null;
+          }, {
+            /** @enum {string} */
+            type: "mailgun";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            domain: string;
+            /** @enum {string} */
+            region: "us" | "eu";
+            apiKey?: string;
           }]>;
         };
       };
@@ -3826,21 +3849,19 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
-                    /** @enum {string} */
-                    kind: "secret" | "certificate";
-                    primary: boolean;
-                    expiresAt: string | null;
-                    daysLeft: number | null;
-                    /** @enum {string} */
-                    state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                /** @enum {string} */
+                credentials?: "keys" | "environment";
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
               }) | null;
             };
           };
@@ -4128,21 +4149,19 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
-                    /** @enum {string} */
-                    kind: "secret" | "certificate";
-                    primary: boolean;
-                    expiresAt: string | null;
-                    daysLeft: number | null;
-                    /** @enum {string} */
-                    state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                /** @enum {string} */
+                credentials?: "keys" | "environment";
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
               }) | null;
             };
           };
@@ -4284,6 +4303,31 @@ export interface paths {
               /** @description True: drop the stored credential of the other kind (the end of a rotation) */
               removeOtherCredential?: boolean;
               tenantId: string;
+            }, {
+              /** @enum {string} */
+              type: "ses";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              region: string;
+              /**
+               * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+               * @enum {string}
+               */
+              credentials?: "keys" | "environment";
+              accessKeyId?: string;
+              secretAccessKey?: string;
+              configurationSet?: string | null;
+            }, {
+              /** @enum {string} */
+              type: "mailgun";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              domain: string;
+              /** @enum {string} */
+              region: "us" | "eu";
+              apiKey?: string;
             }]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
