@@ -48,7 +48,7 @@ interface HttpAnswer {
 /**
  * The MIME form of Mailgun's send (https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/):
  * nodemailer composes the message exactly as the SMTP transports do, so Auto-Submitted, Content-Language,
- * Message-ID and Reply-To are the same on every transport (the fields form takes only `h:` headers).
+ * Message-ID and Reply-To are the same on every transport, with no mapping of each to the fields form's `h:` parameters.
  */
 const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
 async function mime(email: OutgoingEmail): Promise<Buffer> {
