@@ -230,11 +230,11 @@ describe.each(backends)("Amazon SES delivery through the fake (%s)", (backend) =
     expect((await deliveryWhen(t, owner, app.id, id, (v) => v.status === "sent")).attempts).toHaveLength(2);
 
     await t.postern.ctx.db.execute(sql`delete from sender_limits`);
-    fakes.ses.failNext(1, {
-      status: 429,
-      code: "TooManyRequestsException",
-      message: "Daily message quota exceeded.",
-    });
+    fakes.ses.failNext(
+      1,
+      { status: 429, code: "TooManyRequestsException", message: "Daily message quota exceeded." },
+      "daily@example.com",
+    );
     const daily = await firstAttempt(await login("daily@example.com"));
     expect(daily.message).toMatch(/daily SES quota.*pauses it for 900 s/);
     expect(daily.hint).toMatch(/Service Quotas/);
