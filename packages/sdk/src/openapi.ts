@@ -3589,8 +3589,7 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
+                credentials?: (({
                     /** @enum {string} */
                     kind: "secret" | "certificate";
                     primary: boolean;
@@ -3598,14 +3597,19 @@ export interface paths {
                     daysLeft: number | null;
                     /** @enum {string} */
                     state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                  })[]) | ("keys" | "environment");
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
-                euDataResidency?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
                 apiKeySet?: boolean;
+                euDataResidency?: boolean;
                 messageStream?: string;
                 serverTokenSet?: boolean;
                 url?: string;
@@ -3759,6 +3763,31 @@ export interface paths {
             transport?: "smtp" | "graph";
           }) | ({
             /** @enum {string} */
+            type: "ses";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            region: string;
+            /**
+             * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+             * @enum {string}
+             */
+            credentials?: "keys" | "environment";
+            accessKeyId?: string;
+            secretAccessKey?: string;
+            configurationSet?: string | null;
+          }) | ({
+            /** @enum {string} */
+            type: "mailgun";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            domain: string;
+            /** @enum {string} */
+            region: "us" | "eu";
+            apiKey?: string;
+          }) | ({
+            /** @enum {string} */
             type: "sendgrid";
             senderEmail: string;
             senderName?: string | null;
@@ -3877,8 +3906,7 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
+                credentials?: (({
                     /** @enum {string} */
                     kind: "secret" | "certificate";
                     primary: boolean;
@@ -3886,14 +3914,19 @@ export interface paths {
                     daysLeft: number | null;
                     /** @enum {string} */
                     state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                  })[]) | ("keys" | "environment");
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
-                euDataResidency?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
                 apiKeySet?: boolean;
+                euDataResidency?: boolean;
                 messageStream?: string;
                 serverTokenSet?: boolean;
                 url?: string;
@@ -4193,8 +4226,7 @@ export interface paths {
                   notAfter: string;
                   daysLeft: number;
                 } | null;
-                /** @description Every stored credential, in the order Postern tries them */
-                credentials?: ({
+                credentials?: (({
                     /** @enum {string} */
                     kind: "secret" | "certificate";
                     primary: boolean;
@@ -4202,14 +4234,19 @@ export interface paths {
                     daysLeft: number | null;
                     /** @enum {string} */
                     state: "ok" | "expiring" | "expired" | "unknown";
-                  })[];
+                  })[]) | ("keys" | "environment");
                 warnings?: {
                     code: string;
                     field?: string;
                     message: string;
                   }[];
-                euDataResidency?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
                 apiKeySet?: boolean;
+                euDataResidency?: boolean;
                 messageStream?: string;
                 serverTokenSet?: boolean;
                 url?: string;
@@ -4364,6 +4401,31 @@ export interface paths {
                * @enum {string}
                */
               transport?: "smtp" | "graph";
+            }) | ({
+              /** @enum {string} */
+              type: "ses";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              region: string;
+              /**
+               * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+               * @enum {string}
+               */
+              credentials?: "keys" | "environment";
+              accessKeyId?: string;
+              secretAccessKey?: string;
+              configurationSet?: string | null;
+            }) | ({
+              /** @enum {string} */
+              type: "mailgun";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              domain: string;
+              /** @enum {string} */
+              region: "us" | "eu";
+              apiKey?: string;
             }) | ({
               /** @enum {string} */
               type: "sendgrid";

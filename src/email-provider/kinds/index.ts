@@ -2,20 +2,33 @@ import { z } from "zod";
 import { ConfigError } from "../../config/config.ts";
 import type { FormField } from "./form.ts";
 import type { OperatorEndpoint, ProviderKind } from "./kind.ts";
+import { type MailgunBody, mailgun } from "./mailgun/index.ts";
 import { type MicrosoftBody, microsoft } from "./microsoft/index.ts";
 import { type PostmarkBody, postmark } from "./postmark/index.ts";
 import { type ResendBody, resend } from "./resend/index.ts";
 import { type SendgridBody, sendgrid } from "./sendgrid/index.ts";
+import { type SesBody, ses } from "./ses/index.ts";
 import { type SmtpBasicBody, smtpBasic } from "./smtp-basic/index.ts";
 import { type WebhookBody, webhook } from "./webhook/index.ts";
 
 /** Every provider kind Postern knows, in the order the dashboard offers them. One line per kind. */
-const registry = [smtpBasic, microsoft, sendgrid, postmark, resend, webhook] as unknown as ProviderKind[];
+const registry = [
+  smtpBasic,
+  microsoft,
+  ses,
+  mailgun,
+  sendgrid,
+  postmark,
+  resend,
+  webhook,
+] as unknown as ProviderKind[];
 
 /** The PUT body of any kind. */
 export type ProviderBody =
   | SmtpBasicBody
   | MicrosoftBody
+  | SesBody
+  | MailgunBody
   | SendgridBody
   | PostmarkBody
   | ResendBody
@@ -71,13 +84,25 @@ export const providerForms = () =>
     fields: kind.form.fields satisfies FormField[],
   }));
 
-/** The union of every kind's view fields: the HTTP response schema lists each, so none is stripped. */
-export const providerViewFields = (): z.ZodRawShape =>
-  Object.fromEntries(
-    registry.flatMap((kind) =>
-      Object.entries(kind.viewSchema.shape).map(([name, schema]) => [name, (schema as z.ZodType).optional()]),
-    ),
+/**
+ * The union of every kind's view fields: the HTTP response schema lists each, so none is stripped. A
+ * name two kinds use differently (a region of SES and of Mailgun) accepts either kind's schema.
+ */
+export const providerViewFields = (): z.ZodRawShape => {
+  const byName = new Map<string, z.ZodType[]>();
+  for (const kind of registry)
+    for (const [name, schema] of Object.entries(kind.viewSchema.shape))
+      byName.set(name, [...(byName.get(name) ?? []), schema as z.ZodType]);
+  return Object.fromEntries(
+    [...byName].map(([name, schemas]) => [
+      name,
+      (schemas.length === 1
+        ? schemas[0]!
+        : z.union(schemas as [z.ZodType, z.ZodType, ...z.ZodType[]])
+      ).optional(),
+    ]),
   );
+};
 
 /** Reads every kind's operator settings once; a bad variable is named like any other configuration error. */
 export function readOperatorSettings(operatorEnv: Record<string, string>): Record<string, unknown> {
