@@ -65,6 +65,7 @@ export const routeCases: Record<string, RouteCase> = {
   "DELETE /api/apps/{appId}/email-provider": { answers: "problem" },
   "POST /api/apps/{appId}/email-provider/test": { answers: "problem" },
   "GET /api/apps/{appId}/email-provider/microsoft-guide": { answers: "problem" },
+  "GET /api/apps/{appId}/email-provider/google-guide": { answers: "problem" },
   "GET /api/apps/{appId}/email-settings": { answers: "problem" },
   "PATCH /api/apps/{appId}/email-settings": { answers: "problem" },
   "GET /api/apps/{appId}/email-templates": { answers: "problem" },

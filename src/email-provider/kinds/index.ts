@@ -1,15 +1,16 @@
 import { z } from "zod";
 import { ConfigError } from "../../config/config.ts";
 import type { FormField } from "./form.ts";
+import { type GoogleBody, google } from "./google/index.ts";
 import type { OperatorEndpoint, ProviderKind } from "./kind.ts";
 import { type MicrosoftBody, microsoft } from "./microsoft/index.ts";
 import { type SmtpBasicBody, smtpBasic } from "./smtp-basic/index.ts";
 
 /** Every provider kind Postern knows, in the order the dashboard offers them. One line per kind. */
-const registry = [smtpBasic, microsoft] as unknown as ProviderKind[];
+const registry = [smtpBasic, microsoft, google] as unknown as ProviderKind[];
 
 /** The PUT body of any kind. */
-export type ProviderBody = SmtpBasicBody | MicrosoftBody;
+export type ProviderBody = SmtpBasicBody | MicrosoftBody | GoogleBody;
 
 /**
  * The PUT body, told apart by `type` and, for kinds that share a type (the OAuth SMTP providers), by
