@@ -3571,8 +3571,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -3605,6 +3604,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
               }) | null;
             };
           };
@@ -3719,7 +3723,7 @@ export interface paths {
             security: "starttls" | "tls" | "none";
             username: string;
             password?: string;
-          }, {
+          }, OneOf<[{
             /** @enum {string} */
             type: "smtp_oauth";
             /** @enum {string} */
@@ -3743,7 +3747,17 @@ export interface paths {
             /** @description True: drop the stored credential of the other kind (the end of a rotation) */
             removeOtherCredential?: boolean;
             tenantId: string;
-          }]>;
+          }, {
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "google";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+            serviceAccountKey?: string;
+          }]>]>;
         };
       };
       responses: {
@@ -3807,8 +3821,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -3841,6 +3854,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
               }) | null;
             };
           };
@@ -4109,8 +4127,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -4143,6 +4160,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
               }) | null;
             };
           };
@@ -4260,7 +4282,7 @@ export interface paths {
               security: "starttls" | "tls" | "none";
               username: string;
               password?: string;
-            }, {
+            }, OneOf<[{
               /** @enum {string} */
               type: "smtp_oauth";
               /** @enum {string} */
@@ -4284,7 +4306,17 @@ export interface paths {
               /** @description True: drop the stored credential of the other kind (the end of a rotation) */
               removeOtherCredential?: boolean;
               tenantId: string;
-            }]>;
+            }, {
+              /** @enum {string} */
+              type: "smtp_oauth";
+              /** @enum {string} */
+              provider: "google";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+              serviceAccountKey?: string;
+            }]>]>;
             /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
             sendTo?: string;
           };
@@ -5390,6 +5422,129 @@ export interface paths {
           senderEmail?: string;
           /** @description The Enterprise application's Object ID, filled into New-ServicePrincipal */
           objectId?: string;
+        };
+        path: {
+          appId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              steps: {
+                  title: string;
+                  text: string;
+                  commands?: {
+                      label: string;
+                      command: string;
+                    }[];
+                  links?: {
+                      label: string;
+                      url: string;
+                    }[];
+                }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-provider/google-guide": {
+    /**
+     * Google Workspace setup steps (service account, JSON key, domain-wide delegation), pre-filled
+     * @description Query values are the ones in the unsaved form (the dashboard reads them from the chosen key file); each one missing is taken from the saved Google provider, else left as a placeholder. Members may read it.
+     */
+    get: {
+      parameters: {
+        query?: {
+          clientId?: string;
+          clientEmail?: string;
+          senderEmail?: string;
         };
         path: {
           appId: string;
