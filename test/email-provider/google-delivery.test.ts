@@ -75,7 +75,13 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
   const login = (email: string) => sendLogin(t, app.publishableKey, email);
   const delivered = (id: string) => deliveryWhen(t, owner, app.id, id, (d) => d.status === "sent");
   const retrying = (id: string) =>
-    deliveryWhen(t, owner, app.id, id, (d) => d.status === "retrying" || d.status === "queued");
+    deliveryWhen(
+      t,
+      owner,
+      app.id,
+      id,
+      (d) => (d.status === "retrying" || d.status === "queued") && d.attempts.length > 0,
+    );
   const health = async () =>
     (
       (await t.request("GET", `/api/apps/${app.id}/email-provider`, { session: owner }))
