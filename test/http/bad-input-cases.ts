@@ -95,6 +95,7 @@ export const badQueryValues: Record<string, string[]> = {
   clientId: ["not-a-guid", "x".repeat(300)],
   tenantId: ["not a tenant", "x".repeat(300)],
   objectId: ["not-a-guid", "x".repeat(300)],
+  clientEmail: ["someone@gmail.com", "x".repeat(300)],
   senderEmail: ["not-an-email", "a@b.c\r\nBcc: v@example.com"],
 };
 
