@@ -40,6 +40,7 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
     g.google.clockOffsetSeconds = 0;
     g.google.delegate(DOMAIN, g.account.clientId, [GMAIL_SCOPE]);
     g.google.addUser(MAILBOX);
+    g.google.serviceAccounts.set(g.account.clientEmail, g.account);
     g.gmail.setSentToday(MAILBOX, 0);
     await t.postern.ctx.db.execute(sql`delete from sender_limits`);
   });
@@ -174,6 +175,11 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
       "a clock off by two hours",
       () => ((g.google.clockOffsetSeconds = -7200), {}),
       /outside its valid time.*\(NTP\)/,
+    ],
+    [
+      "a deleted service account",
+      () => (g.google.deleteServiceAccount(g.account.clientEmail), {}),
+      /Google does not know the service account .* it was deleted.*create a service account/,
     ],
   ])("tells invalid_grant for %s by Google's description", async (_what, arrange, fix) => {
     const overrides = arrange();

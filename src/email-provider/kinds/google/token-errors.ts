@@ -92,6 +92,13 @@ function invalidGrant(description: string, of: TokenRequestOf): TokenError {
       "The sender email must be the primary address of an active, licensed user (not a group, an alias or a suspended user) of the Google Workspace that delegated the client ID: check it in Admin console → Directory → Users.",
     );
   }
+  if (/account not found/i.test(description)) {
+    return new TokenError(
+      "token",
+      `Google does not know the service account ${of.clientEmail} (invalid_grant: ${description}): it was deleted.`,
+      `In ${KEYS}, create a service account and a JSON key for it, paste the key here, and delegate its client ID in ${DELEGATION}.`,
+    );
+  }
   if (/short-lived token|iat and exp|reasonable timeframe|expired|not yet valid/i.test(description)) {
     return new TokenError(
       "token",
