@@ -27,6 +27,7 @@ import { deliveryLogRoutes } from "./routes/delivery-log.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { emailTemplateRoutes } from "./routes/email-templates.ts";
+import { googleGuideRoutes } from "./routes/google-guide.ts";
 import { healthRoutes, type Readiness } from "./routes/health.ts";
 import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
@@ -127,6 +128,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));
   await app.register(emailTemplateRoutes(ctx));
   await app.register(microsoftGuideRoutes(ctx));
+  await app.register(googleGuideRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 

@@ -77,7 +77,7 @@ describe.each(backends)("Microsoft 365 provider API (%s)", (backend) => {
     ["tenantId", { tenantId: "common" }],
     ["tenantId", { tenantId: "https://login.microsoftonline.com/contoso" }],
     ["tenantId", { tenantId: undefined }],
-    ["provider", { provider: "google" }],
+    ["provider", { provider: "yahoo" }],
     ["clientSecret", { clientSecret: "line\r\nbreak" }],
     ["senderEmail", { senderEmail: "not an email" }],
   ])("refuses a bad %s with a 400 naming it", async (field, overrides) => {

@@ -65,6 +65,7 @@ export const routeCases: Record<string, RouteCase> = {
   "DELETE /api/apps/{appId}/email-provider": { answers: "problem" },
   "POST /api/apps/{appId}/email-provider/test": { answers: "problem" },
   "GET /api/apps/{appId}/email-provider/microsoft-guide": { answers: "problem" },
+  "GET /api/apps/{appId}/email-provider/google-guide": { answers: "problem" },
   "GET /api/apps/{appId}/email-settings": { answers: "problem" },
   "PATCH /api/apps/{appId}/email-settings": { answers: "problem" },
   "GET /api/apps/{appId}/email-templates": { answers: "problem" },
@@ -95,6 +96,7 @@ export const badQueryValues: Record<string, string[]> = {
   tenantId: ["not a tenant", "x".repeat(300)],
   objectId: ["not-a-guid", "x".repeat(300)],
   transport: ["pigeon", "GRAPH", ""],
+  clientEmail: ["someone@gmail.com", "x".repeat(300)],
   senderEmail: ["not-an-email", "a@b.c\r\nBcc: v@example.com"],
 };
 

@@ -4,6 +4,11 @@
  */
 
 
+/** OneOf type helpers */
+type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
+type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
+type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
+
 export interface paths {
   "/healthz": {
     /** Liveness: the process is up */
@@ -3570,8 +3575,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: "microsoft" | string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -3603,6 +3607,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
                 region?: string;
                 accessKeyId?: string | null;
                 configurationSet?: string | null;
@@ -3732,7 +3741,7 @@ export interface paths {
             security: "starttls" | "tls" | "none";
             username: string;
             password?: string;
-          }) | ({
+          }) | (OneOf<[{
             /** @enum {string} */
             type: "smtp_oauth";
             /** @enum {string} */
@@ -3761,7 +3770,17 @@ export interface paths {
              * @enum {string}
              */
             transport?: "smtp" | "graph";
-          }) | ({
+          }, {
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "google";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+            serviceAccountKey?: string;
+          }]>) | ({
             /** @enum {string} */
             type: "ses";
             senderEmail: string;
@@ -3887,8 +3906,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: "microsoft" | string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -3920,6 +3938,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
                 region?: string;
                 accessKeyId?: string | null;
                 configurationSet?: string | null;
@@ -4207,8 +4230,7 @@ export interface paths {
                 security?: "starttls" | "tls" | "none";
                 username?: string;
                 passwordSet?: boolean;
-                /** @enum {string} */
-                provider?: "microsoft";
+                provider?: "microsoft" | string;
                 tenantId?: string;
                 clientId?: string;
                 /** @enum {string} */
@@ -4240,6 +4262,11 @@ export interface paths {
                     field?: string;
                     message: string;
                   }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
                 region?: string;
                 accessKeyId?: string | null;
                 configurationSet?: string | null;
@@ -4372,7 +4399,7 @@ export interface paths {
               security: "starttls" | "tls" | "none";
               username: string;
               password?: string;
-            }) | ({
+            }) | (OneOf<[{
               /** @enum {string} */
               type: "smtp_oauth";
               /** @enum {string} */
@@ -4401,7 +4428,17 @@ export interface paths {
                * @enum {string}
                */
               transport?: "smtp" | "graph";
-            }) | ({
+            }, {
+              /** @enum {string} */
+              type: "smtp_oauth";
+              /** @enum {string} */
+              provider: "google";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+              serviceAccountKey?: string;
+            }]>) | ({
               /** @enum {string} */
               type: "ses";
               senderEmail: string;
@@ -5567,6 +5604,129 @@ export interface paths {
           objectId?: string;
           /** @description The guide for SMTP (XOAUTH2) or for Microsoft Graph; default: the saved provider's, else smtp */
           transport?: "smtp" | "graph";
+        };
+        path: {
+          appId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              steps: {
+                  title: string;
+                  text: string;
+                  commands?: {
+                      label: string;
+                      command: string;
+                    }[];
+                  links?: {
+                      label: string;
+                      url: string;
+                    }[];
+                }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-provider/google-guide": {
+    /**
+     * Google Workspace setup steps (service account, JSON key, domain-wide delegation), pre-filled
+     * @description Query values are the ones in the unsaved form (the dashboard reads them from the chosen key file); each one missing is taken from the saved Google provider, else left as a placeholder. Members may read it.
+     */
+    get: {
+      parameters: {
+        query?: {
+          clientId?: string;
+          clientEmail?: string;
+          senderEmail?: string;
         };
         path: {
           appId: string;

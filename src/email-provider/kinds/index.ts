@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../../config/config.ts";
 import type { FormField } from "./form.ts";
+import { type GoogleBody, google } from "./google/index.ts";
 import type { OperatorEndpoint, ProviderKind } from "./kind.ts";
 import { type MailgunBody, mailgun } from "./mailgun/index.ts";
 import { type MicrosoftBody, microsoft } from "./microsoft/index.ts";
@@ -15,6 +16,7 @@ import { type WebhookBody, webhook } from "./webhook/index.ts";
 const registry = [
   smtpBasic,
   microsoft,
+  google,
   ses,
   mailgun,
   sendgrid,
@@ -27,6 +29,7 @@ const registry = [
 export type ProviderBody =
   | SmtpBasicBody
   | MicrosoftBody
+  | GoogleBody
   | SesBody
   | MailgunBody
   | SendgridBody

@@ -77,7 +77,8 @@ export type DevMessage = Item<Answer<"get", "/api/dev/inbox">["messages"]>;
 
 export type ProviderInput = Body<"put", "/api/apps/{appId}/email-provider">;
 export type SmtpBasicInput = Extract<ProviderInput, { type: "smtp_basic" }>;
-export type SmtpOAuthInput = Extract<ProviderInput, { type: "smtp_oauth" }>;
+/** The OAuth kind this form edits: Microsoft's fields (the Google Workspace kind has a form of its own in the registry). */
+export type SmtpOAuthInput = Extract<ProviderInput, { type: "smtp_oauth"; provider: "microsoft" }>;
 /** `none` (plaintext) is accepted only for hosts on the operator's allowlist. */
 export type SmtpSecurity = SmtpBasicInput["security"];
 export type OAuthProviderName = SmtpOAuthInput["provider"];
