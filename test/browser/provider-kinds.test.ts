@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import {
   CLIENT_ID,
@@ -31,6 +32,9 @@ import {
   startPostern,
   waitForEmail,
 } from "./harness.ts";
+
+/** A label as a literal in a pattern (labels have parentheses: "SMTP (XOAUTH2)"). */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** A kind as the endpoint describes it (only what the test reads). */
 interface KindForm {
@@ -139,7 +143,8 @@ describe("provider form from the registry's metadata", () => {
   const bodyOf = (request: Request) => request.postDataJSON() as Record<string, unknown>;
 
   it("renders every kind in the registry from its metadata: tab, description, fields and help", {
-    timeout: 60_000,
+    // Every kind of the registry, each audited and captured.
+    timeout: 300_000,
   }, async () => {
     const { page } = desktop;
     await gotoWhenIdle(page, providerUrl);
@@ -161,12 +166,12 @@ describe("provider form from the registry's metadata", () => {
         if (f.help) await page.locator(".provider-form .field-hint", { hasText: f.help }).first().waitFor();
         if (f.input === "choice") {
           for (const option of f.options ?? []) {
-            await page.getByRole("radio", { name: new RegExp(`^${option.label}`) }).waitFor();
+            await page.getByRole("radio", { name: new RegExp(`^${escapeRegExp(option.label)}`) }).waitFor();
           }
           continue;
         }
         if (f.input === "checkbox") {
-          await page.getByRole("checkbox", { name: new RegExp(`^${f.label}`) }).waitFor();
+          await page.getByRole("checkbox", { name: new RegExp(`^${escapeRegExp(f.label)}`) }).waitFor();
           continue;
         }
         const control = byLabel(page, f.label);

@@ -1,4 +1,5 @@
-import { blameOf, type ClassifiedError, type ErrorClass } from "../../../mail/smtp-errors.ts";
+import { clean } from "../../../mail/https.ts";
+import type { ClassifiedError, ErrorClass } from "../../../mail/smtp-errors.ts";
 import type { SenderReaction } from "../../../mail/transport.ts";
 
 /** An HTTP email API's answer to one request, as far as it tells what went wrong. */
@@ -61,31 +62,7 @@ const MAX_TEXT = 300;
 
 /** Vendor text for the log: no control characters (no header or log injection), bounded. */
 export const cleanText = (text: unknown, max = MAX_TEXT): string =>
-  typeof text === "string"
-    ? text
-        .replace(/[\p{Cc}]+/gu, " ")
-        .trim()
-        .slice(0, max)
-    : "";
-
-/** A ClassifiedError from a meaning (or a failure without a reply). */
-export function classified(
-  errorClass: ErrorClass,
-  message: string,
-  smtpReply?: string,
-  status?: number,
-): ClassifiedError {
-  const blame = blameOf(errorClass);
-  return {
-    errorClass,
-    blame,
-    retryable: errorClass === "network" || errorClass === "timeout" || errorClass === "transient",
-    configProblem: blame === "provider" && errorClass !== "network" && errorClass !== "timeout",
-    smtpReply,
-    responseCode: status,
-    message,
-  };
-}
+  typeof text === "string" ? clean(text, max) : "";
 
 type HeaderBag = Record<string, unknown> | Headers | undefined | null;
 

@@ -1,3 +1,4 @@
+import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import type { ClassifiedError, ErrorClass } from "../../../mail/smtp-errors.ts";
 import type { ConnectionGate } from "../../../mail/smtp-pool.ts";
@@ -7,7 +8,6 @@ import {
   type ApiMeaning,
   type ApiReply,
   ApiReplyError,
-  classified,
   meaningMessage,
   replyFromLine,
   replyLine,

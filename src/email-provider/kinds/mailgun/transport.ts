@@ -1,19 +1,19 @@
-import https from "node:https";
 import type net from "node:net";
 import nodemailer from "nodemailer";
-import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
-import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
-import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
-import { DeliveryError, type Transport } from "../../../mail/transport.ts";
-import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import {
   classified,
   clean,
   connectionFailure,
   type Endpoint,
   guardedAgent,
+  httpsRequest,
   retryAfter,
-} from "../ses/guarded-agent.ts";
+} from "../../../mail/https.ts";
+import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
+import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
+import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
+import { DeliveryError, type Transport } from "../../../mail/transport.ts";
+import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import {
   interpretMailgunReply,
   type MailgunFixValues,
@@ -84,40 +84,24 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
   const authorization = `Basic ${Buffer.from(`api:${options.apiKey}`).toString("base64")}`;
   const path = (suffix: string) => `${base.pathname.replace(/\/$/, "")}${suffix}`;
 
-  function request(method: "GET" | "POST", suffix: string, body?: { body: Buffer; contentType: string }) {
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      const req = https.request(new URL(path(suffix), base), {
-        method,
-        agent,
-        headers: {
-          Authorization: authorization,
-          Accept: "application/json",
-          ...(body ? { "Content-Type": body.contentType, "Content-Length": body.body.length } : {}),
-        },
-        timeout: REQUEST_TIMEOUT_MS,
-      });
-      req.once("timeout", () =>
-        req.destroy(Object.assign(new Error("Request timed out."), { code: "ETIMEDOUT" })),
-      );
-      req.once("error", reject);
-      req.once("response", (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-        });
-        res.once("error", reject);
-        res.once("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      });
-      req.end(body?.body);
+  async function request(
+    method: "GET" | "POST",
+    suffix: string,
+    body?: { body: Buffer; contentType: string },
+  ): Promise<HttpAnswer> {
+    const answer = await httpsRequest(new URL(path(suffix), base), {
+      method,
+      agent,
+      headers: {
+        Authorization: authorization,
+        Accept: "application/json",
+        ...(body ? { "Content-Type": body.contentType, "Content-Length": body.body.length } : {}),
+      },
+      body: body?.body,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      maxBodyBytes: MAX_BODY_BYTES,
     });
+    return { ...answer, body: answer.body.toString("utf8") };
   }
 
   const call = (...args: Parameters<typeof request>) =>

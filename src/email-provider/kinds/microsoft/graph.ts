@@ -1,5 +1,6 @@
 import type net from "node:net";
 import nodemailer from "nodemailer";
+import { classified, connectionFailure } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
 import {
   blameOf,
@@ -34,19 +35,6 @@ export interface GraphTransportOptions extends GraphFixValues {
   gate?: ConnectionGate | undefined;
   onConnection?: ((socket: net.Socket) => void) | undefined;
   now: () => Date;
-}
-
-function classified(errorClass: ErrorClass, message: string, reply?: GraphReply): ClassifiedError {
-  const blame = blameOf(errorClass);
-  return {
-    errorClass,
-    blame,
-    retryable: errorClass === "network" || errorClass === "timeout" || errorClass === "transient",
-    configProblem: blame === "provider" && errorClass !== "network" && errorClass !== "timeout",
-    smtpReply: reply ? replyLine(reply) : undefined,
-    responseCode: reply?.status,
-    message,
-  };
 }
 
 /**
@@ -99,7 +87,7 @@ export function graphTransport(options: GraphTransportOptions): Transport {
         throw new DeliveryError(classifySmtpError(err));
       });
       return client.post(url, token.accessToken, "text/plain", body).catch((err: unknown) => {
-        throw new DeliveryError(connectionFailure(err, endpoint));
+        throw new DeliveryError(connectionFailure(err, { ...endpoint, operator: true }, "Microsoft Graph"));
       });
     };
     const reply = await attempt(false);
@@ -126,10 +114,13 @@ export function graphTransport(options: GraphTransportOptions): Transport {
       };
     }
     const meaning = interpretGraphReply(reply, options);
-    throw new DeliveryError(classified(meaning.errorClass, meaningMessage(meaning), reply), {
-      sender: meaning.sender,
-      retryAfterSeconds: meaning.retryAfterSeconds,
-    });
+    throw new DeliveryError(
+      classified(meaning.errorClass, meaningMessage(meaning), replyLine(reply), reply.status),
+      {
+        sender: meaning.sender,
+        retryAfterSeconds: meaning.retryAfterSeconds,
+      },
+    );
   }
 
   return {
@@ -202,21 +193,3 @@ function permissionStep(accessToken: string): TestStep {
 }
 
 /** A request that got no answer: the outbound guard, the connection, TLS or a timeout. */
-function connectionFailure(err: unknown, endpoint: GraphEndpoint): ClassifiedError {
-  if (err instanceof OutboundBlockedError) {
-    return classified(
-      "blocked",
-      `Postern may not connect to Microsoft Graph at ${endpoint.host}: ${err.message}`,
-    );
-  }
-  const base = classifySmtpError(Object.assign(err as object, { endpoint }));
-  const where = `Microsoft Graph at ${endpoint.host}:${endpoint.port}`;
-  const errorClass = base.errorClass === "tls" || base.errorClass === "timeout" ? base.errorClass : "network";
-  const message =
-    errorClass === "tls"
-      ? `The TLS certificate of ${where} is not trusted or does not match its name.`
-      : errorClass === "timeout"
-        ? `${where} did not answer in time.`
-        : `Could not reach ${where} (${base.cause?.reason ?? "the connection failed"}).`;
-  return { ...classified(errorClass, message), ...(base.cause ? { cause: base.cause } : {}) };
-}

@@ -1,14 +1,9 @@
 import { ServerClient } from "postmark";
+import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
 import { fromLine, loginHeaders } from "../email-api/account.ts";
-import {
-  type ApiReply,
-  ApiReplyError,
-  classified,
-  cleanText,
-  retryAfterSeconds,
-} from "../email-api/replies.ts";
+import { type ApiReply, ApiReplyError, cleanText, retryAfterSeconds } from "../email-api/replies.ts";
 import { type CheckResult, type EmailApi, endpointOf, REQUEST_TIMEOUT_MS } from "../email-api/transport.ts";
 import { interpretPostmarkReply, type PostmarkFixValues } from "./replies.ts";
 

@@ -1,14 +1,9 @@
 import { Resend } from "resend";
+import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
 import { domainOf, fromLine, loginHeaders } from "../email-api/account.ts";
-import {
-  type ApiReply,
-  ApiReplyError,
-  classified,
-  cleanText,
-  retryAfterSeconds,
-} from "../email-api/replies.ts";
+import { type ApiReply, ApiReplyError, cleanText, retryAfterSeconds } from "../email-api/replies.ts";
 import { type CheckResult, type EmailApi, endpointOf } from "../email-api/transport.ts";
 import { interpretResendReply, type ResendFixValues } from "./replies.ts";
 

@@ -1,17 +1,11 @@
 import https from "node:https";
 import sendgridClient from "@sendgrid/client";
 import sendgridMail from "@sendgrid/mail";
+import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
 import { domainOf, loginHeaders } from "../email-api/account.ts";
-import {
-  type ApiReply,
-  ApiReplyError,
-  classified,
-  cleanText,
-  header,
-  retryAfterSeconds,
-} from "../email-api/replies.ts";
+import { type ApiReply, ApiReplyError, cleanText, header, retryAfterSeconds } from "../email-api/replies.ts";
 import { type CheckResult, type EmailApi, endpointOf, REQUEST_TIMEOUT_MS } from "../email-api/transport.ts";
 import { interpretSendgridReply, type SendgridFixValues } from "./replies.ts";
 

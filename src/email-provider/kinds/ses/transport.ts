@@ -7,11 +7,6 @@ import {
   SendEmailCommand,
 } from "@aws-sdk/client-sesv2";
 import nodemailer from "nodemailer";
-import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
-import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
-import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
-import { DeliveryError, type Transport } from "../../../mail/transport.ts";
-import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import {
   classified,
   clean,
@@ -19,7 +14,12 @@ import {
   type Endpoint,
   guardedAgent,
   retryAfter,
-} from "./guarded-agent.ts";
+} from "../../../mail/https.ts";
+import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
+import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
+import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
+import { DeliveryError, type Transport } from "../../../mail/transport.ts";
+import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import { interpretSesReply, meaningMessage, replyLine, type SesFixValues, type SesReply } from "./replies.ts";
 
 /** Connect, TLS and the answer together; SES answers SendEmail in well under a second when it is well. */

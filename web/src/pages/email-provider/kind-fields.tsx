@@ -165,6 +165,7 @@ function SecretControl({
       className="input"
       type="password"
       autoComplete={field.autocomplete ?? "new-password"}
+      placeholder={field.placeholder}
       onChange={(e) => onChange(e.target.value)}
     />
   );

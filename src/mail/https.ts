@@ -1,30 +1,29 @@
+import type { IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import tls from "node:tls";
 import {
-  blameOf,
-  type ClassifiedError,
-  classifySmtpError,
-  type ErrorClass,
-} from "../../../mail/smtp-errors.ts";
-import {
   checkOutboundTarget,
   OutboundBlockedError,
   type OutboundPolicy,
-} from "../../../security/outbound-guard.ts";
+} from "../security/outbound-guard.ts";
+import { blameOf, type ClassifiedError, classifySmtpError, type ErrorClass } from "./smtp-errors.ts";
+
+// What the HTTPS transports share (Microsoft Graph, Amazon SES, Mailgun, …): connections checked by the
+// outbound guard and opened to the checked address, one bounded request, and the reading of an answer.
 
 export interface Endpoint {
   host: string;
   port: number;
-  /** The operator's POSTERN_SES_API_URL (trusted as configured), or SES's own regional endpoint. */
+  /** The operator's endpoint (e.g. POSTERN_SES_API_URL: trusted as configured), or a vendor's public one. */
   operator: boolean;
 }
 
 /**
  * Keep-alive HTTPS where every new connection is first checked by the outbound guard and then opened to
  * the address it checked (the certificate still verified for the name), as the SMTP transports connect.
- * The operator's endpoint is trusted as configured; SES's regional endpoint is built from a region the
- * schema allows only as letters, digits and dashes, and must still resolve to public addresses only.
+ * The operator's endpoint is trusted as configured; any other (e.g. SES's regional endpoint, built from a
+ * region the schema allows only as letters, digits and dashes) must resolve to public addresses, port 443.
  */
 export function guardedAgent(
   endpoint: Endpoint,
@@ -36,7 +35,7 @@ export function guardedAgent(
   const check = () =>
     endpoint.operator
       ? checkOutboundTarget(endpoint.host, endpoint.port, policy, undefined, { operatorEndpoint: true })
-      : // HTTPS to AWS: port 443 is the only one open to it, not the SMTP ports the guard allows by default.
+      : // HTTPS: port 443 is the only one open to it, not the SMTP ports the guard allows by default.
         checkOutboundTarget(endpoint.host, endpoint.port, { ...policy, allowedPorts: [443] });
   agent.createConnection = (_options, callback) => {
     check().then(
@@ -109,3 +108,49 @@ export const clean = (text: string, max: number) =>
     .replace(/[\p{Cc}]+/gu, " ")
     .trim()
     .slice(0, max);
+
+export interface HttpsAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** At most `maxBodyBytes` of it: the rest is not read. */
+  body: Buffer;
+}
+
+/** One request through `agent`, bounded in time and in how much of the answer is read; rejects when there was none. */
+export function httpsRequest(
+  url: URL,
+  options: {
+    method: "GET" | "POST";
+    agent: https.Agent;
+    headers: Record<string, string | number>;
+    body?: string | Buffer | undefined;
+    timeoutMs: number;
+    maxBodyBytes: number;
+  },
+): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method: options.method,
+      agent: options.agent,
+      headers: options.headers,
+      timeout: options.timeoutMs,
+    });
+    req.once("timeout", () =>
+      req.destroy(Object.assign(new Error("Request timed out."), { code: "ETIMEDOUT" })),
+    );
+    req.once("error", reject);
+    req.once("response", (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= options.maxBodyBytes) chunks.push(chunk);
+      });
+      res.once("error", reject);
+      res.once("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    req.end(options.body);
+  });
+}
