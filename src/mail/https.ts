@@ -109,6 +109,12 @@ export const clean = (text: string, max: number) =>
     .trim()
     .slice(0, max);
 
+/** The host and port an https:// URL connects to (443 unless it names one). */
+export const hostPortOf = (url: string): { host: string; port: number } => {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ""), port: Number(parsed.port || 443) };
+};
+
 export interface HttpsAnswer {
   status: number;
   headers: IncomingHttpHeaders;

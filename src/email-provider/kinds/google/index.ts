@@ -1,10 +1,12 @@
 import { z } from "zod";
+import { hostPortOf } from "../../../mail/https.ts";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { smtpHints } from "../../../mail/smtp-hints.ts";
 import type { TokenSource } from "../../../mail/smtp-pool.ts";
 import { smtpTransport } from "../../../mail/smtp-transport.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { commonFields } from "../../model.ts";
+import { oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
 import { TokenError } from "../../oauth/token-error.ts";
 import { tokenStep } from "../../oauth/token-step.ts";
 import type { FormField } from "../form.ts";
@@ -135,11 +137,7 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
   operatorSettings: googleOperatorSettings,
   operatorEndpoints: (operator) => {
     const { smtpHost, smtpPort, tokenUrl } = operator as GoogleOperatorSettings;
-    const token = new URL(tokenUrl);
-    return [
-      { host: smtpHost, port: smtpPort },
-      { host: token.hostname, port: Number(token.port || 443) },
-    ];
+    return [{ host: smtpHost, port: smtpPort }, hostPortOf(tokenUrl)];
   },
 
   open(provider, env) {
@@ -153,26 +151,16 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
         now: env.now,
       });
     });
-    return smtpTransport(
-      {
-        host: operator.smtpHost,
-        port: operator.smtpPort,
-        security: "starttls",
-        operatorEndpoint: true,
-        auth: { method: "xoauth2", user: provider.senderEmail, tokens },
-        maxConnections: operator.maxConnections,
-      },
-      {
-        policy: env.policy,
-        explain: (error, step) => gmailHint(error, step, provider.senderEmail),
-        interpret: (error) => interpretGmailReply(error, provider.senderEmail),
-        // The token step first: the SMTP steps then reuse its token (the same token source). Google's
-        // access tokens are opaque, so there is nothing in them to check.
-        preflight: () => tokenStep(tokens, () => undefined),
-        gate: provider.gate,
-        onConnection: provider.onConnection,
-      },
-    );
+    return oauthSmtpTransport({
+      endpoint: { host: operator.smtpHost, port: operator.smtpPort, maxConnections: operator.maxConnections },
+      provider,
+      env,
+      tokens,
+      explain: (error, step) => gmailHint(error, step, provider.senderEmail),
+      interpret: (error) => interpretGmailReply(error, provider.senderEmail),
+      // Google's access tokens are opaque: there is nothing in them to check.
+      tokenProblem: () => undefined,
+    });
   },
 
   // Gmail's limits are per user, whichever client sends (https://support.google.com/a/answer/166852),

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { hostPortOf } from "../../../mail/https.ts";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { smtpHints } from "../../../mail/smtp-hints.ts";
 import { smtpTransport } from "../../../mail/smtp-transport.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { commonFields } from "../../model.ts";
+import { oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
 import { tokenStep } from "../../oauth/token-step.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
@@ -180,11 +182,7 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
   operatorSettings: microsoftOperatorSettings,
   operatorEndpoints: (operator) => {
     const { smtpHost, smtpPort, graphUrl } = operator as MicrosoftOperatorSettings;
-    const graph = new URL(graphUrl);
-    return [
-      { host: smtpHost, port: smtpPort },
-      { host: graph.hostname, port: Number(graph.port || 443) },
-    ];
+    return [{ host: smtpHost, port: smtpPort }, hostPortOf(graphUrl)];
   },
 
   open(provider, env) {
@@ -221,25 +219,15 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
         now: env.now,
       });
     }
-    return smtpTransport(
-      {
-        host: operator.smtpHost,
-        port: operator.smtpPort,
-        security: "starttls",
-        operatorEndpoint: true,
-        auth: { method: "xoauth2", user: provider.senderEmail, tokens },
-        maxConnections: operator.maxConnections,
-      },
-      {
-        policy: env.policy,
-        explain: (error, step) => microsoftHint(error, step, provider.senderEmail),
-        interpret: (error) => interpretExchangeReply(error, provider.senderEmail),
-        // The token step first: the SMTP steps then reuse its token (the same token source).
-        preflight: () => tokenStep(tokens, (token) => missingRole(token, "SMTP.SendAsApp")),
-        gate: provider.gate,
-        onConnection: provider.onConnection,
-      },
-    );
+    return oauthSmtpTransport({
+      endpoint: { host: operator.smtpHost, port: operator.smtpPort, maxConnections: operator.maxConnections },
+      provider,
+      env,
+      tokens,
+      explain: (error, step) => microsoftHint(error, step, provider.senderEmail),
+      interpret: (error) => interpretExchangeReply(error, provider.senderEmail),
+      tokenProblem: (token) => missingRole(token, "SMTP.SendAsApp"),
+    });
   },
 
   // Exchange counts connections and messages per mailbox, whichever app sends (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), but only apps
