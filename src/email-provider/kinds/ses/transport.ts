@@ -69,6 +69,9 @@ export function sesTransport(options: SesTransportOptions): Transport {
     operator: options.apiUrl !== undefined,
   };
   const agent = guardedAgent(endpoint, options.policy, options.maxConcurrent, options.onConnection);
+  // The SDK warns on Node 20 about versions published after January 2027; the version pinned in the
+  // lockfile is the one running, so the operator has nothing to act on in every process's stderr.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const client = new SESv2Client({
     region: options.region,
     ...(options.apiUrl ? { endpoint: options.apiUrl } : {}),
