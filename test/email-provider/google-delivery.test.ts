@@ -168,7 +168,10 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
     ],
     [
       "a suspended sender mailbox",
-      () => (g.google.addUser(MAILBOX, { suspended: true }), {}),
+      () => {
+        g.google.addUser(MAILBOX, { suspended: true });
+        return {};
+      },
       /no active user .*suspended user/,
     ],
     [
@@ -181,7 +184,10 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
     ],
     [
       "a deleted service account",
-      () => (g.google.deleteServiceAccount(g.account.clientEmail), {}),
+      () => {
+        g.google.deleteServiceAccount(g.account.clientEmail);
+        return {};
+      },
       /Google does not know the service account .* it was deleted.*create a service account/,
     ],
   ])("tells invalid_grant for %s by Google's description", async (_what, arrange, fix) => {
