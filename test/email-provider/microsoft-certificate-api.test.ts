@@ -56,7 +56,6 @@ describe.each(backends)("Microsoft certificate credentials (%s)", (backend) => {
     const { clientSecret: _none, ...body } = ms.providerBody(overrides);
     return call("PUT", `/api/apps/${app.id}/email-provider`, { ...body, ...overrides });
   };
-  const view = async () => (await call("GET", `/api/apps/${app.id}/email-provider`)).body.provider as View;
   const test = async () =>
     (await call("POST", `/api/apps/${app.id}/email-provider/test`, {})).body as {
       ok: boolean;

@@ -1,5 +1,5 @@
 import { clean } from "../../../mail/https.ts";
-import type { ClassifiedError, ErrorClass } from "../../../mail/smtp-errors.ts";
+import type { ErrorClass } from "../../../mail/smtp-errors.ts";
 import type { SenderReaction } from "../../../mail/transport.ts";
 
 /** An HTTP email API's answer to one request, as far as it tells what went wrong. */

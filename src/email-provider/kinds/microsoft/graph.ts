@@ -2,16 +2,11 @@ import type net from "node:net";
 import nodemailer from "nodemailer";
 import { classified, connectionFailure } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
-import {
-  blameOf,
-  type ClassifiedError,
-  classifySmtpError,
-  type ErrorClass,
-} from "../../../mail/smtp-errors.ts";
+import { classifySmtpError } from "../../../mail/smtp-errors.ts";
 import type { ConnectionGate, TokenSource } from "../../../mail/smtp-pool.ts";
 import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
 import { DeliveryError, type Transport } from "../../../mail/transport.ts";
-import { OutboundBlockedError, type OutboundPolicy } from "../../../security/outbound-guard.ts";
+import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import { tokenStep } from "../../oauth/token-step.ts";
 import { type GraphEndpoint, graphClient } from "./graph-http.ts";
 import {

@@ -2,11 +2,9 @@ import { z } from "zod";
 import { hostPortOf } from "../../../mail/https.ts";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { smtpHints } from "../../../mail/smtp-hints.ts";
-import { smtpTransport } from "../../../mail/smtp-transport.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { commonFields } from "../../model.ts";
 import { oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
-import { tokenStep } from "../../oauth/token-step.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import {
