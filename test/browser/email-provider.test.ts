@@ -271,6 +271,7 @@ describe("email provider", () => {
     expect(labels).toEqual([
       "Sender email",
       "Sender name",
+      "Send through",
       "Directory (tenant) ID",
       "Application (client) ID",
       "Credential",
