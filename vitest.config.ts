@@ -7,7 +7,7 @@ export default defineConfig({
     exclude: ["test/faults/**", "node_modules/**"],
     pool: "forks",
     maxWorkers: 2,
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // Each file opens its own database; PGlite instances are large, so files do not share a process state.
     isolate: true,

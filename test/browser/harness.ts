@@ -302,6 +302,8 @@ export async function signIn({ page, watch }: OpenedPage, baseUrl: string, email
  * and an aborted request counts as a failed one.
  */
 export async function gotoWhenIdle(page: Page, url: string): Promise<void> {
-  await page.waitForLoadState("networkidle");
+  // A page that refreshes itself (the delivery log, every 4 s) may never be idle on a loaded machine;
+  // a GET cut short by leaving is no failure (see PageWatch), so the wait is bounded.
+  await page.waitForLoadState("networkidle", { timeout: 10_000 }).catch(() => undefined);
   await page.goto(url);
 }

@@ -64,7 +64,7 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
         );
         return row!.pending === 0;
       },
-      20_000,
+      45_000,
       "earlier deliveries to settle",
     );
   /** A new version (so a new pool, whose first send logs in) once earlier emails went out. */
