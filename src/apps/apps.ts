@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db/connection.ts";
@@ -96,7 +96,7 @@ export async function requireApp(
   return app;
 }
 
-/** The custom provider's health of each app (absent: no custom provider), for the apps list and overview. */
+/** The primary custom provider's health of each app (absent: no custom provider), for the apps list and overview. */
 async function providerHealthOf(db: Db, appIds: string[]) {
   if (appIds.length === 0) return new Map();
   const rows = await db
@@ -108,7 +108,9 @@ async function providerHealthOf(db: Db, appIds: string[]) {
       enabled: emailProviders.enabled,
     })
     .from(emailProviders)
-    .where(inArray(emailProviders.appId, appIds));
+    .where(inArray(emailProviders.appId, appIds))
+    // Each app's primary comes last, so it is the one the map keeps.
+    .orderBy(desc(emailProviders.position));
   return new Map(
     rows.map((r) => [
       r.appId,

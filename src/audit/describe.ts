@@ -22,6 +22,7 @@ export const AUDIT_ACTIONS = [
   "email_provider.tested",
   "email_provider.disabled",
   "email_provider.enabled",
+  "email_provider.reordered",
   "email_settings.updated",
   "email_template.saved",
   "email_template.reset",
@@ -99,6 +100,15 @@ const isChange = (value: unknown): value is { from: unknown; to: unknown } =>
   typeof value === "object" && value !== null && "from" in value && "to" in value;
 
 /** "name from “A” to “B”, redirect URLs to https://…"; secrets only as "a new password". */
+/** Recorded to say which thing changed (which of an app's providers), not as a change of their own. */
+const ABOUT_KEYS = new Set(["providerId", "position"]);
+
+/** "the email provider", or for one after the primary "fallback email provider 2" (its place when recorded). */
+const whichProvider = (f: AuditFacts) =>
+  typeof f.changes.position === "number" && f.changes.position > 0
+    ? `fallback email provider ${f.changes.position + 1}`
+    : "the email provider";
+
 function changeList(changes: Record<string, unknown>): string {
   const parts: string[] = [];
   const add = (key: string, value: unknown) => {
@@ -111,7 +121,7 @@ function changeList(changes: Record<string, unknown>): string {
       }
     else parts.push(`the ${fieldName(key)} to ${valueWords(value)}`);
   };
-  for (const [key, value] of Object.entries(changes)) add(key, value);
+  for (const [key, value] of Object.entries(changes)) if (!ABOUT_KEYS.has(key)) add(key, value);
   return parts.join("; ");
 }
 
@@ -164,10 +174,11 @@ const sentences: Record<AuditAction, (facts: AuditFacts) => string> = {
   "app.secret_key_rotated": (f) =>
     `rotated the secret key of ${appOf(f)} (the old one stopped working at once)`,
   "email_provider.created": (f) =>
-    `set up a custom email provider for ${appOf(f)}${
+    `set up ${typeof f.changes.position === "number" && f.changes.position > 0 ? "a fallback" : "a custom"} email provider for ${appOf(f)}${
       isChange(f.changes.senderEmail) ? `, sending as ${valueWords(f.changes.senderEmail.to)}` : ""
     }`,
-  "email_provider.updated": (f) => withChanges(`changed the email provider of ${appOf(f)}`, f.changes),
+  "email_provider.updated": (f) => withChanges(`changed ${whichProvider(f)} of ${appOf(f)}`, f.changes),
+  "email_provider.reordered": (f) => `changed the order in which ${appOf(f)}'s email providers are tried`,
   "email_provider.deleted": (f) =>
     `removed the custom email provider of ${appOf(f)}; its emails go through the default sender`,
   "email_provider.tested": (f) => {

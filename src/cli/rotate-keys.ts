@@ -58,7 +58,7 @@ export async function rotateKeys(config: Config, options: { resealOnly?: boolean
         sealedSecrets[field] = box.seal(box.open(sealed, context), context);
         resealed++;
       }
-      await db.update(emailProviders).set({ sealedSecrets }).where(eq(emailProviders.appId, provider.appId));
+      await db.update(emailProviders).set({ sealedSecrets }).where(eq(emailProviders.id, provider.id));
     }
   } finally {
     await storage.close();

@@ -156,7 +156,10 @@ export interface DeliveryAttempt {
   at: string;
   durationMs: number;
   route: "default" | "custom";
-  outcome: "sent" | "retry" | "failed";
+  /** The custom provider this attempt went through (absent for the default sender and older attempts). */
+  provider?: { id: string; type: string; label: string };
+  /** "moved-on": the provider could not send, so the same email went on to the next one at once. */
+  outcome: "sent" | "retry" | "failed" | "moved-on";
   errorClass?: string;
   smtpReply?: string;
   message?: string;
@@ -274,13 +277,19 @@ export const auditEvents = pgTable(
   (t) => [index("audit_by_workspace").on(t.workspaceId, t.createdAt)],
 );
 
-/** Per-app custom email provider. Secrets are sealed; `version` changes with every saved change. */
+/**
+ * An app's custom email providers, tried in `position` order (the lowest is the primary, which the
+ * single-provider routes address). Secrets are sealed; `version` changes with every saved change.
+ */
 export const emailProviders = pgTable(
   "email_providers",
   {
+    id: text("id").primaryKey(),
     appId: text("app_id")
-      .primaryKey()
+      .notNull()
       .references(() => apps.id, { onDelete: "cascade" }),
+    /** Priority within the app: a login email moves to the next provider only on a provider-level failure. */
+    position: integer("position").notNull().default(0),
     type: text("type").notNull(),
     version: integer("version").notNull().default(1),
     senderEmail: text("sender_email").notNull(),
@@ -314,8 +323,11 @@ export const emailProviders = pgTable(
     updatedAt: at("updated_at").notNull().defaultNow(),
     updatedBy: text("updated_by"),
   },
-  // Every login checks that the address is no sender email.
-  (t) => [index("email_providers_by_sender").on(t.senderEmail)],
+  (t) => [
+    // Every login checks that the address is no sender email.
+    index("email_providers_by_sender").on(t.senderEmail),
+    index("email_providers_by_app").on(t.appId, t.position),
+  ],
 );
 
 /**

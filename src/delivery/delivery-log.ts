@@ -26,9 +26,8 @@ export interface DeliveryQuery {
   cursor?: string | undefined;
 }
 
-/** How a failed attempt's hint is found: the app's provider kind explains it as Test connection does. */
 /** The fix for a failed attempt, from the provider that made it (src/email-provider/attempt-hints.ts). */
-export type Explainer = (error: ClassifiedError, step: StepName) => string | undefined;
+export type Explainer = (error: ClassifiedError, step: StepName, providerId?: string) => string | undefined;
 /** Finds the app's explainer, or undefined when it has no provider. */
 export type ExplainerFor = (appId: string) => Promise<Explainer | undefined>;
 
@@ -62,14 +61,14 @@ function hintFor(attempt: DeliveryAttempt, explain: Explainer | undefined): stri
   const error: ClassifiedError = {
     errorClass: attempt.errorClass as ErrorClass,
     blame: blameOf(attempt.errorClass as ErrorClass),
-    retryable: attempt.outcome === "retry",
+    retryable: attempt.outcome !== "failed",
     configProblem: false,
     smtpReply: attempt.smtpReply,
     responseCode,
     message: attempt.message ?? "",
     ...(attempt.cause ? { cause: attempt.cause } : {}),
   };
-  return explain(error, stepOf(attempt.errorClass)) ?? null;
+  return explain(error, stepOf(attempt.errorClass), attempt.provider?.id) ?? null;
 }
 
 /** The developer's view of one delivery. The sealed code is never part of it. */

@@ -4,11 +4,16 @@ import type { ClassifiedError } from "../mail/smtp-errors.ts";
 /** Which way one login email goes out, decided by the worker at send time. */
 export interface DeliveryRoute {
   route: "default" | "custom";
+  /** The custom provider this route sends through (absent: the default sender). */
+  provider?: { id: string; type: string; label: string };
   sender: MailSender;
   from: { name: string; address: string };
-  /** Set when a failing custom provider was bypassed through the default sender. */
+  /** Why the email took this route rather than the first (a failing provider was skipped or bypassed). */
   note?: string;
-  /** Where to send right away when this route fails for the provider's sake (fallbackToDefault). */
+  /**
+   * Where to send right away when this route cannot send for the provider's sake (a provider-level
+   * failure, or its sending limit makes the email wait): the app's next provider, or the default sender.
+   */
   fallback?: DeliveryRoute;
   /**
    * Takes a sending slot where the provider limits senders across all workers (e.g. Exchange's

@@ -64,7 +64,6 @@ async function attempt(
   job: Job,
   delivery: Delivery,
 ): Promise<"done" | "retry"> {
-  const deliveryId = delivery.id;
   const now = ctx.now();
   if (delivery.expiresAt <= now || !delivery.sealedPayload) {
     await finish(ctx, delivery, {
@@ -86,20 +85,7 @@ async function attempt(
     return "done";
   }
   const email = await composeDeliveryEmail(ctx, delivery);
-  const route = resolved;
-  const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
-  if (slot && "waitSeconds" in slot) {
-    // Over the sender's limit: not an attempt, and not a failure. The email waits its turn.
-    await scheduleDelivery(ctx, deliveryId, new Date(ctx.now().getTime() + slot.waitSeconds * 1000), tries, {
-      status: "queued",
-    });
-    return "done";
-  }
-  try {
-    return await sendThrough(ctx, tries, delivery, email, route);
-  } finally {
-    if (slot) await slot.release();
-  }
+  return sendThrough(ctx, tries, delivery, email, resolved);
 }
 
 /** What the delivery log says while an email waits for a failing provider. */
@@ -152,6 +138,12 @@ async function waitOrExpire(
   });
 }
 
+/**
+ * Sends through the route, and on through its fallbacks (the app's next providers, then the default
+ * sender where allowed) while a route cannot send for the provider's sake: a provider-level failure,
+ * a reply that pauses its sender (quota, throttling), or a sending limit that makes the email wait.
+ * A recipient's refusal ends the email; anything else waits for the next try, from the first route.
+ */
 async function sendThrough(
   ctx: Context,
   tries: number,
@@ -161,9 +153,30 @@ async function sendThrough(
 ): Promise<"done" | "retry"> {
   const deliveryId = delivery.id;
   let route = firstRoute;
-  let started = Date.now();
   let earlier: DeliveryAttempt[] = [];
+  const withEarlier = () => ({ ...delivery, attempts: [...delivery.attempts, ...earlier] });
   for (;;) {
+    const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
+    if (slot && "waitSeconds" in slot) {
+      if (route.fallback) {
+        earlier = [...earlier, laneMovedOn(ctx.now(), route, slot.waitSeconds)];
+        route = route.fallback;
+        continue;
+      }
+      // Over the sender's limit: not an attempt, and not a failure. The email waits its turn.
+      const attempts = withEarlier().attempts;
+      await scheduleDelivery(
+        ctx,
+        deliveryId,
+        new Date(ctx.now().getTime() + slot.waitSeconds * 1000),
+        tries,
+        earlier.length > 0
+          ? { status: "queued", attempts, attemptCount: attempts.length }
+          : { status: "queued" },
+      );
+      return "done";
+    }
+    const started = Date.now();
     try {
       const result = await route.sender.send({
         ...email,
@@ -176,68 +189,75 @@ async function sendThrough(
         { deliveryId, route: route.route, durationMs: Date.now() - started, smtpReply: result.smtpReply },
         "login email sent",
       );
-      await finish(
-        ctx,
-        { ...delivery, attempts: [...delivery.attempts, ...earlier] },
-        {
-          status: "sent",
+      await finish(ctx, withEarlier(), {
+        status: "sent",
+        route: route.route,
+        sender: formatFrom(route.from),
+        messageId: result.messageId,
+        sentAt: ctx.now(),
+        attempt: {
+          at: new Date(started).toISOString(),
+          durationMs: Date.now() - started,
           route: route.route,
-          sender: formatFrom(route.from),
-          messageId: result.messageId,
-          sentAt: ctx.now(),
-          attempt: {
-            at: new Date(started).toISOString(),
-            durationMs: Date.now() - started,
-            route: route.route,
-            outcome: "sent",
-            smtpReply: result.smtpReply,
-            ...(route.note || result.note
-              ? { message: [route.note, result.note].filter(Boolean).join(" ") }
-              : {}),
-          },
+          ...(route.provider ? { provider: route.provider } : {}),
+          outcome: "sent",
+          smtpReply: result.smtpReply,
+          ...(route.note || result.note
+            ? { message: [route.note, result.note].filter(Boolean).join(" ") }
+            : {}),
         },
-      );
+      });
       return "done";
     } catch (err) {
       // Classified by the transport that spoke the protocol (SMTP, an HTTPS API): used as it is.
       const failure = deliveryErrorOf(err);
       const error = failure.classified;
       await route.reportOutcome?.({ ok: false, error });
-      // fallbackToDefault: a provider that cannot send hands the email to the default sender now.
-      if (error.blame === "provider" && route.fallback) {
-        earlier = [
-          ...earlier,
-          failedAttempt(new Date(started), Date.now() - started, route.route, error, true),
-        ];
-        route = route.fallback;
-        started = Date.now();
-        continue;
-      }
-      const withEarlier = { ...delivery, attempts: [...delivery.attempts, ...earlier] };
       const at = new Date(started);
       const durationMs = Date.now() - started;
+      const providerLevel =
+        error.blame === "provider" || (failure.sender !== undefined && "pauseSeconds" in failure.sender);
+      if (providerLevel && route.fallback) {
+        earlier = [...earlier, failedAttempt(at, durationMs, route, error, "moved-on")];
+        route = route.fallback;
+        continue;
+      }
       if (error.blame === "recipient") {
-        await finish(ctx, withEarlier, {
+        await finish(ctx, withEarlier(), {
           status: "failed",
           route: route.route,
           sender: formatFrom(route.from),
           lastError: error.message,
-          attempt: failedAttempt(at, durationMs, route.route, error, false),
+          attempt: failedAttempt(at, durationMs, route, error, "failed"),
         });
         ctx.log.warn({ deliveryId, errorClass: error.errorClass }, "login email failed");
         return "done";
       }
-      await waitOrExpire(ctx, withEarlier, tries, {
+      await waitOrExpire(ctx, withEarlier(), tries, {
         route: route.route,
         sender: formatFrom(route.from),
         lastError: error.message,
-        attempt: failedAttempt(at, durationMs, route.route, error, true),
+        attempt: failedAttempt(at, durationMs, route, error, "retry"),
         ...(failure.retryAfterSeconds !== undefined ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
       });
       ctx.log.info({ deliveryId, errorClass: error.errorClass, tries }, "login email will be retried");
       return "done";
+    } finally {
+      if (slot) await slot.release();
     }
   }
+}
+
+/** A provider skipped because its sending limit would make the email wait: nothing was sent. */
+function laneMovedOn(at: Date, route: DeliveryRoute, waitSeconds: number): DeliveryAttempt {
+  return {
+    at: at.toISOString(),
+    durationMs: 0,
+    route: route.route,
+    ...(route.provider ? { provider: route.provider } : {}),
+    outcome: "moved-on",
+    message: `Not sent: this provider's sending limit has no room for ${waitSeconds} s, so the email went on to the next provider.`,
+  };
 }
 
 function formatFrom(from: { name: string; address: string }) {
@@ -247,15 +267,16 @@ function formatFrom(from: { name: string; address: string }) {
 function failedAttempt(
   at: Date,
   durationMs: number,
-  route: "default" | "custom",
+  route: DeliveryRoute,
   error: ClassifiedError,
-  retry: boolean,
+  outcome: "retry" | "failed" | "moved-on",
 ): DeliveryAttempt {
   return {
     at: at.toISOString(),
     durationMs,
-    route,
-    outcome: retry ? "retry" : "failed",
+    route: route.route,
+    ...(route.provider ? { provider: route.provider } : {}),
+    outcome,
     errorClass: error.errorClass,
     message: error.message,
     ...(error.smtpReply ? { smtpReply: error.smtpReply } : {}),

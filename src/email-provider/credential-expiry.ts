@@ -54,6 +54,7 @@ export async function sendDueCredentialAlerts(
   const now = ctx.now();
   const candidates = await ctx.db
     .select({
+      id: emailProviders.id,
       appId: emailProviders.appId,
       type: emailProviders.type,
       settings: emailProviders.settings,
@@ -70,7 +71,7 @@ export async function sendDueCredentialAlerts(
     const [claimed] = await ctx.db
       .update(emailProviders)
       .set({ credentialAlertedAt: now })
-      .where(and(eq(emailProviders.appId, row.appId), alertDue(now)))
+      .where(and(eq(emailProviders.id, row.id), alertDue(now)))
       .returning({ appId: emailProviders.appId });
     if (!claimed) continue;
     try {
@@ -81,7 +82,7 @@ export async function sendDueCredentialAlerts(
       await ctx.db
         .update(emailProviders)
         .set({ credentialAlertedAt: row.credentialAlertedAt })
-        .where(and(eq(emailProviders.appId, row.appId), eq(emailProviders.credentialAlertedAt, now)));
+        .where(and(eq(emailProviders.id, row.id), eq(emailProviders.credentialAlertedAt, now)));
       ctx.log.warn({ err, appId: row.appId }, "credential expiry alert not sent");
     }
   }

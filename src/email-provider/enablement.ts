@@ -8,7 +8,7 @@ import { invalid } from "../errors.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { probeProvider } from "./health-check.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
-import { FEATURE, featureLocked, findProvider, getEmailProvider } from "./service.ts";
+import { FEATURE, featureLocked, findProvider, getEmailProvider, requireProvider } from "./service.ts";
 
 /**
  * Switches the saved provider off or on without deleting it (owners and admins). Off: login emails go
@@ -22,10 +22,12 @@ export async function setEmailProviderEnabled(
   accountId: string,
   appId: string,
   enabled: boolean,
+  providerId?: string,
 ) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  const existing = await findProvider(ctx, appId);
+  const existing =
+    providerId === undefined ? await findProvider(ctx, appId) : await requireProvider(ctx, appId, providerId);
   if (!existing)
     throw invalid(
       "no_email_provider",
@@ -52,7 +54,7 @@ export async function setEmailProviderEnabled(
         updatedAt: now,
         updatedBy: accountId,
       })
-      .where(and(eq(emailProviders.appId, appId), eq(emailProviders.version, existing.version)));
+      .where(and(eq(emailProviders.id, existing.id), eq(emailProviders.version, existing.version)));
     await recordAudit(
       tx,
       {
@@ -61,14 +63,17 @@ export async function setEmailProviderEnabled(
         action: enabled ? "email_provider.enabled" : "email_provider.disabled",
         targetType: "app",
         targetId: appId,
-        changes: { enabled: { from: existing.enabled, to: enabled } },
+        changes: { providerId: existing.id, enabled: { from: existing.enabled, to: enabled } },
       },
       now,
     );
   });
-  ctx.log.info({ appId, version: existing.version, enabled }, "email provider switched");
+  ctx.log.info(
+    { appId, providerId: existing.id, version: existing.version, enabled },
+    "email provider switched",
+  );
   if (enabled) await probeProvider(ctx, env, { ...existing, enabled });
-  // Off: the emails waiting for the provider go out through the default sender now.
+  // Off: the emails waiting for the provider go out through the next one (or the default sender) now.
   else await releaseWaitingDeliveries(ctx, appId);
   return getEmailProvider(ctx, accountId, appId);
 }

@@ -33,20 +33,20 @@ export async function sendDueHealthAlerts(
 ): Promise<number> {
   const now = ctx.now();
   const candidates = await ctx.db
-    .select({ appId: emailProviders.appId })
+    .select({ id: emailProviders.id, appId: emailProviders.appId })
     .from(emailProviders)
     .where(owed(now))
     .limit(100);
   let sent = 0;
-  for (const { appId } of candidates) {
+  for (const { id, appId } of candidates) {
     const before = await ctx.db
       .select({ alertedHealth: emailProviders.alertedHealth, alertedAt: emailProviders.alertedAt })
       .from(emailProviders)
-      .where(eq(emailProviders.appId, appId));
+      .where(eq(emailProviders.id, id));
     const [claimed] = await ctx.db
       .update(emailProviders)
       .set({ alertedHealth: sql`${emailProviders.health}`, alertedAt: now })
-      .where(and(eq(emailProviders.appId, appId), owed(now)))
+      .where(and(eq(emailProviders.id, id), owed(now)))
       .returning();
     if (!claimed) continue;
     try {
@@ -58,7 +58,7 @@ export async function sendDueHealthAlerts(
       await ctx.db
         .update(emailProviders)
         .set({ alertedHealth: previous?.alertedHealth ?? null, alertedAt: previous?.alertedAt ?? null })
-        .where(and(eq(emailProviders.appId, appId), eq(emailProviders.alertedAt, now)));
+        .where(and(eq(emailProviders.id, id), eq(emailProviders.alertedAt, now)));
       ctx.log.warn({ err, appId }, "provider health alert not sent");
     }
   }

@@ -28,12 +28,18 @@ export async function probeProvider(
   );
   const failed = steps.find((s) => s.outcome === "failed");
   ctx.log.info(
-    { appId: row.appId, version: row.version, ok: !failed, errorClass: failed?.errorClass },
+    {
+      appId: row.appId,
+      providerId: row.id,
+      version: row.version,
+      ok: !failed,
+      errorClass: failed?.errorClass,
+    },
     "provider health checked",
   );
   return recordHealth(
     ctx,
-    row.appId,
+    row,
     row.version,
     failed
       ? {

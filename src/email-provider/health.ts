@@ -26,12 +26,13 @@ export function nextProbeAt(config: Config, from: Date, random = Math.random): D
  */
 export async function recordHealth(
   ctx: Context,
-  appId: string,
+  provider: Pick<ProviderRow, "id" | "appId">,
   version: number,
   outcome: HealthOutcome,
 ): Promise<HealthChange> {
   const now = ctx.now();
-  const thisVersion = and(eq(emailProviders.appId, appId), eq(emailProviders.version, version));
+  const { appId } = provider;
+  const thisVersion = and(eq(emailProviders.id, provider.id), eq(emailProviders.version, version));
   const health = outcome.ok ? ("working" as const) : ("failing" as const);
   const changed = await ctx.db
     .update(emailProviders)
@@ -57,7 +58,7 @@ export async function recordHealth(
     return "unchanged";
   }
   ctx.log.info(
-    { appId, version, health, cause: outcome.ok ? undefined : outcome.cause },
+    { appId, providerId: provider.id, version, health, cause: outcome.ok ? undefined : outcome.cause },
     "email provider health changed",
   );
   if (!outcome.ok) return "turned-failing";

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "../context.ts";
-import { apps } from "../db/schema.ts";
+import { apps, type emailProviders } from "../db/schema.ts";
 import type { DeliveryRoute, RouteResolver } from "../delivery/routes.ts";
 import type { TokenSource } from "../mail/smtp-pool.ts";
 import { deliveryErrorOf, type Transport } from "../mail/transport.ts";
@@ -12,14 +12,17 @@ import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { openSecrets } from "./secrets.ts";
 import { SenderLanes } from "./sender-limits/lanes.ts";
-import { FEATURE, findProvider } from "./service.ts";
+import { FEATURE, listProviders, providerLabel } from "./service.ts";
 
 const MAX_TRANSPORTS = 500;
 /** Transports keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
 const MAX_TOKEN_SOURCES = 1_000;
 
+type ProviderRow = typeof emailProviders.$inferSelect;
+
 interface OpenTransport {
   version: number;
+  versionKey: string;
   transport: Transport;
   inFlight: number;
   retired: boolean;
@@ -27,7 +30,7 @@ interface OpenTransport {
 
 /**
  * Chooses each login email's route, and keeps one open transport (an SMTP pool, an HTTPS client) per
- * (app, provider version). A saved change makes a new version: new sends get a new transport while the
+ * (provider, version). A saved change makes a new version: new sends get a new transport while the
  * old one drains and closes.
  */
 export class ProviderRouting {
@@ -63,52 +66,78 @@ export class ProviderRouting {
     };
   }
 
+  /**
+   * The app's chain of routes: its enabled providers in order, then the default sender where a
+   * provider allows it (fallbackToDefault). A failing provider goes out of the chain while another
+   * can take the email (its probe brings it back); when none can, one that could not be reached is
+   * still tried, and one whose configuration fails holds the email (see holdsEmails).
+   */
   readonly resolve: RouteResolver = async (appId) => {
     if (appId === null) return this.defaultRoute();
-    const row = await findProvider(this.ctx, appId);
-    if (!row) return this.defaultRoute();
+    const rows = await listProviders(this.ctx, appId);
+    if (rows.length === 0) return this.defaultRoute();
     const [app] = await this.ctx.db
       .select({ workspaceId: apps.workspaceId })
       .from(apps)
       .where(eq(apps.id, appId));
-    // A workspace whose feature was switched off keeps its stored provider, unused.
+    // A workspace whose feature was switched off keeps its stored providers, unused.
     if (!app || !(await isFeatureEnabled(this.ctx.db, app.workspaceId, FEATURE))) return this.defaultRoute();
-    if (!row.enabled)
+    const enabled = rows.filter((row) => row.enabled);
+    if (enabled.length === 0)
       return {
         ...this.defaultRoute(),
         note: "The custom provider is disabled, so this email went out through the default sender.",
       };
 
-    const from = { name: effectiveSenderName(row.senderEmail, row.senderName), address: row.senderEmail };
-    const fallback = row.fallbackToDefault
-      ? {
-          ...this.defaultRoute(),
-          note: "The custom provider failed, so this email went out through the default sender.",
-        }
-      : undefined;
-    if (row.health === "failing") {
-      const reason = row.healthReason ?? "the last send failed";
-      if (fallback)
-        return {
-          ...fallback,
-          note: `The custom provider is failing (${reason}), so this email went out through the default sender.`,
-        };
-      // A provider whose configuration fails gets nothing until a probe, a test or a saved change works;
-      // one that could not be reached is tried again by each email on its own backoff (see holdsEmails).
-      if (holdsEmails(row.healthCause)) return { route: "custom", held: { reason, since: row.healthAt } };
-    }
+    const working = enabled.filter((row) => row.health !== "failing");
+    const failing = enabled.filter((row) => row.health === "failing");
+    const reasonOf = (row: ProviderRow) => row.healthReason ?? "the last send failed";
+    const toDefault = enabled.some((row) => row.fallbackToDefault);
+    const single = enabled.length === 1;
+    const defaultNote =
+      working.length === 0
+        ? single
+          ? `The custom provider is failing (${reasonOf(failing[0]!)}), so this email went out through the default sender.`
+          : "Every custom provider is failing, so this email went out through the default sender."
+        : single
+          ? "The custom provider failed, so this email went out through the default sender."
+          : "The custom providers failed, so this email went out through the default sender.";
 
+    let chain: DeliveryRoute[] = working.map((row) => this.customRoute(appId, row));
+    if (toDefault) chain.push({ ...this.defaultRoute(), note: defaultNote });
+    if (chain.length === 0) {
+      // Nothing else can take the email: a provider that could not be reached is tried again by each
+      // email on its own backoff; one whose configuration fails gets nothing until a check works.
+      const reachable = failing.filter((row) => !holdsEmails(row.healthCause));
+      if (reachable.length === 0) {
+        const primary = failing[0]!;
+        return { route: "custom", held: { reason: reasonOf(primary), since: primary.healthAt } };
+      }
+      chain = reachable.map((row) => this.customRoute(appId, row));
+    } else if (failing.length > 0 && chain[0]!.route === "custom") {
+      const skipped = failing.map((row) => `${providerLabel(row)} is failing (${reasonOf(row)})`).join("; ");
+      chain[0] = { ...chain[0]!, note: `Skipped while failing: ${skipped}.` };
+    }
+    // Each route hands a provider-level failure on to the next.
+    for (let i = chain.length - 2; i >= 0; i--) chain[i] = { ...chain[i]!, fallback: chain[i + 1]! };
+    return chain[0]!;
+  };
+
+  /** The route through one provider: its transport, its lane, and its health from each outcome. */
+  private customRoute(appId: string, row: ProviderRow): DeliveryRoute {
+    const from = { name: effectiveSenderName(row.senderEmail, row.senderName), address: row.senderEmail };
     const kind = kindOfRow(row);
     // Kinds whose provider limits each sender (Exchange: per mailbox) send through a lane shared by all processes.
     const limits = kind.senderLimits?.(row.settings, row.senderEmail, this.env);
     const lane = limits ? this.lanes.lane(limits) : undefined;
-    const open = this.transportFor(appId, row.version, () =>
+    const versionKey = `${appId}:${row.id}:${row.version}`;
+    const open = this.transportFor(row.id, row.version, versionKey, () =>
       kind.open(
         {
           settings: row.settings,
           secrets: openSecrets(this.ctx, appId, row.sealedSecrets),
           senderEmail: row.senderEmail,
-          versionKey: `${appId}:${row.version}`,
+          versionKey,
           gate: lane,
           onConnection: (socket) => {
             const connections = this.metrics.smtpConnections;
@@ -119,12 +148,13 @@ export class ProviderRouting {
         this.env,
       ),
     );
-    const tracked = this.tracked(appId, open);
+    const tracked = this.tracked(row.id, open);
     // Set when this route's send failed for the provider's sake (token, credentials, TLS, destination,
     // connection). A route serves one delivery (the worker resolves one per job), so this is that send's.
     let refusedForConfig = false;
     return {
       route: "custom",
+      provider: { id: row.id, type: row.type, label: providerLabel(row) },
       from,
       sender: {
         send: async (email) => {
@@ -147,14 +177,13 @@ export class ProviderRouting {
             },
           }
         : {}),
-      ...(fallback ? { fallback } : {}),
       reportOutcome: async (outcome) => {
         if (outcome.ok) {
-          if (row.health !== "working") await recordHealth(this.ctx, appId, row.version, { ok: true });
+          if (row.health !== "working") await recordHealth(this.ctx, row, row.version, { ok: true });
         } else if (outcome.error.blame === "provider") {
           // Nothing was submitted, so its place in the lane's window goes back.
           refusedForConfig = true;
-          await recordHealth(this.ctx, appId, row.version, {
+          await recordHealth(this.ctx, row, row.version, {
             ok: false,
             reason: outcome.error.message,
             cause: outcome.error.errorClass,
@@ -162,36 +191,41 @@ export class ProviderRouting {
         }
       },
     };
-  };
+  }
 
-  private transportFor(appId: string, version: number, open: () => Transport): OpenTransport {
-    const current = this.transports.get(appId);
+  private transportFor(
+    providerId: string,
+    version: number,
+    versionKey: string,
+    open: () => Transport,
+  ): OpenTransport {
+    const current = this.transports.get(providerId);
     if (current && current.version === version) {
-      this.transports.delete(appId);
-      this.transports.set(appId, current); // most recently used last
+      this.transports.delete(providerId);
+      this.transports.set(providerId, current); // most recently used last
       return current;
     }
-    if (current) this.retire(appId, current);
-    const opened: OpenTransport = { version, transport: open(), inFlight: 0, retired: false };
-    this.transports.set(appId, opened);
+    if (current) this.retire(providerId, current);
+    const opened: OpenTransport = { version, versionKey, transport: open(), inFlight: 0, retired: false };
+    this.transports.set(providerId, opened);
     while (this.transports.size > MAX_TRANSPORTS) {
-      const [oldestApp, oldest] = this.transports.entries().next().value as [string, OpenTransport];
-      this.retire(oldestApp, oldest);
+      const [oldestProvider, oldest] = this.transports.entries().next().value as [string, OpenTransport];
+      this.retire(oldestProvider, oldest);
     }
     this.metrics.smtpPools.set(this.transports.size);
     return opened;
   }
 
   /** An old transport takes no new sends; it closes once the sends it has in hand are done. */
-  private retire(appId: string, open: OpenTransport) {
+  private retire(providerId: string, open: OpenTransport) {
     open.retired = true;
-    if (this.transports.get(appId) === open) this.transports.delete(appId);
-    this.tokenSources.delete(`${appId}:${open.version}`);
+    if (this.transports.get(providerId) === open) this.transports.delete(providerId);
+    this.tokenSources.delete(open.versionKey);
     if (open.inFlight === 0) void open.transport.close();
     this.metrics.smtpPools.set(this.transports.size);
   }
 
-  private tracked(appId: string, open: OpenTransport) {
+  private tracked(providerId: string, open: OpenTransport) {
     return {
       send: async (email: Parameters<Transport["send"]>[0]) => {
         open.inFlight++;
@@ -202,12 +236,12 @@ export class ProviderRouting {
           if (open.retired && open.inFlight === 0) void open.transport.close();
         }
       },
-      close: async () => this.retire(appId, open),
+      close: async () => this.retire(providerId, open),
     };
   }
 
   async close(): Promise<void> {
-    for (const [appId, open] of [...this.transports]) this.retire(appId, open);
+    for (const [providerId, open] of [...this.transports]) this.retire(providerId, open);
     await this.lanes.close();
   }
 }

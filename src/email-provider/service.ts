@@ -1,12 +1,13 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
 import { emailProviders } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
-import { DomainError } from "../errors.ts";
+import { DomainError, invalid } from "../errors.ts";
 import type { TestStep } from "../mail/test-steps.ts";
+import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { healthView } from "./health.ts";
 import { kindOfBody, kindOfRow } from "./kinds/index.ts";
@@ -18,6 +19,9 @@ import { validateProviderBody } from "./validation.ts";
 type ProviderRow = typeof emailProviders.$inferSelect;
 
 export const FEATURE = "custom-email-provider" as const;
+
+/** Providers one app may chain: enough for a primary and its fallbacks, few enough to try within a login's expiry. */
+export const MAX_PROVIDERS_PER_APP = 5;
 
 export const featureLocked = () =>
   new DomainError(
@@ -33,10 +37,17 @@ export interface TestResult {
   [key: string]: unknown;
 }
 
+/** How the delivery log and the dashboard name a provider: its kind and sender, e.g. "Amazon SES (login@example.com)". */
+export const providerLabel = (row: Pick<ProviderRow, "type" | "settings" | "senderEmail">) =>
+  `${kindOfRow(row).form.label} (${row.senderEmail})`;
+
 async function providerView(ctx: Context, row: ProviderRow) {
   const kind = kindOfRow(row);
   const updatedBy = row.updatedBy ? await getAccount(ctx.db, row.updatedBy) : undefined;
   return {
+    id: row.id,
+    position: row.position,
+    label: providerLabel(row),
     type: row.type,
     senderEmail: row.senderEmail,
     senderName: row.senderName,
@@ -52,18 +63,50 @@ async function providerView(ctx: Context, row: ProviderRow) {
   };
 }
 
-export async function findProvider(ctx: Context, appId: string): Promise<ProviderRow | undefined> {
-  const [row] = await ctx.db.select().from(emailProviders).where(eq(emailProviders.appId, appId));
+/** The app's providers in the order login emails try them; the first is the primary. */
+export async function listProviders(ctx: Context, appId: string): Promise<ProviderRow[]> {
+  return ctx.db
+    .select()
+    .from(emailProviders)
+    .where(eq(emailProviders.appId, appId))
+    .orderBy(asc(emailProviders.position), asc(emailProviders.id));
+}
+
+/** One of the app's providers by id, or without an id its primary (what the single-provider routes address). */
+export async function findProvider(
+  ctx: Context,
+  appId: string,
+  providerId?: string,
+): Promise<ProviderRow | undefined> {
+  if (providerId === undefined) return (await listProviders(ctx, appId))[0];
+  const [row] = await ctx.db
+    .select()
+    .from(emailProviders)
+    .where(and(eq(emailProviders.appId, appId), eq(emailProviders.id, providerId)));
+  return row;
+}
+
+/** The provider a request names, which must be this app's: another app's id is as unknown as a made-up one. */
+export async function requireProvider(ctx: Context, appId: string, providerId: string) {
+  const row = await findProvider(ctx, appId, providerId);
+  if (!row)
+    throw new DomainError(
+      "not_found",
+      "email_provider_not_found",
+      "This app has no email provider with that id.",
+    );
   return row;
 }
 
 export async function getEmailProvider(ctx: Context, accountId: string, appId: string) {
   const app = await requireApp(ctx.db, accountId, appId);
-  const row = await findProvider(ctx, appId);
+  const rows = await listProviders(ctx, appId);
+  const providers = await Promise.all(rows.map((row) => providerView(ctx, row)));
   return {
     locked: !(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE)),
     defaultSender: ctx.config.defaultFrom,
-    provider: row ? await providerView(ctx, row) : null,
+    provider: providers[0] ?? null,
+    providers,
   };
 }
 
@@ -91,17 +134,30 @@ function changedFields(
   return changes;
 }
 
-/** Saves the provider; `raw` is the request body, validated here in one pass (see validateProviderBody). */
+/**
+ * Saves a provider; `raw` is the request body, validated here in one pass (see validateProviderBody).
+ * `target`: an id saves that provider, "new" adds one after the others, none saves the primary
+ * (creating it when the app has none).
+ */
 export async function saveEmailProvider(
   ctx: Context,
   env: KindEnvironment,
   accountId: string,
   appId: string,
   raw: unknown,
+  target?: { providerId: string } | "new",
 ) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  const existing = await findProvider(ctx, appId);
+  const all = await listProviders(ctx, appId);
+  const existing =
+    target === "new" ? undefined : target ? await requireProvider(ctx, appId, target.providerId) : all[0];
+  if (target === "new" && all.length >= MAX_PROVIDERS_PER_APP)
+    throw invalid(
+      "too_many_providers",
+      `An app can chain at most ${MAX_PROVIDERS_PER_APP} email providers; remove one before adding another.`,
+      "type",
+    );
   const { body, secrets, revealOnce } = await validateProviderBody(
     ctx,
     env,
@@ -117,7 +173,9 @@ export async function saveEmailProvider(
   const secretsChanged = kind.secretFields.filter((field) => given[field] !== undefined);
   const now = ctx.now();
   const next = {
+    id: existing?.id ?? randomId("prov"),
     appId,
+    position: existing?.position ?? (all.length === 0 ? 0 : Math.max(...all.map((r) => r.position)) + 1),
     type: body.type,
     version: (existing?.version ?? 0) + 1,
     senderEmail,
@@ -139,10 +197,13 @@ export async function saveEmailProvider(
   const changes = changedFields(kind, existing, next, secretsChanged);
   if (existing && Object.keys(changes).length === 0) return getEmailProvider(ctx, accountId, appId);
   await ctx.db.transaction(async (tx) => {
-    await tx
-      .insert(emailProviders)
-      .values({ ...next, updatedAt: now })
-      .onConflictDoUpdate({ target: emailProviders.appId, set: { ...next, updatedAt: now } });
+    if (existing) {
+      const { id, appId: _app, position: _position, ...update } = next;
+      await tx
+        .update(emailProviders)
+        .set({ ...update, updatedAt: now })
+        .where(eq(emailProviders.id, id));
+    } else await tx.insert(emailProviders).values({ ...next, updatedAt: now });
     await recordAudit(
       tx,
       {
@@ -151,30 +212,42 @@ export async function saveEmailProvider(
         action: existing ? "email_provider.updated" : "email_provider.created",
         targetType: "app",
         targetId: appId,
-        changes,
+        changes: { ...changes, providerId: next.id, position: next.position },
       },
       now,
     );
   });
   ctx.log.info(
-    { appId, type: body.type, version: next.version, changed: Object.keys(changes) },
+    { appId, providerId: next.id, type: body.type, version: next.version, changed: Object.keys(changes) },
     "email provider saved",
   );
   // A saved change may be the fix: the emails waiting for the old version try the new one now.
   await releaseWaitingDeliveries(ctx, appId);
   const saved = await getEmailProvider(ctx, accountId, appId);
   // What the kind created for the developer to see once (a signing secret): in this response only.
-  return revealOnce && saved.provider
-    ? { ...saved, provider: { ...saved.provider, revealedOnce: revealOnce } }
-    : saved;
+  if (!revealOnce) return saved;
+  const reveal = <T extends { id: string }>(view: T) =>
+    view.id === next.id ? { ...view, revealedOnce: revealOnce } : view;
+  return {
+    ...saved,
+    provider: saved.provider ? reveal(saved.provider) : null,
+    providers: saved.providers.map(reveal),
+  };
 }
 
-export async function deleteEmailProvider(ctx: Context, accountId: string, appId: string) {
+/** Removes one provider (without an id: the primary; the next one becomes the primary). */
+export async function deleteEmailProvider(
+  ctx: Context,
+  accountId: string,
+  appId: string,
+  providerId?: string,
+) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
-  const existing = await findProvider(ctx, appId);
+  const existing =
+    providerId === undefined ? await findProvider(ctx, appId) : await requireProvider(ctx, appId, providerId);
   if (!existing) return;
   await ctx.db.transaction(async (tx) => {
-    await tx.delete(emailProviders).where(eq(emailProviders.appId, appId));
+    await tx.delete(emailProviders).where(eq(emailProviders.id, existing.id));
     await recordAudit(
       tx,
       {
@@ -183,18 +256,58 @@ export async function deleteEmailProvider(ctx: Context, accountId: string, appId
         action: "email_provider.deleted",
         targetType: "app",
         targetId: appId,
-        changes: { type: existing.type, senderEmail: existing.senderEmail },
+        changes: { providerId: existing.id, type: existing.type, senderEmail: existing.senderEmail },
       },
       ctx.now(),
     );
   });
-  // Emails waiting for the deleted provider go out through the default sender now.
+  // Emails waiting for the deleted provider go out through the next one (or the default sender) now.
   await releaseWaitingDeliveries(ctx, appId);
 }
 
-export async function recordLastTest(ctx: Context, appId: string, version: number, result: TestResult) {
+/** Puts the app's providers in a new order; `order` must name each of them exactly once. */
+export async function reorderEmailProviders(ctx: Context, accountId: string, appId: string, order: string[]) {
+  const app = await requireApp(ctx.db, accountId, appId, "admin");
+  if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
+  const rows = await listProviders(ctx, appId);
+  const ids = new Set(rows.map((r) => r.id));
+  if (order.length !== ids.size || new Set(order).size !== order.length || !order.every((id) => ids.has(id)))
+    throw invalid(
+      "order_mismatch",
+      `order must list each of this app's ${ids.size} provider ids exactly once (as GET /api/apps/${appId}/email-providers returns them).`,
+      "order",
+    );
+  const before = rows.map((r) => r.id);
+  if (before.every((id, i) => id === order[i])) return getEmailProvider(ctx, accountId, appId);
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(emailProviders)
+      .set({
+        position: sql`array_position(${sql.param(order)}::text[], ${emailProviders.id}) - 1`,
+      })
+      .where(and(eq(emailProviders.appId, appId), inArray(emailProviders.id, order)));
+    await recordAudit(
+      tx,
+      {
+        workspaceId: app.workspaceId,
+        actorAccountId: accountId,
+        action: "email_provider.reordered",
+        targetType: "app",
+        targetId: appId,
+        changes: { order: { from: before, to: order } },
+      },
+      ctx.now(),
+    );
+  });
+  ctx.log.info({ appId, order }, "email providers reordered");
+  // A provider now ahead of a failing one may take the waiting emails at once.
+  await releaseWaitingDeliveries(ctx, appId);
+  return getEmailProvider(ctx, accountId, appId);
+}
+
+export async function recordLastTest(ctx: Context, providerId: string, version: number, result: TestResult) {
   await ctx.db
     .update(emailProviders)
     .set({ lastTest: result })
-    .where(and(eq(emailProviders.appId, appId), eq(emailProviders.version, version)));
+    .where(and(eq(emailProviders.id, providerId), eq(emailProviders.version, version)));
 }

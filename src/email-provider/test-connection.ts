@@ -17,7 +17,14 @@ import { kindOfBody, kindOfRow, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { openSecrets, providerSecretContext } from "./secrets.ts";
-import { FEATURE, featureLocked, findProvider, recordLastTest, type TestResult } from "./service.ts";
+import {
+  FEATURE,
+  featureLocked,
+  findProvider,
+  recordLastTest,
+  requireProvider,
+  type TestResult,
+} from "./service.ts";
 import { checkSender, prepareBody, resolveSecrets } from "./validation.ts";
 
 /** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
@@ -40,7 +47,7 @@ export async function testEmailProvider(
   env: KindEnvironment,
   account: Account,
   appId: string,
-  input: { config?: ProviderBody | undefined; sendTo?: string | undefined },
+  input: { config?: ProviderBody | undefined; sendTo?: string | undefined; providerId?: string | undefined },
 ): Promise<TestResult> {
   const app = await requireApp(ctx.db, account.id, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
@@ -66,7 +73,10 @@ export async function testEmailProvider(
     ),
   );
 
-  const existing = await findProvider(ctx, appId);
+  const existing =
+    input.providerId === undefined
+      ? await findProvider(ctx, appId)
+      : await requireProvider(ctx, appId, input.providerId);
   let kind: ProviderKind;
   let settings: object;
   let secrets: Record<string, string>;
@@ -121,10 +131,10 @@ export async function testEmailProvider(
   const failed = steps.find((s) => s.outcome === "failed");
   const result: TestResult = { ok: !failed, testedAt: ctx.now().toISOString(), steps };
   if (!input.config && existing) {
-    await recordLastTest(ctx, appId, existing.version, result);
-    if (!failed) await recordHealth(ctx, appId, existing.version, { ok: true });
+    await recordLastTest(ctx, existing.id, existing.version, result);
+    if (!failed) await recordHealth(ctx, existing, existing.version, { ok: true });
     else if (failed.errorClass && blameOf(failed.errorClass) === "provider") {
-      await recordHealth(ctx, appId, existing.version, {
+      await recordHealth(ctx, existing, existing.version, {
         ok: false,
         reason: failed.detail ?? "The connection test failed.",
         cause: failed.errorClass,
@@ -142,6 +152,7 @@ export async function testEmailProvider(
       changes: {
         ok: result.ok,
         saved: !input.config,
+        ...(!input.config && existing ? { providerId: existing.id } : {}),
         ...(failed ? { failedStep: failed.name } : {}),
         ...(input.sendTo ? { testEmail: true } : {}),
       },

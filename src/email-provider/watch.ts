@@ -80,7 +80,7 @@ const probeDue = (now: Date) => or(isNull(emailProviders.nextProbeAt), lte(email
  */
 export async function probeDueProviders(ctx: Context, env: KindEnvironment): Promise<number> {
   const due = await ctx.db
-    .select({ appId: emailProviders.appId, version: emailProviders.version })
+    .select({ id: emailProviders.id, appId: emailProviders.appId, version: emailProviders.version })
     .from(emailProviders)
     .where(and(eq(emailProviders.health, "failing"), eq(emailProviders.enabled, true), probeDue(ctx.now())))
     .limit(PROBES_PER_TICK);
@@ -88,21 +88,25 @@ export async function probeDueProviders(ctx: Context, env: KindEnvironment): Pro
   const queue = [...due];
   const probeNext = async (): Promise<void> => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      if (await probeOne(ctx, env, next.appId, next.version)) probed++;
+      if (await probeOne(ctx, env, next)) probed++;
     }
   };
   await Promise.all(Array.from({ length: Math.min(PROBES_AT_ONCE, queue.length) }, probeNext));
   return probed;
 }
 
-async function probeOne(ctx: Context, env: KindEnvironment, appId: string, version: number) {
+async function probeOne(
+  ctx: Context,
+  env: KindEnvironment,
+  { id, appId, version }: { id: string; appId: string; version: number },
+) {
   const now = ctx.now();
   const [row] = await ctx.db
     .update(emailProviders)
     .set({ nextProbeAt: nextProbeAt(ctx.config, now) })
     .where(
       and(
-        eq(emailProviders.appId, appId),
+        eq(emailProviders.id, id),
         eq(emailProviders.version, version),
         eq(emailProviders.health, "failing"),
         eq(emailProviders.enabled, true),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWLIST, basicBody } from "../email-provider/support.ts";
 import {
   backends,
   OPERATOR_TOKEN,
@@ -85,6 +86,7 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
   let t: TestPostern;
   let session: Session;
   let app: { id: string; publishableKey: string };
+  let providerId: string;
   let operations: Operation[];
   let documented: string[];
 
@@ -93,10 +95,18 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
       POSTERN_LIMIT_IP_PER_HOUR: "100000",
       POSTERN_LIMIT_ADDRESS_PER_MINUTE: "100000",
       POSTERN_LIMIT_ADDRESS_PER_HOUR: "100000",
+      ...ALLOWLIST,
     });
     session = await t.signIn("fuzz@example.com");
     app = await t.createApp(session);
     await t.unlock(session.workspaceId);
+    // A saved provider, so the routes that address one by id reach their body checks.
+    const saved = await t.request("PUT", `/api/apps/${app.id}/email-provider`, {
+      session,
+      body: basicBody(2525),
+    });
+    expect(saved.status).toBe(200);
+    providerId = (saved.body.provider as { id: string }).id;
     const doc = (await t.request("GET", "/openapi.json")).body as unknown as OpenApi;
     documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
@@ -133,6 +143,7 @@ describe.each(backends)("bad input on every route gets a 4xx problem and changes
     appId: () => app.id,
     accountId: () => session.accountId,
     deliveryId: () => "dlv_missing",
+    providerId: () => providerId,
     locale: () => "de",
     uid: () => "no-such-interaction",
   };

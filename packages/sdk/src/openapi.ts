@@ -2926,8 +2926,17 @@ export interface paths {
                       durationMs: number;
                       /** @enum {string} */
                       route: "default" | "custom";
-                      /** @enum {string} */
-                      outcome: "sent" | "retry" | "failed";
+                      /** @description The custom provider this attempt went through (absent: the default sender) */
+                      provider?: {
+                        id: string;
+                        type: string;
+                        label: string;
+                      };
+                      /**
+                       * @description moved-on: this provider could not send (a provider-level failure or a paused sending limit), so the email went on to the next provider at once
+                       * @enum {string}
+                       */
+                      outcome: "sent" | "retry" | "failed" | "moved-on";
                       errorClass?: string;
                       /** @description The server's reply line; never contains credentials */
                       smtpReply?: string;
@@ -3080,8 +3089,17 @@ export interface paths {
                   durationMs: number;
                   /** @enum {string} */
                   route: "default" | "custom";
-                  /** @enum {string} */
-                  outcome: "sent" | "retry" | "failed";
+                  /** @description The custom provider this attempt went through (absent: the default sender) */
+                  provider?: {
+                    id: string;
+                    type: string;
+                    label: string;
+                  };
+                  /**
+                   * @description moved-on: this provider could not send (a provider-level failure or a paused sending limit), so the email went on to the next provider at once
+                   * @enum {string}
+                   */
+                  outcome: "sent" | "retry" | "failed" | "moved-on";
                   errorClass?: string;
                   /** @description The server's reply line; never contains credentials */
                   smtpReply?: string;
@@ -3235,8 +3253,17 @@ export interface paths {
                   durationMs: number;
                   /** @enum {string} */
                   route: "default" | "custom";
-                  /** @enum {string} */
-                  outcome: "sent" | "retry" | "failed";
+                  /** @description The custom provider this attempt went through (absent: the default sender) */
+                  provider?: {
+                    id: string;
+                    type: string;
+                    label: string;
+                  };
+                  /**
+                   * @description moved-on: this provider could not send (a provider-level failure or a paused sending limit), so the email went on to the next provider at once
+                   * @enum {string}
+                   */
+                  outcome: "sent" | "retry" | "failed" | "moved-on";
                   errorClass?: string;
                   /** @description The server's reply line; never contains credentials */
                   smtpReply?: string;
@@ -3517,7 +3544,14 @@ export interface paths {
             "application/json": {
               locked: boolean;
               defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
               provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
                 type: string;
                 senderEmail: string;
                 senderName: string | null;
@@ -3628,6 +3662,124 @@ export interface paths {
                 /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
                 previousSigningSecretValidUntil?: string | null;
               }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
             };
           };
         };
@@ -3719,7 +3871,7 @@ export interface paths {
     };
     /**
      * Configure the custom email provider (owners and admins; the feature must be unlocked)
-     * @description Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.
+     * @description Saves the primary provider (the first the app's login emails try). Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.
      */
     put: {
       parameters: {
@@ -3848,7 +4000,14 @@ export interface paths {
             "application/json": {
               locked: boolean;
               defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
               provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
                 type: string;
                 senderEmail: string;
                 senderName: string | null;
@@ -3959,6 +4118,124 @@ export interface paths {
                 /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
                 previousSigningSecretValidUntil?: string | null;
               }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
             };
           };
         };
@@ -4048,7 +4325,7 @@ export interface paths {
         };
       };
     };
-    /** Remove the custom provider: login emails go back to the default sender */
+    /** Remove the primary provider: the next one becomes the primary, or without one login emails go back to the default sender */
     delete: {
       parameters: {
         path: {
@@ -4172,7 +4449,14 @@ export interface paths {
             "application/json": {
               locked: boolean;
               defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
               provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
                 type: string;
                 senderEmail: string;
                 senderName: string | null;
@@ -4283,6 +4567,124 @@ export interface paths {
                 /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
                 previousSigningSecretValidUntil?: string | null;
               }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
             };
           };
         };
@@ -4382,6 +4784,2300 @@ export interface paths {
       parameters: {
         path: {
           appId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            config?: ({
+              /** @enum {string} */
+              type: "smtp_basic";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              host: string;
+              port: number;
+              /** @enum {string} */
+              security: "starttls" | "tls" | "none";
+              username: string;
+              password?: string;
+            }) | (OneOf<[{
+              /** @enum {string} */
+              type: "smtp_oauth";
+              /** @enum {string} */
+              provider: "microsoft";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              clientId: string;
+              /**
+               * @description Which credential Postern presents first (default secret); a stored other one is tried after it
+               * @enum {string}
+               */
+              credential?: "secret" | "certificate";
+              clientSecret?: string;
+              /** Format: date */
+              clientSecretExpiresOn?: string | null;
+              /** @description True: Postern creates a key pair and a self-signed certificate; the private key never leaves it */
+              generateCertificate?: boolean;
+              certificatePem?: string;
+              privateKeyPem?: string;
+              /** @description True: drop the stored credential of the other kind (the end of a rotation) */
+              removeOtherCredential?: boolean;
+              tenantId: string;
+              /**
+               * @description How login emails go to Microsoft 365; default smtp
+               * @enum {string}
+               */
+              transport?: "smtp" | "graph";
+            }, {
+              /** @enum {string} */
+              type: "smtp_oauth";
+              /** @enum {string} */
+              provider: "google";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+              serviceAccountKey?: string;
+            }]>) | ({
+              /** @enum {string} */
+              type: "ses";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              region: string;
+              /**
+               * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+               * @enum {string}
+               */
+              credentials?: "keys" | "environment";
+              accessKeyId?: string;
+              secretAccessKey?: string;
+              configurationSet?: string | null;
+            }) | ({
+              /** @enum {string} */
+              type: "mailgun";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              domain: string;
+              /** @enum {string} */
+              region: "us" | "eu";
+              apiKey?: string;
+            }) | ({
+              /** @enum {string} */
+              type: "sendgrid";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
+              euDataResidency?: boolean;
+            }) | ({
+              /** @enum {string} */
+              type: "postmark";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              serverToken?: string;
+              messageStream?: string;
+            }) | ({
+              /** @enum {string} */
+              type: "resend";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              apiKey?: string;
+            }) | ({
+              /** @enum {string} */
+              type: "webhook";
+              senderEmail: string;
+              senderName?: string | null;
+              fallbackToDefault?: boolean;
+              /** Format: uri */
+              url: string;
+              /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
+              rotateSigningSecret?: boolean;
+            });
+            /** @description The address of a member of the app's workspace (others: 400 send_to_not_member) */
+            sendTo?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              ok: boolean;
+              testedAt: string;
+              steps: ({
+                  /** @enum {string} */
+                  name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                  /** @enum {string} */
+                  outcome: "ok" | "failed" | "skipped";
+                  durationMs: number;
+                  detail?: string;
+                  hint?: string;
+                  errorClass?: string;
+                  smtpReply?: string;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-providers": {
+    /** The app's providers in the order login emails try them (the same answer as GET /email-provider) */
+    get: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
+              provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
+                host?: string;
+                port?: number;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
+                username?: string;
+                passwordSet?: boolean;
+                provider?: "microsoft" | string;
+                tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
+                clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                credentials?: (({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[]) | ("keys" | "environment");
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
+                euDataResidency?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
+              }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Add a provider after the others (owners and admins; at most 5 per app)
+     * @description A login email moves to the next provider only when one cannot send for the provider's sake (credentials, connection, TLS, an outage or HTTP 5xx, quota or throttling, a sending limit with no room), never for the recipient's, and within its login's expiry. Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.
+     */
+    post: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": ({
+            /** @enum {string} */
+            type: "smtp_basic";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            host: string;
+            port: number;
+            /** @enum {string} */
+            security: "starttls" | "tls" | "none";
+            username: string;
+            password?: string;
+          }) | (OneOf<[{
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "microsoft";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            clientId: string;
+            /**
+             * @description Which credential Postern presents first (default secret); a stored other one is tried after it
+             * @enum {string}
+             */
+            credential?: "secret" | "certificate";
+            clientSecret?: string;
+            /** Format: date */
+            clientSecretExpiresOn?: string | null;
+            /** @description True: Postern creates a key pair and a self-signed certificate; the private key never leaves it */
+            generateCertificate?: boolean;
+            certificatePem?: string;
+            privateKeyPem?: string;
+            /** @description True: drop the stored credential of the other kind (the end of a rotation) */
+            removeOtherCredential?: boolean;
+            tenantId: string;
+            /**
+             * @description How login emails go to Microsoft 365; default smtp
+             * @enum {string}
+             */
+            transport?: "smtp" | "graph";
+          }, {
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "google";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+            serviceAccountKey?: string;
+          }]>) | ({
+            /** @enum {string} */
+            type: "ses";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            region: string;
+            /**
+             * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+             * @enum {string}
+             */
+            credentials?: "keys" | "environment";
+            accessKeyId?: string;
+            secretAccessKey?: string;
+            configurationSet?: string | null;
+          }) | ({
+            /** @enum {string} */
+            type: "mailgun";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            domain: string;
+            /** @enum {string} */
+            region: "us" | "eu";
+            apiKey?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "sendgrid";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+            euDataResidency?: boolean;
+          }) | ({
+            /** @enum {string} */
+            type: "postmark";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            serverToken?: string;
+            messageStream?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "resend";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "webhook";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** Format: uri */
+            url: string;
+            /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
+            rotateSigningSecret?: boolean;
+          });
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
+              provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
+                host?: string;
+                port?: number;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
+                username?: string;
+                passwordSet?: boolean;
+                provider?: "microsoft" | string;
+                tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
+                clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                credentials?: (({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[]) | ("keys" | "environment");
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
+                euDataResidency?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
+              }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-providers/order": {
+    /** Put the app's providers in a new order (owners and admins); the first becomes the primary */
+    put: {
+      parameters: {
+        path: {
+          appId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /** @description Every provider id of the app, each once, first to last */
+            order: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
+              provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
+                host?: string;
+                port?: number;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
+                username?: string;
+                passwordSet?: boolean;
+                provider?: "microsoft" | string;
+                tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
+                clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                credentials?: (({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[]) | ("keys" | "environment");
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
+                euDataResidency?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
+              }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-providers/{providerId}": {
+    /**
+     * Change one of the app's providers (owners and admins)
+     * @description Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.
+     */
+    put: {
+      parameters: {
+        path: {
+          appId: string;
+          providerId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": ({
+            /** @enum {string} */
+            type: "smtp_basic";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            host: string;
+            port: number;
+            /** @enum {string} */
+            security: "starttls" | "tls" | "none";
+            username: string;
+            password?: string;
+          }) | (OneOf<[{
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "microsoft";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            clientId: string;
+            /**
+             * @description Which credential Postern presents first (default secret); a stored other one is tried after it
+             * @enum {string}
+             */
+            credential?: "secret" | "certificate";
+            clientSecret?: string;
+            /** Format: date */
+            clientSecretExpiresOn?: string | null;
+            /** @description True: Postern creates a key pair and a self-signed certificate; the private key never leaves it */
+            generateCertificate?: boolean;
+            certificatePem?: string;
+            privateKeyPem?: string;
+            /** @description True: drop the stored credential of the other kind (the end of a rotation) */
+            removeOtherCredential?: boolean;
+            tenantId: string;
+            /**
+             * @description How login emails go to Microsoft 365; default smtp
+             * @enum {string}
+             */
+            transport?: "smtp" | "graph";
+          }, {
+            /** @enum {string} */
+            type: "smtp_oauth";
+            /** @enum {string} */
+            provider: "google";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** @description The service account's JSON key file, as downloaded from the Google Cloud console (write-only) */
+            serviceAccountKey?: string;
+          }]>) | ({
+            /** @enum {string} */
+            type: "ses";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            region: string;
+            /**
+             * @description keys (default): an IAM access key; environment: the Postern process's own AWS credentials
+             * @enum {string}
+             */
+            credentials?: "keys" | "environment";
+            accessKeyId?: string;
+            secretAccessKey?: string;
+            configurationSet?: string | null;
+          }) | ({
+            /** @enum {string} */
+            type: "mailgun";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            domain: string;
+            /** @enum {string} */
+            region: "us" | "eu";
+            apiKey?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "sendgrid";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+            euDataResidency?: boolean;
+          }) | ({
+            /** @enum {string} */
+            type: "postmark";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            serverToken?: string;
+            messageStream?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "resend";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            apiKey?: string;
+          }) | ({
+            /** @enum {string} */
+            type: "webhook";
+            senderEmail: string;
+            senderName?: string | null;
+            fallbackToDefault?: boolean;
+            /** Format: uri */
+            url: string;
+            /** @description True: Postern creates a new signing secret, shown once in this response (provider.revealedOnce.signingSecret); the current one keeps signing beside it for 24 hours */
+            rotateSigningSecret?: boolean;
+          });
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
+              provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
+                host?: string;
+                port?: number;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
+                username?: string;
+                passwordSet?: boolean;
+                provider?: "microsoft" | string;
+                tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
+                clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                credentials?: (({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[]) | ("keys" | "environment");
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
+                euDataResidency?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
+              }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /** Remove one provider; the ones after it move up */
+    delete: {
+      parameters: {
+        path: {
+          appId: string;
+          providerId: string;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        204: {
+          content: {
+            "application/json": null;
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Disable or re-enable one provider without deleting it (owners and admins)
+     * @description A disabled provider is passed over: login emails go to the next one (or, with none left, the default sender).
+     */
+    patch: {
+      parameters: {
+        path: {
+          appId: string;
+          providerId: string;
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            enabled: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          content: {
+            "application/json": {
+              locked: boolean;
+              defaultSender: string;
+              /** @description The primary provider (null: the default sender) */
+              provider: ({
+                /** @description The provider's id, for the /email-providers/{providerId} routes */
+                id: string;
+                /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                position: number;
+                /** @description Its kind and sender, as the delivery log names it */
+                label: string;
+                type: string;
+                senderEmail: string;
+                senderName: string | null;
+                effectiveSenderName: string;
+                fallbackToDefault: boolean;
+                /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                enabled: boolean;
+                health: {
+                  /** @enum {string} */
+                  status: "unknown" | "working" | "failing";
+                  reason: string | null;
+                  /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                  cause: string | null;
+                  /** @description The same as `since` (kept for earlier clients) */
+                  at: string | null;
+                  /** @description When the current state began */
+                  since: string | null;
+                  /** @description The last probe, test or failed send */
+                  checkedAt: string | null;
+                  /** @description While failing: when the next scheduled probe is due */
+                  nextCheckAt: string | null;
+                  /** @description What happens to login emails in the current state */
+                  emails: string;
+                  /** @description What happens to login emails whenever this provider fails */
+                  ifItFails: string;
+                };
+                lastTest: ({
+                  ok: boolean;
+                  testedAt: string;
+                  steps: ({
+                      /** @enum {string} */
+                      name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                      /** @enum {string} */
+                      outcome: "ok" | "failed" | "skipped";
+                      durationMs: number;
+                      detail?: string;
+                      hint?: string;
+                      errorClass?: string;
+                      smtpReply?: string;
+                    })[];
+                }) | null;
+                version: number;
+                updatedAt: string;
+                updatedBy: {
+                  id: string;
+                  email: string;
+                } | null;
+                /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                revealedOnce?: {
+                  [key: string]: string;
+                };
+                host?: string;
+                port?: number;
+                /** @enum {string} */
+                security?: "starttls" | "tls" | "none";
+                username?: string;
+                passwordSet?: boolean;
+                provider?: "microsoft" | string;
+                tenantId?: string;
+                clientId?: string;
+                /** @enum {string} */
+                transport?: "smtp" | "graph";
+                /** @enum {string} */
+                credential?: "secret" | "certificate";
+                clientSecretSet?: boolean;
+                clientSecretExpiresOn?: string | null;
+                privateKeySet?: boolean;
+                /** @description The public certificate to upload to the app registration */
+                certificatePem?: string | null;
+                certificate?: {
+                  thumbprintSha1: string;
+                  thumbprintSha256: string;
+                  notAfter: string;
+                  daysLeft: number;
+                } | null;
+                credentials?: (({
+                    /** @enum {string} */
+                    kind: "secret" | "certificate";
+                    primary: boolean;
+                    expiresAt: string | null;
+                    daysLeft: number | null;
+                    /** @enum {string} */
+                    state: "ok" | "expiring" | "expired" | "unknown";
+                  })[]) | ("keys" | "environment");
+                warnings?: {
+                    code: string;
+                    field?: string;
+                    message: string;
+                  }[];
+                /** @description The service account's client_email */
+                clientEmail?: string;
+                /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                keyId?: string;
+                serviceAccountKeySet?: boolean;
+                region?: string;
+                accessKeyId?: string | null;
+                configurationSet?: string | null;
+                secretAccessKeySet?: boolean;
+                domain?: string;
+                apiKeySet?: boolean;
+                euDataResidency?: boolean;
+                messageStream?: string;
+                serverTokenSet?: boolean;
+                url?: string;
+                signingSecretSet?: boolean;
+                /** @description When the signing secret in use was created */
+                signingSecretCreatedAt?: string;
+                /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                previousSigningSecretValidUntil?: string | null;
+              }) | null;
+              /** @description Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake */
+              providers: ({
+                  /** @description The provider's id, for the /email-providers/{providerId} routes */
+                  id: string;
+                  /** @description Its place in the order login emails try the app's providers (0: the primary) */
+                  position: number;
+                  /** @description Its kind and sender, as the delivery log names it */
+                  label: string;
+                  type: string;
+                  senderEmail: string;
+                  senderName: string | null;
+                  effectiveSenderName: string;
+                  fallbackToDefault: boolean;
+                  /** @description False: switched off; login emails go through the default sender and nothing probes it */
+                  enabled: boolean;
+                  health: {
+                    /** @enum {string} */
+                    status: "unknown" | "working" | "failing";
+                    reason: string | null;
+                    /** @description While failing: the error class of the failure (auth, network, timeout, tls, token, blocked, …) */
+                    cause: string | null;
+                    /** @description The same as `since` (kept for earlier clients) */
+                    at: string | null;
+                    /** @description When the current state began */
+                    since: string | null;
+                    /** @description The last probe, test or failed send */
+                    checkedAt: string | null;
+                    /** @description While failing: when the next scheduled probe is due */
+                    nextCheckAt: string | null;
+                    /** @description What happens to login emails in the current state */
+                    emails: string;
+                    /** @description What happens to login emails whenever this provider fails */
+                    ifItFails: string;
+                  };
+                  lastTest: ({
+                    ok: boolean;
+                    testedAt: string;
+                    steps: ({
+                        /** @enum {string} */
+                        name: "token" | "permission" | "resolve" | "connect" | "tls" | "ehlo" | "authenticate" | "send";
+                        /** @enum {string} */
+                        outcome: "ok" | "failed" | "skipped";
+                        durationMs: number;
+                        detail?: string;
+                        hint?: string;
+                        errorClass?: string;
+                        smtpReply?: string;
+                      })[];
+                  }) | null;
+                  version: number;
+                  updatedAt: string;
+                  updatedBy: {
+                    id: string;
+                    email: string;
+                  } | null;
+                  /** @description Only in the answer to the save that created them: values Postern made for you to copy now (a webhook's signingSecret), never shown again */
+                  revealedOnce?: {
+                    [key: string]: string;
+                  };
+                  host?: string;
+                  port?: number;
+                  /** @enum {string} */
+                  security?: "starttls" | "tls" | "none";
+                  username?: string;
+                  passwordSet?: boolean;
+                  provider?: "microsoft" | string;
+                  tenantId?: string;
+                  clientId?: string;
+                  /** @enum {string} */
+                  transport?: "smtp" | "graph";
+                  /** @enum {string} */
+                  credential?: "secret" | "certificate";
+                  clientSecretSet?: boolean;
+                  clientSecretExpiresOn?: string | null;
+                  privateKeySet?: boolean;
+                  /** @description The public certificate to upload to the app registration */
+                  certificatePem?: string | null;
+                  certificate?: {
+                    thumbprintSha1: string;
+                    thumbprintSha256: string;
+                    notAfter: string;
+                    daysLeft: number;
+                  } | null;
+                  credentials?: (({
+                      /** @enum {string} */
+                      kind: "secret" | "certificate";
+                      primary: boolean;
+                      expiresAt: string | null;
+                      daysLeft: number | null;
+                      /** @enum {string} */
+                      state: "ok" | "expiring" | "expired" | "unknown";
+                    })[]) | ("keys" | "environment");
+                  warnings?: {
+                      code: string;
+                      field?: string;
+                      message: string;
+                    }[];
+                  /** @description The service account's client_email */
+                  clientEmail?: string;
+                  /** @description The key's private_key_id, as the Cloud console lists it under Keys */
+                  keyId?: string;
+                  serviceAccountKeySet?: boolean;
+                  region?: string;
+                  accessKeyId?: string | null;
+                  configurationSet?: string | null;
+                  secretAccessKeySet?: boolean;
+                  domain?: string;
+                  apiKeySet?: boolean;
+                  euDataResidency?: boolean;
+                  messageStream?: string;
+                  serverTokenSet?: boolean;
+                  url?: string;
+                  signingSecretSet?: boolean;
+                  /** @description When the signing secret in use was created */
+                  signingSecretCreatedAt?: string;
+                  /** @description After a rotation: until when the previous secret signs too (both signatures are sent) */
+                  previousSigningSecretValidUntil?: string | null;
+                })[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        403: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        404: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        409: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description Default Response */
+        429: {
+          content: {
+            "application/json": {
+              type: string;
+              title: string;
+              status: number;
+              code: string;
+              detail: string;
+              field?: string;
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+    };
+  };
+  "/api/apps/{appId}/email-providers/{providerId}/test": {
+    /**
+     * Test one saved provider, or unsaved changes to it; optionally send a test email
+     * @description A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.
+     */
+    post: {
+      parameters: {
+        path: {
+          appId: string;
+          providerId: string;
         };
       };
       requestBody: {

@@ -92,7 +92,15 @@ const attempt = z.object({
   at: z.string(),
   durationMs: z.number(),
   route: z.enum(routes),
-  outcome: z.enum(["sent", "retry", "failed"]),
+  provider: z
+    .object({ id: z.string(), type: z.string(), label: z.string() })
+    .optional()
+    .describe("The custom provider this attempt went through (absent: the default sender)"),
+  outcome: z
+    .enum(["sent", "retry", "failed", "moved-on"])
+    .describe(
+      "moved-on: this provider could not send (a provider-level failure or a paused sending limit), so the email went on to the next provider at once",
+    ),
   errorClass: z.string().optional(),
   smtpReply: z.string().optional().describe("The server's reply line; never contains credentials"),
   message: z.string().optional(),

@@ -6,7 +6,13 @@ import { setEmailProviderEnabled } from "../../email-provider/enablement.ts";
 import { formFieldSchema } from "../../email-provider/kinds/form.ts";
 import { providerBodySchema, providerForms, providerViewFields } from "../../email-provider/kinds/index.ts";
 import type { KindEnvironment } from "../../email-provider/kinds/kind.ts";
-import { deleteEmailProvider, getEmailProvider, saveEmailProvider } from "../../email-provider/service.ts";
+import {
+  deleteEmailProvider,
+  getEmailProvider,
+  MAX_PROVIDERS_PER_APP,
+  reorderEmailProviders,
+  saveEmailProvider,
+} from "../../email-provider/service.ts";
 import { testEmailProvider } from "../../email-provider/test-connection.ts";
 import { STEP_NAMES } from "../../mail/test-steps.ts";
 import { sessionGuard } from "../auth.ts";
@@ -40,6 +46,11 @@ const step = z.object({
 const testResult = z.object({ ok: z.boolean(), testedAt: z.string(), steps: z.array(step) });
 /** Secrets never appear: `passwordSet` / `clientSecretSet` say one is stored. */
 const providerView = z.object({
+  id: z.string().describe("The provider's id, for the /email-providers/{providerId} routes"),
+  position: z
+    .number()
+    .describe("Its place in the order login emails try the app's providers (0: the primary)"),
+  label: z.string().describe("Its kind and sender, as the delivery log names it"),
   type: z.string(),
   senderEmail: z.string(),
   senderName: z.string().nullable(),
@@ -65,9 +76,23 @@ const providerView = z.object({
 const providerState = z.object({
   locked: z.boolean(),
   defaultSender: z.string(),
-  provider: providerView.nullable(),
+  provider: providerView.nullable().describe("The primary provider (null: the default sender)"),
+  providers: z
+    .array(providerView)
+    .describe(
+      "Every provider in the order login emails try them; an email moves on only when one cannot send for the provider's sake",
+    ),
 });
 const params = z.strictObject({ appId: idSchema });
+const providerParams = z.strictObject({ appId: idSchema, providerId: idSchema });
+const saveDescription =
+  "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.";
+const testBody = z.strictObject({
+  config: providerBodySchema.optional(),
+  sendTo: emailAddressSchema
+    .optional()
+    .describe("The address of a member of the app's workspace (others: 400 send_to_not_member)"),
+});
 const providerKindForms = z.object({
   kinds: z.array(
     z.object({
@@ -122,8 +147,7 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
         schema: {
           tags,
           summary: "Configure the custom email provider (owners and admins; the feature must be unlocked)",
-          description:
-            "Omitting the password (or clientSecret) keeps the stored one only while the destination is unchanged; otherwise it is `secret_required`. Validation is one pass: a 400 lists every invalid field in `errors` (each with `field`, `code` and `message`), schema errors and environment checks such as a private host together; `code` and `field` name the first.",
+          description: `Saves the primary provider (the first the app's login emails try). ${saveDescription}`,
           params,
           body: providerBodySchema,
           response: { 200: providerState, ...problems },
@@ -158,7 +182,8 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
       {
         schema: {
           tags,
-          summary: "Remove the custom provider: login emails go back to the default sender",
+          summary:
+            "Remove the primary provider: the next one becomes the primary, or without one login emails go back to the default sender",
           params,
           response: { 204: z.null(), ...problems },
         },
@@ -179,16 +204,144 @@ export function emailProviderRoutes(ctx: Context, env: KindEnvironment): Fastify
           description:
             "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
           params,
-          body: z.strictObject({
-            config: providerBodySchema.optional(),
-            sendTo: emailAddressSchema
-              .optional()
-              .describe("The address of a member of the app's workspace (others: 400 send_to_not_member)"),
-          }),
+          body: testBody,
           response: { 200: testResult, ...problems },
         },
       },
       async (request) => testEmailProvider(ctx, env, request.account, request.params.appId, request.body),
+    );
+
+    // The ordered chain: each provider by id. The routes above address the primary.
+    app.get(
+      "/api/apps/:appId/email-providers",
+      {
+        schema: {
+          tags,
+          summary:
+            "The app's providers in the order login emails try them (the same answer as GET /email-provider)",
+          params,
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) => getEmailProvider(ctx, request.account.id, request.params.appId),
+    );
+
+    app.post(
+      "/api/apps/:appId/email-providers",
+      {
+        schema: {
+          tags,
+          summary: `Add a provider after the others (owners and admins; at most ${MAX_PROVIDERS_PER_APP} per app)`,
+          description: `A login email moves to the next provider only when one cannot send for the provider's sake (credentials, connection, TLS, an outage or HTTP 5xx, quota or throttling, a sending limit with no room), never for the recipient's, and within its login's expiry. ${saveDescription}`,
+          params,
+          body: providerBodySchema,
+          response: { 200: providerState, ...problems },
+        },
+        validatorCompiler: () => (data) => ({ value: data }),
+      },
+      async (request) =>
+        saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body as unknown, "new"),
+    );
+
+    app.put(
+      "/api/apps/:appId/email-providers/order",
+      {
+        schema: {
+          tags,
+          summary:
+            "Put the app's providers in a new order (owners and admins); the first becomes the primary",
+          params,
+          body: z.strictObject({
+            order: z
+              .array(idSchema)
+              .max(MAX_PROVIDERS_PER_APP)
+              .describe("Every provider id of the app, each once, first to last"),
+          }),
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) =>
+        reorderEmailProviders(ctx, request.account.id, request.params.appId, request.body.order),
+    );
+
+    app.put(
+      "/api/apps/:appId/email-providers/:providerId",
+      {
+        schema: {
+          tags,
+          summary: "Change one of the app's providers (owners and admins)",
+          description: saveDescription,
+          params: providerParams,
+          body: providerBodySchema,
+          response: { 200: providerState, ...problems },
+        },
+        // As for PUT /email-provider: the domain validates the body in one pass; an unknown id is a 404.
+        validatorCompiler: () => (data) => ({ value: data }),
+      },
+      async (request) =>
+        saveEmailProvider(ctx, env, request.account.id, request.params.appId, request.body as unknown, {
+          providerId: request.params.providerId,
+        }),
+    );
+
+    app.patch(
+      "/api/apps/:appId/email-providers/:providerId",
+      {
+        schema: {
+          tags,
+          summary: "Disable or re-enable one provider without deleting it (owners and admins)",
+          description:
+            "A disabled provider is passed over: login emails go to the next one (or, with none left, the default sender).",
+          params: providerParams,
+          body: z.strictObject({ enabled: z.boolean() }),
+          response: { 200: providerState, ...problems },
+        },
+      },
+      async (request) =>
+        setEmailProviderEnabled(
+          ctx,
+          env,
+          request.account.id,
+          request.params.appId,
+          request.body.enabled,
+          request.params.providerId,
+        ),
+    );
+
+    app.delete(
+      "/api/apps/:appId/email-providers/:providerId",
+      {
+        schema: {
+          tags,
+          summary: "Remove one provider; the ones after it move up",
+          params: providerParams,
+          response: { 204: z.null(), ...problems },
+        },
+      },
+      async (request, reply) => {
+        await deleteEmailProvider(ctx, request.account.id, request.params.appId, request.params.providerId);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      "/api/apps/:appId/email-providers/:providerId/test",
+      {
+        schema: {
+          tags,
+          summary: "Test one saved provider, or unsaved changes to it; optionally send a test email",
+          description:
+            "A failed test is still 200, with `ok: false` and the failing step's hint. Rate-limited per app.",
+          params: providerParams,
+          body: testBody,
+          response: { 200: testResult, ...problems },
+        },
+      },
+      async (request) =>
+        testEmailProvider(ctx, env, request.account, request.params.appId, {
+          ...request.body,
+          providerId: request.params.providerId,
+        }),
     );
   };
 }
