@@ -34,11 +34,12 @@ export function RouteLabel({ route }: { route: Route }) {
   );
 }
 
-const outcomeTones = { sent: "success", retry: "warning", failed: "danger" } as const;
+const outcomeTones = { sent: "success", retry: "warning", failed: "danger", "moved-on": "warning" } as const;
 const outcomeLabels: Record<DeliveryAttempt["outcome"], string> = {
   sent: "Sent",
   retry: "Will retry",
   failed: "Failed",
+  "moved-on": "Moved on to the next provider",
 };
 
 export function AttemptOutcomeBadge({ outcome }: { outcome: DeliveryAttempt["outcome"] }) {

@@ -56,7 +56,7 @@ export function EmailProviderPage({ workspace, app }: AppPageProps) {
     setRemoveError(undefined);
     try {
       await api.delete("/api/apps/{appId}/email-provider", { path: { appId: app.id } });
-      state.set({ locked, defaultSender, provider: null });
+      await state.reload();
       setChosen("default");
       setConfirmDefault(false);
     } catch (err) {
