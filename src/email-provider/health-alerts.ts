@@ -3,7 +3,8 @@ import type { Context } from "../context.ts";
 import { emailProviders } from "../db/schema.ts";
 import type { OutgoingEmail } from "../mail/sender.ts";
 import { emailWorkspaceAdmins } from "./admin-alerts.ts";
-import { whileFailing } from "./health.ts";
+import { nextInChain, whileFailing } from "./health.ts";
+import { listProviders, providerLabel } from "./service.ts";
 
 /** At most one alert per provider in this window; a state that changed meanwhile is told after it. */
 export const ALERT_INTERVAL_MS = 3_600_000;
@@ -72,6 +73,7 @@ async function alert(
 ) {
   const since = provider.healthAt?.toISOString() ?? ctx.now().toISOString();
   const failing = provider.health === "failing";
+  const next = nextInChain(await listProviders(ctx, provider.appId), provider, providerLabel);
   const recipients = await emailWorkspaceAdmins(
     ctx,
     provider.appId,
@@ -80,7 +82,7 @@ async function alert(
         ? `The email provider of ${app.name} is failing`
         : `The email provider of ${app.name} works again`,
       text: failing
-        ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, provider.fallbackToDefault, provider.healthCause)}\n\nProvider settings: ${link}\n`
+        ? `The custom email provider of ${app.name} (${provider.senderEmail}) is failing since ${since}.\n\nCause: ${provider.healthReason ?? "the last send failed"}\n\n${whileFailing(ctx.config, next, provider.healthCause)}\n\nProvider settings: ${link}\n`
         : `The custom email provider of ${app.name} (${provider.senderEmail}) works again since ${since}. Login emails go out through it, and the ones that were waiting have been sent.\n\nProvider settings: ${link}\n`,
     }),
     send,

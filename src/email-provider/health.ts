@@ -85,14 +85,15 @@ export const holdsEmails = (cause: string | null): boolean =>
 
 /**
  * What happens to login emails while the provider fails — the router's and the worker's rules
- * (src/email-provider/routing.ts, src/delivery/worker.ts) in words. The dashboard shows this text as
- * it is, so it cannot drift from the code. Without a cause: both cases, for the summary shown before
- * anything failed.
+ * (src/email-provider/routing.ts, src/delivery/worker.ts) in words. `next`: what takes the emails
+ * instead (the next provider in the chain, or the default sender), if anything does. The dashboard
+ * shows this text as it is, so it cannot drift from the code. Without a cause: both cases, for the
+ * summary shown before anything failed.
  */
-export function whileFailing(config: Config, fallbackToDefault: boolean, cause?: string | null): string {
+export function whileFailing(config: Config, next: string | undefined, cause?: string | null): string {
   const probe = every(config.delivery.providerProbeSeconds);
-  if (fallbackToDefault)
-    return `Login emails go out through the default sender while it fails. Postern checks the provider every ${probe} and uses it again as soon as it works.`;
+  if (next)
+    return `Login emails go out through ${next} while it fails. Postern checks the provider every ${probe} and uses it again as soon as it works.`;
   const held = `login emails wait and nothing is sent through it; Postern checks it every ${probe}, and the waiting emails go out as soon as a check, a send, a test or a saved change works.`;
   const retried = `each login email tries again with growing pauses (at most ${every(config.delivery.retryMaxSeconds)} apart), and all go out at once when a check or a send works again.`;
   const expiry = `An email still waiting when its login expires (${CODE_TTL_SECONDS / 60} minutes after it was asked for) is marked expired.`;
@@ -102,14 +103,30 @@ export function whileFailing(config: Config, fallbackToDefault: boolean, cause?:
   return `${rule[0]!.toUpperCase()}${rule.slice(1)} ${expiry}`;
 }
 
+/**
+ * What takes a provider's login emails while it fails: the next enabled provider of its app, or the
+ * default sender when any enabled provider allows it (the router's chain, src/email-provider/routing.ts).
+ */
+export function nextInChain(
+  chain: readonly ProviderRow[],
+  row: Pick<ProviderRow, "id">,
+  labelOf: (row: ProviderRow) => string,
+): string | undefined {
+  const enabled = chain.filter((r) => r.enabled);
+  const at = enabled.findIndex((r) => r.id === row.id);
+  const after = at >= 0 ? enabled[at + 1] : undefined;
+  if (after) return `the next provider, ${labelOf(after)}`;
+  return enabled.some((r) => r.fallbackToDefault) ? "the default sender" : undefined;
+}
+
 /** A provider's health for people: its state, the cause, since when, and what happens to login emails. */
-export function healthView(config: Config, row: ProviderRow) {
+export function healthView(config: Config, row: ProviderRow, next: string | undefined) {
   const since = row.healthAt?.toISOString() ?? null;
-  const ifItFails = whileFailing(config, row.fallbackToDefault);
+  const ifItFails = whileFailing(config, next);
   const emails = !row.enabled
     ? "The provider is disabled: login emails go out through the default sender, and nothing checks the provider until it is enabled again."
     : row.health === "failing"
-      ? whileFailing(config, row.fallbackToDefault, row.healthCause)
+      ? whileFailing(config, next, row.healthCause)
       : row.health === "working"
         ? "Login emails go out through this provider."
         : "Login emails go out through this provider; its health is known after the first send or test.";

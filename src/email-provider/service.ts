@@ -9,7 +9,7 @@ import { DomainError, invalid } from "../errors.ts";
 import type { TestStep } from "../mail/test-steps.ts";
 import { randomId } from "../security/tokens.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
-import { healthView } from "./health.ts";
+import { healthView, nextInChain } from "./health.ts";
 import { kindOfBody, kindOfRow } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
@@ -41,7 +41,7 @@ export interface TestResult {
 export const providerLabel = (row: Pick<ProviderRow, "type" | "settings" | "senderEmail">) =>
   `${kindOfRow(row).form.label} (${row.senderEmail})`;
 
-async function providerView(ctx: Context, row: ProviderRow) {
+async function providerView(ctx: Context, row: ProviderRow, chain: readonly ProviderRow[]) {
   const kind = kindOfRow(row);
   const updatedBy = row.updatedBy ? await getAccount(ctx.db, row.updatedBy) : undefined;
   return {
@@ -55,7 +55,7 @@ async function providerView(ctx: Context, row: ProviderRow) {
     ...kind.view(row.settings, Object.keys(row.sealedSecrets), ctx.now()),
     fallbackToDefault: row.fallbackToDefault,
     enabled: row.enabled,
-    health: healthView(ctx.config, row),
+    health: healthView(ctx.config, row, nextInChain(chain, row, providerLabel)),
     lastTest: (row.lastTest as TestResult | null) ?? null,
     version: row.version,
     updatedAt: row.updatedAt.toISOString(),
@@ -101,7 +101,7 @@ export async function requireProvider(ctx: Context, appId: string, providerId: s
 export async function getEmailProvider(ctx: Context, accountId: string, appId: string) {
   const app = await requireApp(ctx.db, accountId, appId);
   const rows = await listProviders(ctx, appId);
-  const providers = await Promise.all(rows.map((row) => providerView(ctx, row)));
+  const providers = await Promise.all(rows.map((row) => providerView(ctx, row, rows)));
   return {
     locked: !(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE)),
     defaultSender: ctx.config.defaultFrom,
@@ -248,6 +248,17 @@ export async function deleteEmailProvider(
   if (!existing) return;
   await ctx.db.transaction(async (tx) => {
     await tx.delete(emailProviders).where(eq(emailProviders.id, existing.id));
+    // The ones after it move up: the next becomes the primary, positions stay 0, 1, ….
+    const rest = await tx
+      .select({ id: emailProviders.id })
+      .from(emailProviders)
+      .where(eq(emailProviders.appId, appId))
+      .orderBy(asc(emailProviders.position), asc(emailProviders.id));
+    await writeOrder(
+      tx,
+      appId,
+      rest.map((r) => r.id),
+    );
     await recordAudit(
       tx,
       {
@@ -265,6 +276,15 @@ export async function deleteEmailProvider(
   await releaseWaitingDeliveries(ctx, appId);
 }
 
+/** Numbers the app's providers 0, 1, … in the order given, in one statement. */
+async function writeOrder(tx: Pick<Context["db"], "update">, appId: string, order: string[]) {
+  if (order.length === 0) return;
+  await tx
+    .update(emailProviders)
+    .set({ position: sql`array_position(${sql.param(order)}::text[], ${emailProviders.id}) - 1` })
+    .where(and(eq(emailProviders.appId, appId), inArray(emailProviders.id, order)));
+}
+
 /** Puts the app's providers in a new order; `order` must name each of them exactly once. */
 export async function reorderEmailProviders(ctx: Context, accountId: string, appId: string, order: string[]) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
@@ -280,12 +300,7 @@ export async function reorderEmailProviders(ctx: Context, accountId: string, app
   const before = rows.map((r) => r.id);
   if (before.every((id, i) => id === order[i])) return getEmailProvider(ctx, accountId, appId);
   await ctx.db.transaction(async (tx) => {
-    await tx
-      .update(emailProviders)
-      .set({
-        position: sql`array_position(${sql.param(order)}::text[], ${emailProviders.id}) - 1`,
-      })
-      .where(and(eq(emailProviders.appId, appId), inArray(emailProviders.id, order)));
+    await writeOrder(tx, appId, order);
     await recordAudit(
       tx,
       {
