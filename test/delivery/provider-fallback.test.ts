@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWLIST, basicBody, deliveryWhen, sendLogin } from "../email-provider/support.ts";
+import { MAIL_SEND_SCOPE, type SendgridFake, sendgridErrors, startSendgridFake } from "../fakes/sendgrid.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 
@@ -176,5 +177,121 @@ describe.each(backends)("ordered fallback across providers (%s)", (backend) => {
     const all = [...recipients(primary), ...recipients(fallback)];
     expect(all).toHaveLength(sent);
     expect(new Set(all).size).toBe(sent);
+  });
+});
+
+/**
+ * An HTTP email API as the primary: a 429 that pauses its account's lane, and an outage of 503s, each
+ * move the emails on to the SMTP fallback at once instead of making them wait; the API's recovery is
+ * picked up by the next emails.
+ */
+describe.each(backends)("fallback from an HTTP email API (%s)", (backend) => {
+  const SG_KEY = "SG.fallback-account.key0123456789abcdefghijklmnopqrstuvwxyz";
+  let sendgrid: SendgridFake;
+  let fallback: SmtpServerFake;
+  let t: TestPostern;
+  let session: Session;
+  let app: { id: string; publishableKey: string };
+  const deliveredBy = (ids: string[]) =>
+    Promise.all(
+      ids.map(
+        async (id) =>
+          (await deliveryWhen(t, session, app.id, id, (d) => d.status === "sent")) as unknown as Delivery,
+      ),
+    );
+  const logins = async (label: string, n: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(await sendLogin(t, app.publishableKey, `${label}${i}@example.com`));
+    return ids;
+  };
+
+  beforeAll(async () => {
+    sendgrid = await startSendgridFake();
+    sendgrid.addKey(SG_KEY, {
+      scopes: [MAIL_SEND_SCOPE],
+      domains: [{ domain: "acme.example", valid: true }],
+    });
+    fallback = await startSmtpServer({ users: { backup: PASSWORD } });
+    t = await startTestPostern(backend, {
+      ...ALLOWLIST,
+      POSTERN_SENDGRID_API_URL: sendgrid.url,
+      POSTERN_PROVIDER_PROBE_SECONDS: "1",
+      POSTERN_LIMIT_ADDRESS_PER_HOUR: "1000",
+      POSTERN_LIMIT_IP_PER_HOUR: "100000",
+    });
+    session = await t.signIn("owner@example.com");
+    app = await t.createApp(session, { name: "Acme" });
+    await t.unlock(session.workspaceId);
+    const first = await t.request("PUT", `/api/apps/${app.id}/email-provider`, {
+      session,
+      body: { type: "sendgrid", senderEmail: "login@acme.example", apiKey: SG_KEY },
+    });
+    expect(first.status, first.text).toBe(200);
+    const second = await t.request("POST", `/api/apps/${app.id}/email-providers`, {
+      session,
+      body: basicBody(fallback.port, {
+        senderEmail: "backup@acme.example",
+        username: "backup",
+        password: PASSWORD,
+      }),
+    });
+    expect(second.status, second.text).toBe(200);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sendgrid?.close();
+    await fallback?.close();
+  });
+
+  it("moves on while the API's lane is paused by a 429, then returns to it", async () => {
+    const resetAt = Math.ceil(Date.now() / 1000) + 3;
+    sendgrid.failNext(1, sendgridErrors.tooManyRequests(resetAt, 600));
+    // The email that met the 429 goes on at once; the pause it set is heard before the next ones.
+    const [refused] = await deliveredBy(await logins("refused", 1));
+    expect(refused!.sender).toContain("backup@acme.example");
+    expect(refused!.attempts[0]).toMatchObject({ outcome: "moved-on", provider: { type: "sendgrid" } });
+    // While the key's lane is paused, every email goes on without waiting for the reset.
+    const paused = await deliveredBy(await logins("paused", 3));
+    for (const d of paused) {
+      expect(d.sender).toContain("backup@acme.example");
+      expect(d.attempts[0]).toMatchObject({ outcome: "moved-on", provider: { type: "sendgrid" } });
+      expect(d.attempts[0]!.message).toMatch(/sending limit/);
+    }
+    expect(sendgrid.messages).toHaveLength(0);
+
+    // After X-RateLimit-Reset the lane is open again: the API takes the next emails.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, resetAt * 1000 + 1_500 - Date.now())));
+    const after = await deliveredBy(await logins("resumed", 3));
+    expect(after.every((d) => d.sender.includes("login@acme.example"))).toBe(true);
+    expect(sendgrid.messages).toHaveLength(3);
+  });
+
+  it("moves on through an outage of 503s, each email once, and back when it ends", async () => {
+    sendgrid.startOutage(sendgridErrors.serviceUnavailable());
+    const down = await deliveredBy(await logins("down", 4));
+    expect(down.every((d) => d.sender.includes("backup@acme.example"))).toBe(true);
+    const movedOn = down.flatMap((d) => d.attempts.filter((a) => a.outcome === "moved-on"));
+    // The first emails met the 503s and moved on; once SendGrid is marked failing the rest skip it, and say so.
+    expect(movedOn.length).toBeGreaterThanOrEqual(1);
+    expect(movedOn[0]).toMatchObject({ errorClass: "network", provider: { type: "sendgrid" } });
+    const skipped = down.filter((d) => d.attempts.length === 1);
+    for (const d of skipped) expect(d.attempts[0]!.message).toMatch(/Skipped while failing: SendGrid/);
+    sendgrid.endOutage();
+    await waitFor(
+      async () => {
+        const res = await t.request("GET", `/api/apps/${app.id}/email-providers`, { session });
+        return (res.body.providers as ProviderView[])[0]!.health.status === "working" ? true : undefined;
+      },
+      30_000,
+      "SendGrid working again",
+    );
+    const back = await deliveredBy(await logins("back", 3));
+    expect(back.every((d) => d.sender.includes("login@acme.example"))).toBe(true);
+    const all = [
+      ...sendgrid.messages.flatMap((m) => m.to),
+      ...fallback.messages.flatMap((m) => m.envelope.rcptTo),
+    ];
+    expect(all).toHaveLength(1 + 3 + 3 + 4 + 3);
+    expect(new Set(all).size).toBe(all.length);
   });
 });
