@@ -187,7 +187,7 @@ describe.each(backends)("login emails through a Basic Auth SMTP provider (%s)", 
     );
     expect(d.route).toBe("default");
     expect(d.attempts.map((a) => [a.route, a.outcome])).toEqual([
-      ["custom", "retry"],
+      ["custom", "moved-on"],
       ["default", "sent"],
     ]);
     expect(d.attempts[1]!.message).toMatch(/default sender/);
