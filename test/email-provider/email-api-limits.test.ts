@@ -65,9 +65,10 @@ describe.each(backends)("HTTP email API limits and bodies (%s)", (backend) => {
     );
     for (const id of ids) await deliveryWhen(t, owner, app.id, id, (d) => d.status === "sent");
     expect(resend.messages).toHaveLength(12);
-    // Under heavy load the network can still bunch two requests into one of Resend's seconds (the lane
-    // counts per minute-window slot, not per second at the vendor); each 429 pauses the team's lane and
-    // the email goes out after it. Without the lane every request past the second would be refused.
+    // The lane holds Resend's per-second rate across processes (a request counts from its start until its
+    // end). Under heavy load a request delayed on its way can still reach Resend in the same second as a
+    // later one; each such 429 pauses the team's lane and the email goes out after it. Without the lane
+    // every request past the second would be refused.
     expect(resend.throttled).toBeLessThanOrEqual(3);
     // 12 requests at 2 a second take at least 5 s after the first.
     expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);

@@ -223,3 +223,25 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     await only.release(true);
   });
 });
+
+describe("a per-second rate (Resend's, SES's)", () => {
+  it("grants at most that many sends in any second, across two processes, waiting here rather than in the queue", async () => {
+    const limits = { ...limitsFor(10, 600), messagesPerSecond: 2 };
+    // Real clock: the window runs on the database's time, and a wait within the second is a real one.
+    const processesOf = [laneOf(limits, () => new Date()), laneOf(limits, () => new Date())];
+    const grantedAt: number[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const slot = granted(await processesOf[i % 2]!.acquireSlot());
+        grantedAt.push(performance.now());
+        await slot.release(true);
+      }),
+    );
+    grantedAt.sort((a, b) => a - b);
+    expect(grantedAt).toHaveLength(6);
+    // Any three grants span a full second: the third of a second waited for the first to leave it.
+    for (let i = 2; i < grantedAt.length; i++)
+      expect(grantedAt[i]! - grantedAt[i - 2]!).toBeGreaterThanOrEqual(950);
+    expect(errors).toEqual([]);
+  });
+});

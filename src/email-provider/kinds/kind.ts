@@ -47,6 +47,8 @@ export interface SenderLimits {
   key: string;
   maxConnections: number;
   messagesPerMinute: number;
+  /** A vendor's per-second request rate (Resend's 2 a second, SES's maximum send rate), held besides the minute's. */
+  messagesPerSecond?: number;
 }
 
 /** One stored credential's expiry, as the view, /metrics and the weekly warning email show it. */

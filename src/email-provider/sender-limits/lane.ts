@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Db } from "../../db/connection.ts";
 import type { ConnectionGate } from "../../mail/smtp-pool.ts";
 import type { ReplyMeaning, SenderLimits } from "../kinds/kind.ts";
@@ -71,9 +72,15 @@ export class SenderLane implements ConnectionGate {
         return { release: (submitted) => this.finish(messageId, submitted) };
       }
       this.inFlight--;
-      // Only a limit on connections can clear within this process: one of its own sends finishing.
+      if (this.now().getTime() >= deadline) return { waitSeconds: taken.waitSeconds };
+      // The per-second rate frees within the second: wait for it here rather than go back to the queue.
+      if (taken.blockedBy === "second") {
+        await sleep(Math.min(taken.waitMs, deadline - this.now().getTime()));
+        continue;
+      }
+      // Of the rest, only a limit on connections can clear within this process: one of its own sends finishing.
       const ownSendsMayFree = taken.blockedBy === "connections" && this.inFlight > 0;
-      if (!ownSendsMayFree || this.now().getTime() >= deadline) return { waitSeconds: taken.waitSeconds };
+      if (!ownSendsMayFree) return { waitSeconds: taken.waitSeconds };
       await this.changed(deadline - this.now().getTime());
     }
   }

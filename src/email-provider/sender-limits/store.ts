@@ -18,7 +18,9 @@ const CONNECTIONS_BUSY_WAIT_SECONDS = 1;
 
 export type Take =
   | { ok: true; messageId: string | undefined; leaseId: string | undefined }
-  | { ok: false; blockedBy: "pause" | "rate" | "connections"; waitSeconds: number };
+  | { ok: false; blockedBy: "pause" | "rate" | "connections"; waitSeconds: number }
+  /** The per-second rate: room again within the second, so the sender waits here rather than in the queue. */
+  | { ok: false; blockedBy: "second"; waitSeconds: number; waitMs: number };
 
 interface State {
   paused_for: number | null;
@@ -26,6 +28,8 @@ interface State {
   leases: number;
   recent: number;
   window_frees_in: number | null;
+  last_second: number;
+  second_frees_in: number | null;
 }
 
 /**
@@ -54,7 +58,11 @@ export async function takeSlot(
         (select count(*)::int from sender_messages
           where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as recent,
         (select extract(epoch from (min(at) + make_interval(secs => ${WINDOW_SECONDS}) - now()))::float8 from sender_messages
-          where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as window_frees_in`,
+          where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as window_frees_in,
+        (select count(*)::int from sender_messages
+          where sender = ${limits.key} and at > now() - interval '1 second') as last_second,
+        (select extract(epoch from (min(at) + interval '1 second' - now()))::float8 from sender_messages
+          where sender = ${limits.key} and at > now() - interval '1 second') as second_frees_in`,
     );
     if (!state) throw new Error("sender limits query returned nothing");
     // A pause stops new sends; a connection for a send already under way may still open.
@@ -67,6 +75,14 @@ export async function takeSlot(
         blockedBy: "rate",
         waitSeconds: Math.max(1, Math.ceil(state.window_frees_in ?? 1)),
       };
+    }
+    if (
+      want.message &&
+      limits.messagesPerSecond !== undefined &&
+      state.last_second >= limits.messagesPerSecond
+    ) {
+      const waitMs = Math.max(10, Math.ceil((state.second_frees_in ?? 0.1) * 1000));
+      return { ok: false, blockedBy: "second", waitSeconds: 1, waitMs };
     }
     const cap = Math.min(limits.maxConnections, state.cap ?? limits.maxConnections);
     if (want.lease && state.leases >= cap) {

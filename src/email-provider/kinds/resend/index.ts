@@ -93,6 +93,7 @@ export const resend: ProviderKind<ResendBody, ResendSettings> = {
       key: `resend:${settings.laneKey}`,
       maxConnections: requestsPerSecond,
       messagesPerMinute: requestsPerSecond * 60,
+      messagesPerSecond: requestsPerSecond,
     };
   },
   explain: (error, _step, _settings, senderEmail) =>

@@ -222,6 +222,8 @@ export const ses: ProviderKind<SesBody, SesSettings> = {
     key: `ses:${settings.credentials === "keys" ? settings.accessKeyId : "environment"}:${settings.region}`,
     maxConnections: MAX_CONCURRENT,
     messagesPerMinute: Math.max(1, Math.round(operatorOf(env).messagesPerSecond * 60)),
+    // SES's rate is a per-second one: a minute's worth in one burst would be throttled.
+    messagesPerSecond: Math.max(1, Math.floor(operatorOf(env).messagesPerSecond)),
   }),
   explain: (error, _step, settings, senderEmail) => sesHint(error, fixValues(settings, senderEmail)),
 };
