@@ -371,6 +371,20 @@ export const senderMessages = pgTable(
   (t) => [index("sender_messages_by_sender").on(t.sender, t.at)],
 );
 
+/**
+ * Messages handed to a sender with a daily limit (Gmail's 2,000 a day per user, Exchange's 10,000
+ * recipients a day), one row per hour: the last 24 rows are the rolling day.
+ */
+export const senderHourlyCounts = pgTable(
+  "sender_hourly_counts",
+  {
+    sender: text("sender").notNull(),
+    hour: at("hour").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sender, t.hour] })],
+);
+
 /** How an app's login emails look and which language they default to; no row: the defaults. */
 export const appEmailSettings = pgTable("app_email_settings", {
   appId: text("app_id")

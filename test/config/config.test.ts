@@ -20,6 +20,7 @@ describe("configuration from the environment", () => {
       smtpPort: 587,
       maxConnections: 2,
       messagesPerMinute: 30,
+      messagesPerDay: 10_000,
       graphUrl: "https://graph.microsoft.com",
       graphMaxConcurrent: 4,
     });

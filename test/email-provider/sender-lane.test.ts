@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Db, openStorage, type Storage } from "../../src/db/connection.ts";
+import { type Db, openStorage, queryRows, type Storage } from "../../src/db/connection.ts";
 import { senderConnectionLeases } from "../../src/db/schema.ts";
 import type { SenderLimits } from "../../src/email-provider/kinds/kind.ts";
 import { SenderLane } from "../../src/email-provider/sender-limits/lane.ts";
@@ -242,6 +242,31 @@ describe("a per-second rate (Resend's, SES's)", () => {
     // Any three grants span a full second: the third of a second waited for the first to leave it.
     for (let i = 2; i < grantedAt.length; i++)
       expect(grantedAt[i]! - grantedAt[i - 2]!).toBeGreaterThanOrEqual(950);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe("a daily limit (Gmail's 2,000, Exchange's 10,000)", () => {
+  it("grants that many sends in a rolling day across processes, then says to wait for the oldest hour to leave it", async () => {
+    const limits = { ...limitsFor(10, 10_000), messagesPerDay: 5 };
+    const [a, b] = [laneOf(limits), laneOf(limits)];
+    for (let i = 0; i < 5; i++) {
+      const slot = granted(await (i % 2 ? a : b).acquireSlot());
+      // Refused before submitting or not, a taken send counts against the day.
+      await slot.release(i !== 3);
+    }
+    const refused = await a.acquireSlot();
+    expect(refused).toEqual({ waitSeconds: expect.any(Number) });
+    const wait = (refused as { waitSeconds: number }).waitSeconds;
+    // The oldest hour leaves the window 24 to 25 hours after it began.
+    expect(wait).toBeGreaterThan(23 * 3600);
+    expect(wait).toBeLessThanOrEqual(25 * 3600);
+    // A day's counts are rows of hours, not one row per message.
+    const [hours] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from sender_hourly_counts where sender = ${limits.key}`,
+    );
+    expect(hours!.n).toBeLessThanOrEqual(2);
     expect(errors).toEqual([]);
   });
 });

@@ -49,6 +49,8 @@ export interface SenderLimits {
   messagesPerMinute: number;
   /** A vendor's per-second request rate (Resend's 2 a second, SES's maximum send rate), held besides the minute's. */
   messagesPerSecond?: number;
+  /** A rolling day's messages (Gmail's 2,000 per user, Exchange's 10,000 recipients per mailbox), counted by the hour. */
+  messagesPerDay?: number;
 }
 
 /** One stored credential's expiry, as the view, /metrics and the weekly warning email show it. */

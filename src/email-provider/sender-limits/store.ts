@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { type Db, queryRows, rawSql } from "../../db/connection.ts";
-import { senderConnectionLeases, senderLimits, senderMessages } from "../../db/schema.ts";
+import { senderConnectionLeases, senderHourlyCounts, senderLimits, senderMessages } from "../../db/schema.ts";
 import { randomId } from "../../security/tokens.ts";
 import type { SenderLimits } from "../kinds/kind.ts";
 
@@ -18,7 +18,7 @@ const CONNECTIONS_BUSY_WAIT_SECONDS = 1;
 
 export type Take =
   | { ok: true; messageId: string | undefined; leaseId: string | undefined }
-  | { ok: false; blockedBy: "pause" | "rate" | "connections"; waitSeconds: number }
+  | { ok: false; blockedBy: "pause" | "rate" | "day" | "connections"; waitSeconds: number }
   /** The per-second rate: room again within the second, so the sender waits here rather than in the queue. */
   | { ok: false; blockedBy: "second"; waitSeconds: number; waitMs: number };
 
@@ -30,6 +30,8 @@ interface State {
   window_frees_in: number | null;
   last_second: number;
   second_frees_in: number | null;
+  last_day: number;
+  day_frees_in: number | null;
 }
 
 /**
@@ -62,7 +64,11 @@ export async function takeSlot(
         (select count(*)::int from sender_messages
           where sender = ${limits.key} and at > now() - interval '1 second') as last_second,
         (select extract(epoch from (min(at) + interval '1 second' - now()))::float8 from sender_messages
-          where sender = ${limits.key} and at > now() - interval '1 second') as second_frees_in`,
+          where sender = ${limits.key} and at > now() - interval '1 second') as second_frees_in,
+        (select coalesce(sum(count), 0)::int from sender_hourly_counts
+          where sender = ${limits.key} and hour > now() - interval '25 hours') as last_day,
+        (select extract(epoch from (min(hour) + interval '25 hours' - now()))::float8 from sender_hourly_counts
+          where sender = ${limits.key} and hour > now() - interval '25 hours') as day_frees_in`,
     );
     if (!state) throw new Error("sender limits query returned nothing");
     // A pause stops new sends; a connection for a send already under way may still open.
@@ -74,6 +80,14 @@ export async function takeSlot(
         ok: false,
         blockedBy: "rate",
         waitSeconds: Math.max(1, Math.ceil(state.window_frees_in ?? 1)),
+      };
+    }
+    if (want.message && limits.messagesPerDay !== undefined && state.last_day >= limits.messagesPerDay) {
+      // Room again when the oldest hour still counted leaves the window.
+      return {
+        ok: false,
+        blockedBy: "day",
+        waitSeconds: Math.max(60, Math.ceil(state.day_frees_in ?? 3600)),
       };
     }
     if (
@@ -94,6 +108,15 @@ export async function takeSlot(
         values (${leaseId}, ${limits.key}, ${holder}, now() + make_interval(secs => ${LEASE_SECONDS}))`);
     }
     const messageId = want.message ? randomId("msg") : undefined;
+    if (messageId && limits.messagesPerDay !== undefined) {
+      // A row of hour H is counted until H + 25 h, so each of its messages counts for 24 to 25 hours:
+      // never fewer than the provider's rolling day. A message taken and then not submitted still counts.
+      await tx.execute(sql`insert into ${senderHourlyCounts} (sender, hour, count)
+        values (${limits.key}, date_trunc('hour', now()), 1)
+        on conflict (sender, hour) do update set count = ${senderHourlyCounts.count} + 1`);
+      await tx.execute(sql`delete from ${senderHourlyCounts}
+        where ${senderHourlyCounts.sender} = ${limits.key} and ${senderHourlyCounts.hour} < now() - interval '26 hours'`);
+    }
     if (messageId) {
       await tx.execute(
         sql`insert into ${senderMessages} (id, sender, at) values (${messageId}, ${limits.key}, now())`,

@@ -165,13 +165,15 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
   // and only service accounts delegated in the user's own Workspace get a token to send as it: the lane
   // is the mailbox. A provider that merely names the mailbox never gets past the token step, so it
   // can neither pause the lane nor use up its window (ReplyMeaning.sender, SenderLane). The lane holds
-  // a per-minute rate; the daily 2,000 is held by pausing the lane on Gmail's 550 5.4.5.
+  // a per-minute rate and the rolling day's 2,000; Gmail's 550 5.4.5 (other clients used the day up)
+  // pauses it.
   senderLimits: (_settings, senderEmail, env) => {
     const operator = operatorOf(env);
     return {
       key: `google:${senderEmail.toLowerCase()}`,
       maxConnections: operator.maxConnections,
       messagesPerMinute: operator.messagesPerMinute,
+      messagesPerDay: operator.messagesPerDay,
     };
   },
   explain: (error, step, _settings, senderEmail) => gmailHint(error, step, senderEmail),

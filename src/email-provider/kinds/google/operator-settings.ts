@@ -12,6 +12,7 @@ export interface GoogleOperatorSettings {
   /** Connections per sender mailbox across all processes. */
   maxConnections: number;
   messagesPerMinute: number;
+  messagesPerDay: number;
 }
 
 const schema = z.object({
@@ -31,6 +32,8 @@ const schema = z.object({
   // no per-minute figure; 60 a minute lets a burst of logins out at once while a runaway takes over half
   // an hour to use up the day.
   POSTERN_GOOGLE_MESSAGES_PER_MINUTE: positiveInt.default(60),
+  // The 2,000 a day itself, held per mailbox across processes; lower it when other clients send as the mailbox too.
+  POSTERN_GOOGLE_MESSAGES_PER_DAY: positiveInt.default(2_000),
 });
 
 export const googleOperatorSettings: OperatorSettings<GoogleOperatorSettings> = {
@@ -44,6 +47,7 @@ export const googleOperatorSettings: OperatorSettings<GoogleOperatorSettings> = 
       smtpPort: Number(smtpPort),
       maxConnections: e.POSTERN_GOOGLE_MAX_CONNECTIONS,
       messagesPerMinute: e.POSTERN_GOOGLE_MESSAGES_PER_MINUTE,
+      messagesPerDay: e.POSTERN_GOOGLE_MESSAGES_PER_DAY,
     };
   },
 };

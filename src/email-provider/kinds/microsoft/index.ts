@@ -243,6 +243,7 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
       key: `microsoft:${settings.tenantId.toLowerCase()}:${senderEmail.toLowerCase()}`,
       maxConnections: settings.transport === "graph" ? operator.graphMaxConcurrent : operator.maxConnections,
       messagesPerMinute: operator.messagesPerMinute,
+      messagesPerDay: operator.messagesPerDay,
     };
   },
   explain: (error, step, settings, senderEmail) =>

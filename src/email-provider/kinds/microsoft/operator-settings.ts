@@ -16,6 +16,7 @@ export interface MicrosoftOperatorSettings {
   /** Connections per mailbox across all processes; Exchange allows 3 (room for the mailbox's own clients). */
   maxConnections: number;
   messagesPerMinute: number;
+  messagesPerDay: number;
   graphUrl: string;
   /** Graph allows 4 concurrent requests per app and mailbox (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits). */
   graphMaxConcurrent: number;
@@ -31,6 +32,8 @@ const schema = z.object({
   POSTERN_MICROSOFT_MAX_CONNECTIONS: positiveInt.default(2),
   // Exchange Online's sending limit: 30 messages a minute per mailbox (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits#sending-limits).
   POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: positiveInt.default(30),
+  // And 10,000 recipients a day per mailbox (the same page); a login email has one recipient.
+  POSTERN_MICROSOFT_MESSAGES_PER_DAY: positiveInt.default(10_000),
   POSTERN_MICROSOFT_GRAPH_URL: httpsBase("https://graph.microsoft.com").default(
     "https://graph.microsoft.com",
   ),
@@ -47,6 +50,7 @@ export const microsoftOperatorSettings: OperatorSettings<MicrosoftOperatorSettin
       smtpPort: Number(smtpPort),
       maxConnections: e.POSTERN_MICROSOFT_MAX_CONNECTIONS,
       messagesPerMinute: e.POSTERN_MICROSOFT_MESSAGES_PER_MINUTE,
+      messagesPerDay: e.POSTERN_MICROSOFT_MESSAGES_PER_DAY,
       graphUrl: e.POSTERN_MICROSOFT_GRAPH_URL.replace(/\/$/, ""),
       graphMaxConcurrent: 4,
     };
