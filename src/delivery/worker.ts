@@ -168,7 +168,8 @@ async function sendThrough(
       await scheduleDelivery(
         ctx,
         deliveryId,
-        new Date(ctx.now().getTime() + slot.waitSeconds * 1000),
+        // Never past the login's expiry (a daily limit may be hours away): then it ends as expired.
+        new Date(Math.min(ctx.now().getTime() + slot.waitSeconds * 1000, delivery.expiresAt.getTime())),
         tries,
         earlier.length > 0
           ? { status: "queued", attempts, attemptCount: attempts.length }
