@@ -4,13 +4,13 @@
 // on the same fake.
 import type { Backend } from "./lib/database.ts";
 import { appSendingThroughMicrosoft, fetchAccessToken, issuedTokensMetric } from "./lib/microsoft.ts";
-import { driveLogins, type PipelineRun, printPipelineLatency, recipients } from "./lib/pipeline.ts";
+import { printPipelineLatency, recipients, runBurstAndPaced, timeDirectSend } from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { sendThroughGraph } from "./lib/senders.ts";
 import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
 import type { Suite } from "./lib/suite.ts";
 import { printTable } from "./lib/table.ts";
-import { type CpuShare, cpuHeaders, formatCpu, measured } from "./lib/usage.ts";
+import { type CpuShare, cpuHeaders, formatCpu } from "./lib/usage.ts";
 import { startWorld, type World } from "./lib/world.ts";
 import type { GraphStats, GraphWorld } from "./lib/world-protocol.ts";
 
@@ -50,38 +50,29 @@ async function measurePostern(world: World, backend: Backend, fakes: GraphWorld,
   });
   try {
     const logins = await appSendingThroughMicrosoft(postern, fakes);
-    const timeoutMs = Math.max(60_000, count * 200);
-    const start = await statsOf(world, fakes);
-    await driveLogins(world, postern.url, logins("graph-warm-up", WARM_UP), { concurrency: 10 }, timeoutMs);
-    const before = await statsOf(world, fakes);
-    const burst = await measured(world, () =>
-      driveLogins(world, postern.url, logins("graph-burst", count), { concurrency: CLIENTS }, timeoutMs),
-    );
-    const after = await statsOf(world, fakes);
-    const rate = Math.max(1, Math.round(burst.value.emailsPerSecond / 2));
-    const pacedCount = Math.max(100, Math.min(Math.floor(count / 2), rate * 10));
-    const paced = await driveLogins(
-      world,
-      postern.url,
-      logins("graph-paced", pacedCount),
-      { concurrency: 256, ratePerSecond: rate },
-      timeoutMs,
-    );
-    const end = await statsOf(world, fakes);
+    const { burst, paced, emailsSent, stats } = await runBurstAndPaced(world, postern.url, {
+      logins,
+      labelPrefix: "graph-",
+      count,
+      warmUp: WARM_UP,
+      clients: CLIENTS,
+      timeoutMs: Math.max(60_000, count * 200),
+      stats: () => statsOf(world, fakes),
+    });
     const row: Row = {
       label: "Postern: HTTP → queue → worker → MSAL → Graph sendMail",
       emails: count,
       seconds: burst.value.seconds,
       emailsPerSecond: burst.value.emailsPerSecond,
-      graph: between(before, after),
+      graph: between(stats.before, stats.after),
       cpu: burst.cpu,
     };
     return {
       row,
       burst: burst.value,
-      paced: { ...paced, rate } as PipelineRun & { rate: number },
-      emailsSent: WARM_UP + count + pacedCount,
-      tokensAtFake: end.tokenRequests - start.tokenRequests,
+      paced,
+      emailsSent,
+      tokensAtFake: stats.end.tokenRequests - stats.start.tokenRequests,
       tokensInMetric: await issuedTokensMetric(postern.url),
       problems: postern.problems,
     };
@@ -99,12 +90,12 @@ async function measureFloor(world: World, fakes: GraphWorld, count: number): Pro
   };
   await sendThroughGraph(to, recipients("graph-floor-warm-up", WARM_UP), CONCURRENCY);
   const emails = recipients("graph-floor", count);
-  const before = await statsOf(world, fakes);
-  const run = await measured(world, async () => {
-    await sendThroughGraph(to, emails, CONCURRENCY);
-    return world.call("awaitAccepted", { recipients: emails, timeoutMs: 120_000 });
-  });
-  const after = await statsOf(world, fakes);
+  const { run, before, after } = await timeDirectSend(
+    world,
+    emails,
+    () => sendThroughGraph(to, emails, CONCURRENCY),
+    () => statsOf(world, fakes),
+  );
   return {
     label: `(a) floor: fetch, ${CONCURRENCY} at a time, one token fetched before`,
     emails: count,

@@ -13,13 +13,19 @@ import {
   statsOf,
   XOAUTH2_MESSAGES_PER_CONNECTION,
 } from "./lib/microsoft.ts";
-import { driveLogins, type PipelineRun, printPipelineLatency, recipients } from "./lib/pipeline.ts";
+import {
+  type PipelineRun,
+  printPipelineLatency,
+  recipients,
+  runBurstAndPaced,
+  timeDirectSend,
+} from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { sendPooledXoauth2 } from "./lib/senders.ts";
 import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
 import type { Suite } from "./lib/suite.ts";
 import { printTable } from "./lib/table.ts";
-import { type CpuShare, cpuHeaders, formatCpu, measured } from "./lib/usage.ts";
+import { type CpuShare, cpuHeaders, formatCpu } from "./lib/usage.ts";
 import { startWorld, type World } from "./lib/world.ts";
 import type { MicrosoftWorld } from "./lib/world-protocol.ts";
 import { AT_LIMITS_SUMMARY, measureAtExchangeLimits, printAtExchangeLimits } from "./oauth-limits.ts";
@@ -70,39 +76,28 @@ async function measurePostern(
   });
   try {
     const logins = await appSendingThroughMicrosoft(postern, fakes);
-    const timeoutMs = Math.max(60_000, count * 60);
-    await driveLogins(world, postern.url, logins("oauth-warm-up", WARM_UP), { concurrency: 10 }, timeoutMs);
-
-    const before = await statsOf(world, fakes);
-    const burst = await measured(world, () =>
-      driveLogins(world, postern.url, logins("oauth-burst", count), { concurrency: CLIENTS }, timeoutMs),
-    );
-    const after = await statsOf(world, fakes);
-
-    // As in smtp-basic: at half the sustained rate the latency measures the pipeline, not the backlog.
-    const rate = Math.max(1, Math.round(burst.value.emailsPerSecond / 2));
-    const pacedCount = Math.max(100, Math.min(Math.floor(count / 2), rate * 10));
-    const paced = await driveLogins(
-      world,
-      postern.url,
-      logins("oauth-paced", pacedCount),
-      { concurrency: 256, ratePerSecond: rate },
-      timeoutMs,
-    );
-    const end = await statsOf(world, fakes);
+    const { burst, paced, emailsSent, stats } = await runBurstAndPaced(world, postern.url, {
+      logins,
+      labelPrefix: "oauth-",
+      count,
+      warmUp: WARM_UP,
+      clients: CLIENTS,
+      timeoutMs: Math.max(60_000, count * 60),
+      stats: () => statsOf(world, fakes),
+    });
     return {
       row: {
         label: "Postern: HTTP → queue → worker → MSAL → XOAUTH2",
         emails: count,
         seconds: burst.value.seconds,
         emailsPerSecond: burst.value.emailsPerSecond,
-        exchange: between(before, after),
+        exchange: between(stats.before, stats.after),
         cpu: burst.cpu,
       },
       burst: burst.value,
-      paced: { ...paced, rate },
-      emailsSent: WARM_UP + count + pacedCount,
-      tokensAtFake: end.tokenRequests,
+      paced,
+      emailsSent,
+      tokensAtFake: stats.end.tokenRequests,
       tokensInMetric: await issuedTokensMetric(postern.url),
       problems: postern.problems,
     };
@@ -125,12 +120,12 @@ async function measureFloor(world: World, fakes: MicrosoftWorld, count: number):
   };
   await sendPooledXoauth2(to, recipients("oauth-floor-warm-up", WARM_UP), pool);
   const emails = recipients("oauth-floor", count);
-  const before = await statsOf(world, fakes);
-  const run = await measured(world, async () => {
-    await sendPooledXoauth2(to, emails, pool);
-    return world.call("awaitAccepted", { recipients: emails, timeoutMs: 120_000 });
-  });
-  const after = await statsOf(world, fakes);
+  const { run, before, after } = await timeDirectSend(
+    world,
+    emails,
+    () => sendPooledXoauth2(to, emails, pool),
+    () => statsOf(world, fakes),
+  );
   return {
     label: "(a) floor: pooled nodemailer, one token fetched before",
     emails: count,

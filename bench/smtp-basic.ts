@@ -4,13 +4,20 @@
 import { basicAuthProvider, POSTERN_POOL, startBasicAuthServer } from "./lib/basic-auth.ts";
 import { signInToDashboard } from "./lib/dashboard.ts";
 import type { Backend } from "./lib/database.ts";
-import { driveLogins, loginsAt, type PipelineRun, printPipelineLatency, recipients } from "./lib/pipeline.ts";
+import {
+  loginsAt,
+  type PipelineRun,
+  printPipelineLatency,
+  recipients,
+  runBurstAndPaced,
+  timeDirectSend,
+} from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { type SmtpDestination, sendConnectionPerEmail, sendPooled } from "./lib/senders.ts";
 import { formatCount, formatNumber, formatRatio, perSecond } from "./lib/stats.ts";
 import type { Suite } from "./lib/suite.ts";
 import { printTable } from "./lib/table.ts";
-import { type CpuShare, cpuHeaders, formatCpu, measured } from "./lib/usage.ts";
+import { type CpuShare, cpuHeaders, formatCpu } from "./lib/usage.ts";
 import { startWorld, type World } from "./lib/world.ts";
 
 const DEFAULT_EMAILS = 2_000;
@@ -38,12 +45,9 @@ async function timeSender(
   emails: string[],
   send: () => Promise<void>,
 ): Promise<SenderRow> {
-  const before = await world.call("smtpStats", { port: to.port });
-  const run = await measured(world, async () => {
-    await send();
-    return world.call("awaitAccepted", { recipients: emails, timeoutMs: 120_000 });
-  });
-  const after = await world.call("smtpStats", { port: to.port });
+  const { run, before, after } = await timeDirectSend(world, emails, send, () =>
+    world.call("smtpStats", { port: to.port }),
+  );
   return {
     label,
     emails: emails.length,
@@ -71,40 +75,29 @@ async function measurePipeline(world: World, backend: Backend, count: number): P
     const app = await dashboard.createApp("Bench app");
     await dashboard.putEmailProvider(app.id, basicAuthProvider(to));
     const logins = (label: string, n: number) => loginsAt(app.publishableKey, recipients(label, n));
-    const timeoutMs = Math.max(60_000, count * 60);
-    await driveLogins(world, postern.url, logins("warm-up", WARM_UP), { concurrency: 10 }, timeoutMs);
-
-    const before = await world.call("smtpStats", { port: to.port });
-    const burst = await measured(world, () =>
-      driveLogins(world, postern.url, logins("burst", count), { concurrency: CLIENTS }, timeoutMs),
-    );
-    const after = await world.call("smtpStats", { port: to.port });
-
-    // Under a burst the queue builds up, so its latency mostly measures the backlog; at half the
-    // sustained rate it measures the pipeline itself.
-    const rate = Math.max(1, Math.round(burst.value.emailsPerSecond / 2));
-    const pacedCount = Math.max(100, Math.min(Math.floor(count / 2), rate * 10));
-    const paced = await driveLogins(
-      world,
-      postern.url,
-      logins("paced", pacedCount),
-      { concurrency: 256, ratePerSecond: rate },
-      timeoutMs,
-    );
+    const { burst, paced, stats } = await runBurstAndPaced(world, postern.url, {
+      logins,
+      labelPrefix: "",
+      count,
+      warmUp: WARM_UP,
+      clients: CLIENTS,
+      timeoutMs: Math.max(60_000, count * 60),
+      stats: () => world.call("smtpStats", { port: to.port }),
+    });
     // Every email of the run once: the warm-up, burst and paced emails all count.
-    const { duplicates } = await world.call("smtpStats", { port: to.port });
+    const { duplicates } = stats.end;
     return {
       row: {
         label: "Postern: HTTP → queue → worker → SMTP",
         emails: count,
         seconds: burst.value.seconds,
         emailsPerSecond: burst.value.emailsPerSecond,
-        connections: after.connections - before.connections,
+        connections: stats.after.connections - stats.before.connections,
         duplicates,
         cpu: burst.cpu,
       },
       burst: burst.value,
-      paced: { ...paced, rate },
+      paced,
       problems: postern.problems,
     };
   } finally {

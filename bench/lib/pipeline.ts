@@ -1,5 +1,6 @@
 import { formatCount, formatNumber, type LatencySummary, perSecond, summarise } from "./stats.ts";
 import { printTable } from "./table.ts";
+import { type Measured, measured } from "./usage.ts";
 import type { World } from "./world.ts";
 import type { Login, LoginLoad } from "./world-protocol.ts";
 
@@ -85,4 +86,79 @@ export function printPipelineLatency(
       latency("request → 202, paced", paced, "response"),
     ],
   );
+}
+
+/** A warm-up, a burst and a paced run through one Postern, with the sender's stats between them. */
+export interface BurstAndPaced<Stats> {
+  burst: Measured<PipelineRun>;
+  paced: PipelineRun & { rate: number };
+  /** Every email of the three runs: warm-up, burst and paced. */
+  emailsSent: number;
+  /** The sender's stats before the warm-up, just before and after the burst, and after the paced run. */
+  stats: { start: Stats; before: Stats; after: Stats; end: Stats };
+}
+
+/**
+ * The pipeline suites' run: a warm-up at 10 clients, the measured burst at `clients`, then a paced run at
+ * half the burst's rate (under a burst the queue builds up, so its latency mostly measures the backlog; at
+ * half the sustained rate it measures the pipeline itself).
+ */
+export async function runBurstAndPaced<Stats>(
+  world: World,
+  url: string,
+  run: {
+    /** Logins for `count` new recipients named after `label`. */
+    logins(label: string, count: number): Login[];
+    /** Prefixes the recipients' labels ("graph-" → graph-burst-0@bench.example). */
+    labelPrefix: string;
+    count: number;
+    warmUp: number;
+    clients: number;
+    timeoutMs: number;
+    stats(): Promise<Stats>;
+  },
+): Promise<BurstAndPaced<Stats>> {
+  const { logins, labelPrefix, count, warmUp, clients, timeoutMs } = run;
+  const start = await run.stats();
+  await driveLogins(world, url, logins(`${labelPrefix}warm-up`, warmUp), { concurrency: 10 }, timeoutMs);
+  const before = await run.stats();
+  const burst = await measured(world, () =>
+    driveLogins(world, url, logins(`${labelPrefix}burst`, count), { concurrency: clients }, timeoutMs),
+  );
+  const after = await run.stats();
+  const rate = Math.max(1, Math.round(burst.value.emailsPerSecond / 2));
+  const pacedCount = Math.max(100, Math.min(Math.floor(count / 2), rate * 10));
+  const paced = await driveLogins(
+    world,
+    url,
+    logins(`${labelPrefix}paced`, pacedCount),
+    { concurrency: 256, ratePerSecond: rate },
+    timeoutMs,
+  );
+  const end = await run.stats();
+  return {
+    burst,
+    paced: { ...paced, rate },
+    emailsSent: warmUp + count + pacedCount,
+    stats: { start, before, after, end },
+  };
+}
+
+/**
+ * Times a sender that bypasses Postern (a floor) from its start to the last of `emails` accepted, with
+ * the sender's stats just before and after.
+ */
+export async function timeDirectSend<Stats>(
+  world: World,
+  emails: string[],
+  send: () => Promise<void>,
+  stats: () => Promise<Stats>,
+): Promise<{ run: Measured<unknown>; before: Stats; after: Stats }> {
+  const before = await stats();
+  const run = await measured(world, async () => {
+    await send();
+    return world.call("awaitAccepted", { recipients: emails, timeoutMs: 120_000 });
+  });
+  const after = await stats();
+  return { run, before, after };
 }

@@ -229,8 +229,36 @@ export function explainApiFailure(
   interpret: (reply: ApiReply) => ApiMeaning,
   unreachableHint: string,
 ): string | undefined {
-  const reply = replyFromLine(error.smtpReply);
-  if (reply) return interpret(reply).fix;
-  if (["network", "timeout", "tls", "blocked"].includes(error.errorClass)) return unreachableHint;
+  return explainHttpsFailure(error, {
+    readReply: replyFromLine,
+    interpret,
+    untrustedHint: unreachableHint,
+    unreachableHint,
+  });
+}
+
+/** How an HTTPS API kind reads back its stored replies and what it says when none came. */
+export interface HttpsFailureHints<Reply> {
+  /** The kind's reply line read back; undefined for anything else. */
+  readReply(line: string | undefined): Reply | undefined;
+  interpret(reply: Reply): { fix?: string | undefined };
+  /** The fix for a certificate Postern did not trust (a TLS-inspecting proxy, most often). */
+  untrustedHint: string;
+  /** The fix for a request that got no answer (network, timeout, blocked by the outbound guard). */
+  unreachableHint: string;
+}
+
+/**
+ * The fix for a failed request of any HTTPS API kind (its own reply format included, as Mailgun's and
+ * SES's): the reply's meaning when the stored line is one, else the hint for the kind of failure.
+ */
+export function explainHttpsFailure<Reply>(
+  error: ClassifiedError,
+  hints: HttpsFailureHints<Reply>,
+): string | undefined {
+  const reply = hints.readReply(error.smtpReply);
+  if (reply) return hints.interpret(reply).fix;
+  if (error.errorClass === "tls") return hints.untrustedHint;
+  if (["network", "timeout", "blocked"].includes(error.errorClass)) return hints.unreachableHint;
   return undefined;
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { commonFields } from "../../model.ts";
+import { endpointOf, explainHttpsFailure } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import {
@@ -139,10 +140,7 @@ export const mailgun: ProviderKind<MailgunBody, MailgunSettings> = {
   operatorSettings: mailgunOperatorSettings,
   operatorEndpoints: (operator) => {
     const { apiUrl } = operator as MailgunOperatorSettings;
-    return (apiUrl ? [apiUrl] : Object.values(MAILGUN_REGION_URLS)).map((url) => {
-      const parsed = new URL(url);
-      return { host: parsed.hostname.replace(/^\[|\]$/g, ""), port: Number(parsed.port || 443) };
-    });
+    return (apiUrl ? [apiUrl] : Object.values(MAILGUN_REGION_URLS)).map(endpointOf);
   },
 
   open(provider, env) {
@@ -170,13 +168,12 @@ export const mailgun: ProviderKind<MailgunBody, MailgunSettings> = {
 };
 
 function mailgunHint(error: ClassifiedError, values: MailgunFixValues): string | undefined {
-  const reply = replyFromLine(error.smtpReply);
-  if (reply) return interpretMailgunReply(reply, values).fix;
-  if (error.errorClass === "tls") {
-    return "Postern does not trust the certificate Mailgun presented. If a TLS-inspecting proxy sits in between, the operator must add its CA (NODE_EXTRA_CA_CERTS) or let Mailgun through untouched.";
-  }
-  if (["network", "timeout", "blocked"].includes(error.errorClass)) {
-    return "Postern could not reach Mailgun: outbound HTTPS (port 443) to the region's API host (or the operator's POSTERN_MAILGUN_API_URL) must be allowed.";
-  }
-  return undefined;
+  return explainHttpsFailure(error, {
+    readReply: replyFromLine,
+    interpret: (reply) => interpretMailgunReply(reply, values),
+    untrustedHint:
+      "Postern does not trust the certificate Mailgun presented. If a TLS-inspecting proxy sits in between, the operator must add its CA (NODE_EXTRA_CA_CERTS) or let Mailgun through untouched.",
+    unreachableHint:
+      "Postern could not reach Mailgun: outbound HTTPS (port 443) to the region's API host (or the operator's POSTERN_MAILGUN_API_URL) must be allowed.",
+  });
 }

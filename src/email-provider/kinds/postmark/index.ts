@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { commonFields } from "../../model.ts";
-import { accountFingerprint } from "../email-api/account.ts";
-import { emailApiTransport, endpointOf, explainApiFailure } from "../email-api/transport.ts";
+import { keyedApiKind, operatorOf } from "../email-api/kind.ts";
+import { emailApiTransport, endpointOf } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import { postmarkApi } from "./api.ts";
@@ -62,13 +62,20 @@ const fields: FormField[] = [
   },
 ];
 
-const operatorOf = (env: { operator: Record<string, unknown> }) =>
-  env.operator.postmark as PostmarkOperatorSettings;
-
 /** Postmark's Email API (https://postmarkapp.com/developer/api/email-api). */
 export const postmark: ProviderKind<PostmarkBody, PostmarkSettings> = {
-  id: "postmark",
-  match: { type: "postmark" },
+  ...keyedApiKind<"serverToken", PostmarkBody, PostmarkSettings, PostmarkOperatorSettings>({
+    id: "postmark",
+    vendor: "Postmark",
+    secret: "serverToken",
+    laneLimits: (operator) => ({
+      maxConnections: operator.maxConcurrent,
+      messagesPerMinute: operator.messagesPerMinute,
+    }),
+    interpret: (reply, settings, senderEmail) =>
+      interpretPostmarkReply(reply, { senderEmail, messageStream: settings.messageStream }),
+    view: (settings) => ({ messageStream: settings.messageStream }),
+  }),
   bodySchema: postmarkBody,
   viewSchema,
   form: {
@@ -76,27 +83,16 @@ export const postmark: ProviderKind<PostmarkBody, PostmarkSettings> = {
     description: "Postmark's Email API over HTTPS, with a server token and a transactional message stream.",
     fields,
   },
-  secretFields: ["serverToken"],
-  requiredSecrets: () => ["serverToken"],
-  prepare: async (body, stored) => ({
-    body: {
-      ...body,
-      laneKey: body.serverToken ? accountFingerprint("postmark", body.serverToken) : stored?.laneKey,
-    },
-  }),
   settingsOf: (body) => ({ messageStream: body.messageStream ?? "outbound", laneKey: body.laneKey }),
-  secretsOf: (body) => ({ serverToken: body.serverToken }),
   // The token only ever goes to the operator's Postmark API; the stream is a field of each request.
   destinationChanged: () => false,
   auditedFields: ["messageStream"],
-  validate: async () => [],
-  view: (settings) => ({ messageStream: settings.messageStream, serverTokenSet: true }),
   operatorSettings: postmarkOperatorSettings,
   operatorEndpoints: (operator) => [endpointOf((operator as PostmarkOperatorSettings).apiUrl)],
   open(provider, env) {
     return emailApiTransport(
       postmarkApi({
-        baseUrl: operatorOf(env).apiUrl,
+        baseUrl: operatorOf<PostmarkOperatorSettings>(env, "postmark").apiUrl,
         serverToken: provider.secrets.serverToken!,
         senderEmail: provider.senderEmail,
         messageStream: provider.settings.messageStream,
@@ -105,19 +101,4 @@ export const postmark: ProviderKind<PostmarkBody, PostmarkSettings> = {
       provider.gate,
     );
   },
-  senderLimits: (settings, _senderEmail, env) => {
-    if (!settings.laneKey) return undefined;
-    const operator = operatorOf(env);
-    return {
-      key: `postmark:${settings.laneKey}`,
-      maxConnections: operator.maxConcurrent,
-      messagesPerMinute: operator.messagesPerMinute,
-    };
-  },
-  explain: (error, _step, settings, senderEmail) =>
-    explainApiFailure(
-      error,
-      (reply) => interpretPostmarkReply(reply, { senderEmail, messageStream: settings.messageStream }),
-      "Postern could not reach Postmark's API: outbound HTTPS (port 443) to it must be allowed.",
-    ),
 };

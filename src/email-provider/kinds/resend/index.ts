@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { commonFields } from "../../model.ts";
-import { accountFingerprint } from "../email-api/account.ts";
-import { emailApiTransport, endpointOf, explainApiFailure } from "../email-api/transport.ts";
+import { keyedApiKind, operatorOf } from "../email-api/kind.ts";
+import { emailApiTransport, endpointOf } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import { resendApi } from "./api.ts";
@@ -42,13 +42,23 @@ const fields: FormField[] = [
   },
 ];
 
-const operatorOf = (env: { operator: Record<string, unknown> }) =>
-  env.operator.resend as ResendOperatorSettings;
-
 /** Resend's Email API (https://resend.com/docs/api-reference/emails/send-email). */
 export const resend: ProviderKind<ResendBody, ResendSettings> = {
-  id: "resend",
-  match: { type: "resend" },
+  ...keyedApiKind<"apiKey", ResendBody, ResendSettings, ResendOperatorSettings>({
+    id: "resend",
+    vendor: "Resend",
+    secret: "apiKey",
+    // Resend's limit is per team, all keys together; a team is only known through its key, so the lane is
+    // per key (two keys of one team may together exceed it until Resend's 429 pauses each). Concurrency is
+    // bounded by the rate: more requests in flight than a second allows only earn 429s.
+    laneLimits: ({ requestsPerSecond }) => ({
+      maxConnections: requestsPerSecond,
+      messagesPerMinute: requestsPerSecond * 60,
+      messagesPerSecond: requestsPerSecond,
+    }),
+    interpret: (reply, _settings, senderEmail) => interpretResendReply(reply, { senderEmail }),
+    view: () => ({}),
+  }),
   bodySchema: resendBody,
   viewSchema,
   form: {
@@ -56,22 +66,14 @@ export const resend: ProviderKind<ResendBody, ResendSettings> = {
     description: "Resend's Email API over HTTPS, with an API key and a verified domain.",
     fields,
   },
-  secretFields: ["apiKey"],
-  requiredSecrets: () => ["apiKey"],
-  prepare: async (body, stored) => ({
-    body: { ...body, laneKey: body.apiKey ? accountFingerprint("resend", body.apiKey) : stored?.laneKey },
-  }),
   settingsOf: (body) => ({ laneKey: body.laneKey }),
-  secretsOf: (body) => ({ apiKey: body.apiKey }),
   // The key only ever goes to the operator's Resend API.
   destinationChanged: () => false,
   auditedFields: [],
-  validate: async () => [],
-  view: () => ({ apiKeySet: true }),
   operatorSettings: resendOperatorSettings,
   operatorEndpoints: (operator) => [endpointOf((operator as ResendOperatorSettings).apiUrl)],
   open(provider, env) {
-    const operator = operatorOf(env);
+    const operator = operatorOf<ResendOperatorSettings>(env, "resend");
     return emailApiTransport(
       resendApi({
         baseUrl: operator.apiUrl,
@@ -83,23 +85,4 @@ export const resend: ProviderKind<ResendBody, ResendSettings> = {
       provider.gate,
     );
   },
-  // Resend's limit is per team, all keys together; a team is only known through its key, so the lane is
-  // per key (two keys of one team may together exceed it until Resend's 429 pauses each). Concurrency is
-  // bounded by the rate: more requests in flight than a second allows only earn 429s.
-  senderLimits: (settings, _senderEmail, env) => {
-    if (!settings.laneKey) return undefined;
-    const { requestsPerSecond } = operatorOf(env);
-    return {
-      key: `resend:${settings.laneKey}`,
-      maxConnections: requestsPerSecond,
-      messagesPerMinute: requestsPerSecond * 60,
-      messagesPerSecond: requestsPerSecond,
-    };
-  },
-  explain: (error, _step, _settings, senderEmail) =>
-    explainApiFailure(
-      error,
-      (reply) => interpretResendReply(reply, { senderEmail }),
-      "Postern could not reach Resend's API: outbound HTTPS (port 443) to it must be allowed.",
-    ),
 };

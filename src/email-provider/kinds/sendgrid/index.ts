@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { commonFields } from "../../model.ts";
-import { accountFingerprint } from "../email-api/account.ts";
-import { emailApiTransport, endpointOf, explainApiFailure } from "../email-api/transport.ts";
+import { keyedApiKind, operatorOf } from "../email-api/kind.ts";
+import { emailApiTransport, endpointOf } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import { sendgridApi } from "./api.ts";
@@ -53,16 +53,23 @@ const fields: FormField[] = [
   },
 ];
 
-const operatorOf = (env: { operator: Record<string, unknown> }) =>
-  env.operator.sendgrid as SendgridOperatorSettings;
-
 const baseUrlOf = (operator: SendgridOperatorSettings, settings: SendgridSettings) =>
   settings.euDataResidency ? operator.euApiUrl : operator.apiUrl;
 
 /** Twilio SendGrid's v3 Mail Send API (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send). */
 export const sendgrid: ProviderKind<SendgridBody, SendgridSettings> = {
-  id: "sendgrid",
-  match: { type: "sendgrid" },
+  ...keyedApiKind<"apiKey", SendgridBody, SendgridSettings, SendgridOperatorSettings>({
+    id: "sendgrid",
+    vendor: "SendGrid",
+    secret: "apiKey",
+    laneLimits: (operator) => ({
+      maxConnections: operator.maxConcurrent,
+      messagesPerMinute: operator.messagesPerMinute,
+    }),
+    interpret: (reply, settings, senderEmail) =>
+      interpretSendgridReply(reply, { senderEmail, euDataResidency: settings.euDataResidency }),
+    view: (settings) => ({ euDataResidency: settings.euDataResidency }),
+  }),
   bodySchema: sendgridBody,
   viewSchema,
   form: {
@@ -71,29 +78,17 @@ export const sendgrid: ProviderKind<SendgridBody, SendgridSettings> = {
       "Twilio SendGrid's Mail Send API over HTTPS, with an API key: for hosts that block outbound SMTP.",
     fields,
   },
-  secretFields: ["apiKey"],
-  requiredSecrets: () => ["apiKey"],
-  prepare: async (body, stored) => ({
-    body: {
-      ...body,
-      laneKey: body.apiKey ? accountFingerprint("sendgrid", body.apiKey) : stored?.laneKey,
-    },
-  }),
   settingsOf: (body) => ({ euDataResidency: body.euDataResidency ?? false, laneKey: body.laneKey }),
-  secretsOf: (body) => ({ apiKey: body.apiKey }),
   // The key goes to another host (the EU API) when residency changes.
   destinationChanged: (before, after) => before.euDataResidency !== after.euDataResidency,
   auditedFields: ["euDataResidency"],
-  // The API's URL is the operator's (POSTERN_SENDGRID_*), trusted as configured: nothing to check.
-  validate: async () => [],
-  view: (settings) => ({ euDataResidency: settings.euDataResidency, apiKeySet: true }),
   operatorSettings: sendgridOperatorSettings,
   operatorEndpoints: (operator) => {
     const { apiUrl, euApiUrl } = operator as SendgridOperatorSettings;
     return [endpointOf(apiUrl), endpointOf(euApiUrl)];
   },
   open(provider, env) {
-    const operator = operatorOf(env);
+    const operator = operatorOf<SendgridOperatorSettings>(env, "sendgrid");
     return emailApiTransport(
       sendgridApi({
         baseUrl: baseUrlOf(operator, provider.settings),
@@ -106,19 +101,4 @@ export const sendgrid: ProviderKind<SendgridBody, SendgridSettings> = {
       provider.gate,
     );
   },
-  senderLimits: (settings, _senderEmail, env) => {
-    if (!settings.laneKey) return undefined;
-    const operator = operatorOf(env);
-    return {
-      key: `sendgrid:${settings.laneKey}`,
-      maxConnections: operator.maxConcurrent,
-      messagesPerMinute: operator.messagesPerMinute,
-    };
-  },
-  explain: (error, _step, settings, senderEmail) =>
-    explainApiFailure(
-      error,
-      (reply) => interpretSendgridReply(reply, { senderEmail, euDataResidency: settings.euDataResidency }),
-      "Postern could not reach SendGrid's API: outbound HTTPS (port 443) to it must be allowed.",
-    ),
 };

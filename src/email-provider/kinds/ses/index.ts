@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { commonFields } from "../../model.ts";
+import { endpointOf, explainHttpsFailure } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { FieldProblem, ProviderKind } from "../kind.ts";
 import { type SesOperatorSettings, sesOperatorSettings } from "./operator-settings.ts";
@@ -191,9 +192,7 @@ export const ses: ProviderKind<SesBody, SesSettings> = {
   operatorSettings: sesOperatorSettings,
   operatorEndpoints: (operator) => {
     const { apiUrl } = operator as SesOperatorSettings;
-    if (!apiUrl) return [];
-    const url = new URL(apiUrl);
-    return [{ host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443) }];
+    return apiUrl ? [endpointOf(apiUrl)] : [];
   },
 
   open(provider, env) {
@@ -229,13 +228,12 @@ export const ses: ProviderKind<SesBody, SesSettings> = {
 };
 
 function sesHint(error: ClassifiedError, values: SesFixValues): string | undefined {
-  const reply = replyFromLine(error.smtpReply);
-  if (reply) return interpretSesReply(reply, values).fix;
-  if (error.errorClass === "tls") {
-    return "Postern does not trust the certificate the SES endpoint presented. If a TLS-inspecting proxy sits in between, the operator must add its CA (NODE_EXTRA_CA_CERTS) or let SES through untouched.";
-  }
-  if (["network", "timeout", "blocked"].includes(error.errorClass)) {
-    return "Postern could not reach Amazon SES: outbound HTTPS (port 443) to email.<region>.amazonaws.com (or the operator's POSTERN_SES_API_URL) must be allowed.";
-  }
-  return undefined;
+  return explainHttpsFailure(error, {
+    readReply: replyFromLine,
+    interpret: (reply) => interpretSesReply(reply, values),
+    untrustedHint:
+      "Postern does not trust the certificate the SES endpoint presented. If a TLS-inspecting proxy sits in between, the operator must add its CA (NODE_EXTRA_CA_CERTS) or let SES through untouched.",
+    unreachableHint:
+      "Postern could not reach Amazon SES: outbound HTTPS (port 443) to email.<region>.amazonaws.com (or the operator's POSTERN_SES_API_URL) must be allowed.",
+  });
 }
