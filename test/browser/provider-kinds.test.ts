@@ -229,7 +229,7 @@ describe("provider form from the registry's metadata", () => {
       .getByText(`You changed the ${label("port").toLowerCase()}, so enter the password again`)
       .waitFor();
     expect(await page.getByLabel(label("password"), { exact: true }).inputValue()).toBe("");
-    watch.expect({ method: "PUT", path: /\/email-provider$/, status: 400 });
+    watch.expect({ method: "PUT", path: /\/email-providers\/[^/]+$/, status: 400 });
     await page.getByRole("button", { name: "Save", exact: true }).click();
     const passwordError = page
       .locator(".field", { has: page.getByLabel(label("password"), { exact: true }) })
@@ -358,7 +358,7 @@ describe("provider form from the registry's metadata", () => {
 
     await context.clearCookies();
     watch.expect(
-      { method: "PUT", path: /\/email-provider$/, status: 401 },
+      { method: "PUT", path: /\/email-providers\/[^/]+$/, status: 401 },
       { method: "GET", path: /^\/api\//, status: 401 },
     );
     await page.getByRole("button", { name: "Save", exact: true }).click();
