@@ -137,9 +137,11 @@ describe("provider form from the registry's metadata", () => {
       .locator(".provider-form .field-label")
       .evaluateAll((nodes) => nodes.map((n) => n.firstChild?.textContent?.trim() ?? ""));
 
-  /** The next PUT of the provider form, with its body. */
+  /** The next PUT of the provider form, with its body: the first provider's, or a saved one's by id. */
   const nextSave = (page: Page) =>
-    page.waitForRequest((r) => r.method() === "PUT" && r.url().endsWith("/email-provider"));
+    page.waitForRequest(
+      (r) => r.method() === "PUT" && /\/email-provider(s\/(?!order$)[^/]+)?$/.test(new URL(r.url()).pathname),
+    );
   const bodyOf = (request: Request) => request.postDataJSON() as Record<string, unknown>;
 
   it("renders every kind in the registry from its metadata: tab, description, fields and help", {

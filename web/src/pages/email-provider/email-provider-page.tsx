@@ -98,7 +98,8 @@ function ProviderSettings({
   const focusAfter = useRef<string | undefined>(undefined);
 
   useEffect(() => {
-    if (focusAfter.current === undefined) return;
+    // Not while a dialog is open: the page behind it is inert, and closing it restores focus itself.
+    if (focusAfter.current === undefined || confirm) return;
     focusHeading(focusAfter.current);
     focusAfter.current = undefined;
   });
@@ -376,7 +377,9 @@ function ProviderSettings({
               ? `Login emails will come from the default sender, ${defaultSender}, at once.`
               : positionOf(confirm.provider) === 0
                 ? `${providers[1]?.label} becomes the primary.`
-                : "The providers after it move up."}{" "}
+                : positionOf(confirm.provider) === providers.length - 1
+                  ? "The others keep their order."
+                  : "The providers after it move up."}{" "}
             Its settings and secret are deleted; you would enter them again to add it back.
           </>
         )}

@@ -251,7 +251,7 @@ export function ProviderChain({
             </p>
           ) : (
             <p className="muted">
-              It is tried after {providers.length === 1 ? "the primary" : `the ${providers.length} above`}.
+              A fallback is tried after {providers.length === 1 ? "the primary" : "the providers above"}.
             </p>
           )}
         </div>
