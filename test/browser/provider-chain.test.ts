@@ -266,4 +266,60 @@ describe("provider chain", () => {
     const saved = await api.request("GET", `/api/apps/${app.id}/email-providers`);
     expect((saved.body.providers as { label: string }[]).map((p) => p.label)).toEqual([primaryLabel]);
   });
+
+  it("stops at five providers, then switches to the default sender, removing all five after saying so", {
+    timeout: 60_000,
+  }, async () => {
+    const { page } = desktop;
+    const extra = ["two", "three", "four", "five"].map((n) => `${n}@acme.test`);
+    for (const sender of extra) {
+      const added = await api.request("POST", `/api/apps/${app.id}/email-providers`, {
+        type: "smtp_basic",
+        senderEmail: sender,
+        host: "localhost",
+        port: smtpB.port,
+        security: "starttls",
+        username: userB,
+        password: passwordB,
+        fallbackToDefault: false,
+      });
+      expect(added.status, sender).toBe(200);
+    }
+    await gotoWhenIdle(page, providerUrl);
+    await expect.poll(() => order(page)).toHaveLength(5);
+    const add = page.getByRole("button", { name: "Add a fallback provider" });
+    expect(await add.isDisabled()).toBe(true);
+    // The reason is the button's description.
+    const description = await add.evaluate(
+      (button) => document.getElementById(button.getAttribute("aria-describedby") ?? "")?.textContent,
+    );
+    expect(description).toBe("An app can have at most 5 providers. Remove one to add another.");
+    await auditAndCapture(page, "provider-chain-full");
+
+    await page.getByRole("radio", { name: /Default sender/ }).check();
+    await page.getByText("5 custom providers are saved and in use.", { exact: false }).waitFor();
+    await page.getByRole("button", { name: "Switch to the default sender" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("All 5 custom providers are deleted", { exact: false }).waitFor();
+    expect(await dialog.getByRole("listitem").allTextContents()).toEqual([
+      primaryLabel,
+      ...extra.map((sender) => `Basic Auth (${sender})`),
+    ]);
+    await auditAndCapture(page, "provider-chain-default-confirm");
+    await dialog.getByRole("button", { name: "Switch to default sender" }).click();
+    // The cards hid when the radio was checked; the switch itself goes once every provider is deleted.
+    await expect
+      .poll(() => page.getByRole("button", { name: "Switch to the default sender" }).count(), {
+        timeout: 20_000,
+      })
+      .toBe(0);
+    expect(await page.getByRole("radio", { name: /Default sender/ }).isChecked()).toBe(true);
+    const saved = await api.request("GET", `/api/apps/${app.id}/email-providers`);
+    expect(saved.body.providers).toEqual([]);
+    // Custom again: nothing listed, the empty form for a first provider.
+    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+    await page.getByRole("heading", { name: "Custom SMTP server" }).waitFor();
+    expect(await chain(page).count()).toBe(0);
+    expect(await field(page, "Sender email").inputValue()).toBe("");
+  });
 });
