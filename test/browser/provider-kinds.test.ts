@@ -137,9 +137,11 @@ describe("provider form from the registry's metadata", () => {
       .locator(".provider-form .field-label")
       .evaluateAll((nodes) => nodes.map((n) => n.firstChild?.textContent?.trim() ?? ""));
 
-  /** The next PUT of the provider form, with its body. */
+  /** The next PUT of the provider form, with its body: the first provider's, or a saved one's by id. */
   const nextSave = (page: Page) =>
-    page.waitForRequest((r) => r.method() === "PUT" && r.url().endsWith("/email-provider"));
+    page.waitForRequest(
+      (r) => r.method() === "PUT" && /\/email-provider(s\/(?!order$)[^/]+)?$/.test(new URL(r.url()).pathname),
+    );
   const bodyOf = (request: Request) => request.postDataJSON() as Record<string, unknown>;
 
   it("renders every kind in the registry from its metadata: tab, description, fields and help", {
@@ -229,7 +231,7 @@ describe("provider form from the registry's metadata", () => {
       .getByText(`You changed the ${label("port").toLowerCase()}, so enter the password again`)
       .waitFor();
     expect(await page.getByLabel(label("password"), { exact: true }).inputValue()).toBe("");
-    watch.expect({ method: "PUT", path: /\/email-provider$/, status: 400 });
+    watch.expect({ method: "PUT", path: /\/email-providers\/[^/]+$/, status: 400 });
     await page.getByRole("button", { name: "Save", exact: true }).click();
     const passwordError = page
       .locator(".field", { has: page.getByLabel(label("password"), { exact: true }) })
@@ -358,7 +360,7 @@ describe("provider form from the registry's metadata", () => {
 
     await context.clearCookies();
     watch.expect(
-      { method: "PUT", path: /\/email-provider$/, status: 401 },
+      { method: "PUT", path: /\/email-providers\/[^/]+$/, status: 401 },
       { method: "GET", path: /^\/api\//, status: 401 },
     );
     await page.getByRole("button", { name: "Save", exact: true }).click();

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 /**
  * Unsaved form edits survive a session expiry: when the session ends, every dirty field of the
@@ -21,6 +21,17 @@ export function keepDrafts(): void {
   for (const [key, value] of drafts) sessionStorage.setItem(key, JSON.stringify({ owner, value }));
 }
 
+/** Whether a draft is kept for `field` of this page (for this account), without taking it. */
+export function hasDraft(field: string): boolean {
+  const stored = sessionStorage.getItem(keyOf(field));
+  if (stored === null) return false;
+  try {
+    return (JSON.parse(stored) as { owner?: string }).owner === owner;
+  } catch {
+    return false;
+  }
+}
+
 /** The draft kept for `field` of this page, if any; taking it removes it. */
 export function takeDraft<T>(field: string): T | undefined {
   const key = keyOf(field);
@@ -37,7 +48,8 @@ export function takeDraft<T>(field: string): T | undefined {
 
 /** Registers `value` as the unsaved edit of `field` while `dirty`, for keepDrafts. */
 export function useKeepOnExpiry(field: string, value: unknown, dirty: boolean): void {
-  const [key] = useState(() => keyOf(field));
+  // The field may change while mounted (a provider added is its id from then on); the page does not.
+  const key = useMemo(() => keyOf(field), [field]);
   useEffect(() => {
     if (dirty) drafts.set(key, value);
     else drafts.delete(key);

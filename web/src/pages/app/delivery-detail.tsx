@@ -211,6 +211,12 @@ export function DeliveryDetailPage({ workspace, app, deliveryId }: AppPageProps 
                         </span>
                       </div>
                       <dl className="attempt-body">
+                        {a.provider && (
+                          <div>
+                            <dt>Provider</dt>
+                            <dd className="break">{a.provider.label}</dd>
+                          </div>
+                        )}
                         {a.errorClass && (
                           <div>
                             <dt>Error class</dt>

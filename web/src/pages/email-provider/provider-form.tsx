@@ -32,8 +32,13 @@ import { FallbackField, SenderFields } from "./sender-fields.tsx";
 import { expectedSteps, TestResultView, TestRunning } from "./test-result.tsx";
 import "./provider-form.css";
 
-/** Unsaved edits of this page's provider form, kept across a re-sign-in (never its secrets). */
-const DRAFT = "email-provider";
+/**
+ * Unsaved edits of this page's provider form, kept across a re-sign-in (never its secrets): the first
+ * provider's under "email-provider" (as before there could be several), a saved one's under its id, a
+ * fallback being added under "new".
+ */
+export const draftKey = (providerId: string | null, adding: boolean) =>
+  providerId ? `email-provider:${providerId}` : adding ? "email-provider:new" : "email-provider";
 
 /** Field errors of a test's `config` come back as `config.senderEmail`: same inputs, same place. */
 function fieldErrorsOf(error: ApiError | undefined): Record<string, string> {
@@ -50,6 +55,7 @@ function fieldErrorsOf(error: ApiError | undefined): Record<string, string> {
  */
 export function ProviderFormSection({
   appId,
+  providerId,
   state,
   kinds,
   accountEmail,
@@ -59,6 +65,8 @@ export function ProviderFormSection({
   onTested,
 }: {
   appId: string;
+  /** The saved provider this form edits; null: a new one, the first or a fallback after the others. */
+  providerId: string | null;
   state: EmailProviderState;
   /** The registry's kinds, in the order they are offered (at least one). */
   kinds: ProviderKind[];
@@ -66,10 +74,15 @@ export function ProviderFormSection({
   /** Where a test email may go: the workspace's members (the server refuses anyone else). */
   memberEmails: string[];
   disabled: boolean;
-  onSaved(next: EmailProviderState): void;
+  /** `savedId`: the provider saved (for a new one, its id from now on). */
+  onSaved(next: EmailProviderState, savedId: string | undefined): void;
   onTested(): void;
 }) {
-  const saved: ProviderView | null = state.provider;
+  const providers: ProviderView[] = state.providers;
+  const saved: ProviderView | null = providers.find((p) => p.id === providerId) ?? null;
+  // A fallback is added after the others; the very first provider is saved as the primary.
+  const adding = providerId === null && providers.length > 0;
+  const DRAFT = draftKey(providerId, adding);
   const kindById = (id: string) => kinds.find((k) => k.id === id);
   const [draft] = useState(() => {
     const kept = takeDraft<ProviderForm>(DRAFT);
@@ -162,22 +175,33 @@ export function ProviderFormSection({
     if (!checkLocally()) setAttempt((n) => n + 1);
     setBusy("save");
     try {
-      const next = asProviderState(
-        await api.put("/api/apps/{appId}/email-provider", {
-          path: { appId },
-          body: providerInput(kind, form, saved),
-        }),
-      );
+      const body = providerInput(kind, form, saved);
+      const answer = saved
+        ? await api.put("/api/apps/{appId}/email-providers/{providerId}", {
+            path: { appId, providerId: saved.id },
+            body,
+          })
+        : adding
+          ? await api.post("/api/apps/{appId}/email-providers", { path: { appId }, body })
+          : await api.put("/api/apps/{appId}/email-provider", { path: { appId }, body });
+      const next = asProviderState(answer);
+      const before = new Set(providers.map((p) => p.id));
+      const mine: ProviderView | null = saved
+        ? (next.providers.find((p) => p.id === saved.id) ?? null)
+        : (next.providers.find((p) => !before.has(p.id)) ?? next.providers.at(-1) ?? null);
       const savedWhatPassed = passedUnsaved.current === JSON.stringify(form);
       passedUnsaved.current = undefined;
-      setForm(formFromProvider(kindOfProvider(kinds, next.provider) ?? kind, next.provider));
+      setForm(formFromProvider(kindOfProvider(kinds, mine) ?? kind, mine));
       setRestored(false);
       setSavedNote(true);
-      onSaved(next);
-      if (savedWhatPassed) {
+      onSaved(next, mine?.id);
+      if (savedWhatPassed && mine) {
         // No email: the connection steps only. Its result becomes the saved provider's health.
         await api
-          .post("/api/apps/{appId}/email-provider/test", { path: { appId }, body: {} })
+          .post("/api/apps/{appId}/email-providers/{providerId}/test", {
+            path: { appId, providerId: mine.id },
+            body: {},
+          })
           .catch(() => undefined);
         onTested();
       }
@@ -199,13 +223,17 @@ export function ProviderFormSection({
     setTest(undefined);
     setRunning({ steps: expectedSteps(kind.id, sending, own?.lastTest), sending });
     try {
-      const result = await api.post("/api/apps/{appId}/email-provider/test", {
-        path: { appId },
-        body: {
-          ...(dirty ? { config: providerInput(kind, form, saved) } : {}),
-          ...(sending ? { sendTo } : {}),
-        },
-      });
+      const body = {
+        ...(dirty ? { config: providerInput(kind, form, saved) } : {}),
+        ...(sending ? { sendTo } : {}),
+      };
+      // A saved provider is tested by its id (unsaved changes to it as `config`); a new one only as `config`.
+      const result = saved
+        ? await api.post("/api/apps/{appId}/email-providers/{providerId}/test", {
+            path: { appId, providerId: saved.id },
+            body,
+          })
+        : await api.post("/api/apps/{appId}/email-provider/test", { path: { appId }, body });
       setTest({ result, sent: sending, to: sendTo ?? "" });
       passedUnsaved.current = dirty && result.ok ? JSON.stringify(form) : undefined;
       onTested();

@@ -24,6 +24,15 @@ function destinationOf(kind: ProviderKind, provider: ProviderView): string {
     .join(" · ");
 }
 
+/** Whether a saved provider is in use and works: one badge, on the provider's card and in the chain. */
+export function HealthBadge({ provider, locked }: { provider: ProviderView; locked: boolean }) {
+  if (locked) return <Badge tone="neutral">Not in use (locked)</Badge>;
+  if (!provider.enabled) return <Badge tone="warning">Disabled</Badge>;
+  if (provider.health.status === "working") return <Badge tone="success">Working</Badge>;
+  if (provider.health.status === "failing") return <Badge tone="danger">Failing</Badge>;
+  return <Badge tone="neutral">Not checked yet</Badge>;
+}
+
 /** The saved provider as it stands: where mail goes, whether it works, the last test. */
 export function ProviderStatus({
   provider,
@@ -45,17 +54,7 @@ export function ProviderStatus({
         <h3 id="provider-status-title" className="provider-status-title">
           Saved provider
         </h3>
-        {locked ? (
-          <Badge tone="neutral">Not in use (locked)</Badge>
-        ) : !provider.enabled ? (
-          <Badge tone="warning">Disabled</Badge>
-        ) : health.status === "working" ? (
-          <Badge tone="success">Working</Badge>
-        ) : health.status === "failing" ? (
-          <Badge tone="danger">Failing</Badge>
-        ) : (
-          <Badge tone="neutral">Not checked yet</Badge>
-        )}
+        <HealthBadge provider={provider} locked={locked} />
         {onSwitch && !locked && (
           <button
             type="button"
