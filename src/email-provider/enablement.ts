@@ -8,7 +8,7 @@ import { invalid } from "../errors.ts";
 import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { probeProvider } from "./health-check.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
-import { FEATURE, featureLocked, findProvider, getEmailProvider, requireProvider } from "./service.ts";
+import { addressedProvider, FEATURE, featureLocked, getEmailProvider } from "./service.ts";
 
 /**
  * Switches the saved provider off or on without deleting it (owners and admins). Off: login emails go
@@ -26,8 +26,7 @@ export async function setEmailProviderEnabled(
 ) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
-  const existing =
-    providerId === undefined ? await findProvider(ctx, appId) : await requireProvider(ctx, appId, providerId);
+  const existing = await addressedProvider(ctx, appId, providerId);
   if (!existing)
     throw invalid(
       "no_email_provider",

@@ -86,10 +86,13 @@ export async function findProvider(
   return row;
 }
 
-/** The provider a request names, which must be this app's: another app's id is as unknown as a made-up one. */
-export async function requireProvider(ctx: Context, appId: string, providerId: string) {
+/**
+ * The provider a request addresses: by id, which must be this app's (another app's id is as unknown as
+ * a made-up one: a 404), or without an id the primary, if the app has one.
+ */
+export async function addressedProvider(ctx: Context, appId: string, providerId: string | undefined) {
   const row = await findProvider(ctx, appId, providerId);
-  if (!row)
+  if (!row && providerId !== undefined)
     throw new DomainError(
       "not_found",
       "email_provider_not_found",
@@ -151,7 +154,7 @@ export async function saveEmailProvider(
   if (!(await isFeatureEnabled(ctx.db, app.workspaceId, FEATURE))) throw featureLocked();
   const all = await listProviders(ctx, appId);
   const existing =
-    target === "new" ? undefined : target ? await requireProvider(ctx, appId, target.providerId) : all[0];
+    target === "new" ? undefined : target ? await addressedProvider(ctx, appId, target.providerId) : all[0];
   if (target === "new" && all.length >= MAX_PROVIDERS_PER_APP)
     throw invalid(
       "too_many_providers",
@@ -243,8 +246,7 @@ export async function deleteEmailProvider(
   providerId?: string,
 ) {
   const app = await requireApp(ctx.db, accountId, appId, "admin");
-  const existing =
-    providerId === undefined ? await findProvider(ctx, appId) : await requireProvider(ctx, appId, providerId);
+  const existing = await addressedProvider(ctx, appId, providerId);
   if (!existing) return;
   await ctx.db.transaction(async (tx) => {
     await tx.delete(emailProviders).where(eq(emailProviders.id, existing.id));

@@ -17,14 +17,7 @@ import { kindOfBody, kindOfRow, type ProviderBody } from "./kinds/index.ts";
 import type { KindEnvironment, ProviderKind } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { openSecrets, providerSecretContext } from "./secrets.ts";
-import {
-  FEATURE,
-  featureLocked,
-  findProvider,
-  recordLastTest,
-  requireProvider,
-  type TestResult,
-} from "./service.ts";
+import { addressedProvider, FEATURE, featureLocked, recordLastTest, type TestResult } from "./service.ts";
 import { checkSender, prepareBody, resolveSecrets } from "./validation.ts";
 
 /** Test emails go only to the workspace's own people, so a test cannot send mail to strangers. */
@@ -73,10 +66,7 @@ export async function testEmailProvider(
     ),
   );
 
-  const existing =
-    input.providerId === undefined
-      ? await findProvider(ctx, appId)
-      : await requireProvider(ctx, appId, input.providerId);
+  const existing = await addressedProvider(ctx, appId, input.providerId);
   let kind: ProviderKind;
   let settings: object;
   let secrets: Record<string, string>;
