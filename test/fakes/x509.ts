@@ -82,7 +82,8 @@ export function createTestCertificate(spec: TestCertificateSpec = {}): TestCerti
   // SubjectPublicKeyInfo DER, exactly what the certificate embeds.
   const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // DER wants a positive INTEGER in its fewest bytes (X.690 §8.3.2): top bit clear, first byte not zero.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   const tbs = sequence(
     explicit(0, integer(Buffer.from([2]))),
     integer(serial),
