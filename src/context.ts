@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
+import type { AppCache } from "./app-cache/app-cache.ts";
 import type { Config } from "./config/config.ts";
 import type { Db } from "./db/connection.ts";
-import type { AppCache } from "./login/app-cache.ts";
 import type { Metrics } from "./metrics/metrics.ts";
 import type { Queue } from "./queue/queue.ts";
 import type { SecretBox } from "./security/secret-box.ts";
@@ -14,7 +14,7 @@ export interface Context {
   queue: Queue;
   log: Logger;
   metrics: Metrics;
-  /** Apps by key and their locales, for the login API (src/login/app-cache.ts: how long they are kept). */
+  /** Apps by key and their locales, for the login API (src/app-cache/app-cache.ts: how long they are kept). */
   appCache: AppCache;
   /** The one clock; tests may replace it. */
   now(): Date;

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { AppCache } from "./app-cache/app-cache.ts";
 import type { Config } from "./config/config.ts";
 import type { Context } from "./context.ts";
 import { pruneSessions } from "./dashboard-sessions/dashboard-sessions.ts";
@@ -17,7 +18,6 @@ import { ProviderRouting } from "./email-provider/routing.ts";
 import { ProviderWatch } from "./email-provider/watch.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger } from "./logging.ts";
-import { AppCache } from "./login/app-cache.ts";
 import {
   defaultSenderOptions,
   type MailSender,

@@ -277,7 +277,7 @@ export async function rotateSecretKey(ctx: Context, actorId: string, appId: stri
     );
     return row!;
   });
-  // Other API processes stop taking the old key within APP_CACHE_SECONDS (src/login/app-cache.ts).
+  // Other API processes stop taking the old key within APP_CACHE_SECONDS (src/app-cache/app-cache.ts).
   ctx.appCache.forget(appId);
   return { ...publicView(updated), secretKey };
 }
@@ -289,19 +289,6 @@ export const invalidAppKey = () =>
     "invalid_publishable_key",
     "Send your app's publishable key (or, from a server, its secret key) as `Authorization: Bearer pk_…`.",
   );
-
-export async function findAppByPublishableKey(db: Db, publishableKey: string): Promise<App | undefined> {
-  const [app] = await db.select().from(apps).where(eq(apps.publishableKey, publishableKey));
-  return app;
-}
-
-export async function findAppBySecretKey(db: Db, secretKey: string): Promise<App | undefined> {
-  const [app] = await db
-    .select()
-    .from(apps)
-    .where(eq(apps.secretKeyHash, sha256(secretKey)));
-  return app;
-}
 
 export async function getAppById(db: Db, appId: string): Promise<App | undefined> {
   const [app] = await db.select().from(apps).where(eq(apps.id, appId));

@@ -114,7 +114,7 @@ export async function updateEmailSettings(
       now,
     );
   });
-  // The default locale is chosen per login from the app's cached locales (src/login/app-cache.ts).
+  // The default locale is chosen per login from the app's cached locales (src/app-cache/app-cache.ts).
   ctx.appCache.forget(appId);
   return getEmailSettings(ctx, accountId, appId);
 }

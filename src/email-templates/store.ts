@@ -3,7 +3,7 @@ import type { Db } from "../db/connection.ts";
 import { appEmailSettings, apps, emailTemplates } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { catalogueFor } from "../i18n/catalogue.ts";
-import { BUILT_IN_LOCALES, FALLBACK_LOCALE } from "../i18n/locales.ts";
+import { FALLBACK_LOCALE } from "../i18n/locales.ts";
 import type { EmailBranding } from "../mail/login-email.ts";
 import { builtInTemplate } from "../mail/templates/built-in.ts";
 import type { TemplateSource } from "../mail/templates/check.ts";
@@ -40,23 +40,6 @@ export async function loadEmailSettings(db: Db, appId: string): Promise<AppEmail
 }
 
 /** The locales an app's login email can be in (built-in translations and its own templates), in one query. */
-export async function appLocales(
-  db: Db,
-  appId: string,
-): Promise<{ defaultLocale: string; supported: string[] }> {
-  const rows = await db
-    .select({ defaultLocale: appEmailSettings.defaultLocale, locale: emailTemplates.locale })
-    .from(apps)
-    .leftJoin(appEmailSettings, eq(appEmailSettings.appId, apps.id))
-    .leftJoin(emailTemplates, eq(emailTemplates.appId, apps.id))
-    .where(eq(apps.id, appId));
-  const own = rows.flatMap((r) => (r.locale ? [r.locale] : []));
-  return {
-    defaultLocale: rows[0]?.defaultLocale ?? FALLBACK_LOCALE,
-    supported: [...new Set([...BUILT_IN_LOCALES, ...own])],
-  };
-}
-
 /** The template an app's login email in `locale` is made from, and the locale its words are in. */
 export function effectiveTemplate(
   saved: TemplateSource | undefined,

@@ -27,12 +27,11 @@ import { deliveryLogRoutes } from "./routes/delivery-log.ts";
 import { devMailboxRoutes } from "./routes/dev-mailbox.ts";
 import { emailProviderRoutes } from "./routes/email-provider.ts";
 import { emailTemplateRoutes } from "./routes/email-templates.ts";
-import { googleGuideRoutes } from "./routes/google-guide.ts";
 import { healthRoutes, type Readiness } from "./routes/health.ts";
-import { microsoftGuideRoutes } from "./routes/microsoft-guide.ts";
 import { oidcRoutes } from "./routes/oidc.ts";
 import { operatorRoutes } from "./routes/operator.ts";
 import { publicLoginRoutes } from "./routes/public-login.ts";
+import { setupGuideRoutes } from "./routes/setup-guides.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
 const dashboardDir = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -127,8 +126,7 @@ export async function buildHttpServer(deps: HttpDependencies): Promise<FastifyIn
   await app.register(deliveryLogRoutes(ctx));
   await app.register(emailProviderRoutes(ctx, deps.providerEnv));
   await app.register(emailTemplateRoutes(ctx));
-  await app.register(microsoftGuideRoutes(ctx));
-  await app.register(googleGuideRoutes(ctx));
+  await app.register(setupGuideRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   if (deps.devMailbox) await app.register(devMailboxRoutes(deps.devMailbox));
 

@@ -7,7 +7,7 @@ import {
   OutboundBlockedError,
   type OutboundPolicy,
 } from "../security/outbound-guard.ts";
-import { blameOf, type ClassifiedError, classifySmtpError, type ErrorClass } from "./smtp-errors.ts";
+import { type ClassifiedError, classified, classifySmtpError } from "./smtp-errors.ts";
 
 // What the HTTPS transports share (Microsoft Graph, Amazon SES, Mailgun, …): connections checked by the
 // outbound guard and opened to the checked address, one bounded request, and the reading of an answer.
@@ -55,25 +55,6 @@ export function guardedAgent(
     return undefined;
   };
   return agent;
-}
-
-/** A classified failure: the blame and whether to retry follow from the class. */
-export function classified(
-  errorClass: ErrorClass,
-  message: string,
-  smtpReply?: string,
-  status?: number,
-): ClassifiedError {
-  const blame = blameOf(errorClass);
-  return {
-    errorClass,
-    blame,
-    retryable: errorClass === "network" || errorClass === "timeout" || errorClass === "transient",
-    configProblem: blame === "provider" && errorClass !== "network" && errorClass !== "timeout",
-    smtpReply,
-    responseCode: status,
-    message,
-  };
 }
 
 /** A request that got no answer (the connection, TLS, the outbound guard, a timeout), named by the configured host. */

@@ -132,7 +132,8 @@ function networkMessage(e: SmtpLikeError, errorClass: "network" | "timeout"): st
     : `Could not reach the SMTP server${where}: ${NETWORK_WORDS[cause.reason]}.`;
 }
 
-const TLS_CODES = new Set([
+/** Node's and OpenSSL's codes for a TLS handshake or certificate that failed. */
+export const TLS_ERROR_CODES = new Set([
   "DEPTH_ZERO_SELF_SIGNED_CERT",
   "SELF_SIGNED_CERT_IN_CHAIN",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -145,7 +146,7 @@ const TLS_CODES = new Set([
 
 function isTlsFailure(e: SmtpLikeError): boolean {
   if (e.code === "ETLS") return true;
-  if (TLS_CODES.has(e.code ?? "") || TLS_CODES.has(e.cause?.code ?? "")) return true;
+  if (TLS_ERROR_CODES.has(e.code ?? "") || TLS_ERROR_CODES.has(e.cause?.code ?? "")) return true;
   return /certificate|self[- ]signed|altnames|wrong version number|STARTTLS/i.test(e.message ?? "");
 }
 
@@ -156,173 +157,90 @@ export function classifySmtpError(err: unknown): ClassifiedError {
   return cause ? { ...classified, cause } : classified;
 }
 
+/** A classified failure: the blame, whether to retry and whether the configuration is at fault follow from the class. */
+export function classified(
+  errorClass: ErrorClass,
+  message: string,
+  smtpReply?: string,
+  responseCode?: number,
+): ClassifiedError {
+  const blame = blameOf(errorClass);
+  const retryable = blame === "transient" || errorClass === "network" || errorClass === "timeout";
+  return {
+    errorClass,
+    blame,
+    retryable,
+    configProblem: blame === "provider" && !retryable,
+    smtpReply,
+    responseCode,
+    message,
+  };
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNECTION",
+  "ESOCKET",
+  "EDNS",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+]);
+
 function classifyReply(e: SmtpLikeError): ClassifiedError {
   const reply = e.response?.trim();
   const code = e.responseCode;
-  const base = { smtpReply: reply, responseCode: code };
+  const as = (errorClass: ErrorClass, message: string) => classified(errorClass, message, reply, code);
 
   if (e.errorClass) {
-    const retryable =
-      e.errorClass === "network" || e.errorClass === "timeout" || e.errorClass === "transient";
-    const blame = blameOf(e.errorClass);
     // Socket errors carry resolved addresses and errno text (a port-scan oracle: https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html): name the configured host,
     // the port and what happened in words instead. The outbound guard has already refused private
     // destinations, so this says nothing about internal networks.
     if (e.errorClass === "network" || e.errorClass === "timeout") {
-      return {
-        ...base,
-        errorClass: e.errorClass,
-        blame,
-        retryable,
-        configProblem: false,
-        message: networkMessage(e, e.errorClass),
-      };
+      return as(e.errorClass, networkMessage(e, e.errorClass));
     }
-    return {
-      ...base,
-      errorClass: e.errorClass,
-      blame,
-      retryable,
-      configProblem: blame === "provider",
-      message: e.message ?? "Send failed.",
-    };
+    return as(e.errorClass, e.message ?? "Send failed.");
   }
   if (code === 550 && /5\.7\.30/.test(reply ?? "")) {
-    return {
-      ...base,
-      errorClass: "auth",
-      blame: blameOf("auth"),
-      retryable: false,
-      configProblem: true,
-      message:
-        "Microsoft 365 has retired basic authentication for SMTP: use the OAuth (Microsoft) provider instead.",
-    };
+    return as(
+      "auth",
+      "Microsoft 365 has retired basic authentication for SMTP: use the OAuth (Microsoft) provider instead.",
+    );
   }
   if (e.code === "EAUTH" || e.code === "ENOAUTH" || e.command?.startsWith("AUTH")) {
-    if (code !== undefined && code >= 400 && code < 500) {
-      return {
-        ...base,
-        errorClass: "transient",
-        blame: blameOf("transient"),
-        retryable: true,
-        configProblem: false,
-        message: "The server could not check the credentials just now.",
-      };
-    }
-    return {
-      ...base,
-      errorClass: "auth",
-      blame: blameOf("auth"),
-      retryable: false,
-      configProblem: true,
-      message: "The SMTP server rejected the credentials.",
-    };
+    return code !== undefined && code >= 400 && code < 500
+      ? as("transient", "The server could not check the credentials just now.")
+      : as("auth", "The SMTP server rejected the credentials.");
   }
   // Exchange Online: "530 5.7.57 Client not authenticated to send mail" — the session never
   // authenticated (https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365).
   if (code === 530 && /5\.7\.57/.test(reply ?? "")) {
-    return {
-      ...base,
-      errorClass: "auth",
-      blame: blameOf("auth"),
-      retryable: false,
-      configProblem: true,
-      message: "The SMTP server requires authentication before it accepts email (530 5.7.57).",
-    };
+    return as("auth", "The SMTP server requires authentication before it accepts email (530 5.7.57).");
   }
   if (code === 530 && /STARTTLS/i.test(reply ?? "")) {
-    return {
-      ...base,
-      errorClass: "tls",
-      blame: blameOf("tls"),
-      retryable: false,
-      configProblem: true,
-      message: "The server requires STARTTLS before anything else.",
-    };
+    return as("tls", "The server requires STARTTLS before anything else.");
   }
   if (isTlsFailure(e)) {
     const missing = /STARTTLS/i.test(e.message ?? "") && !/certificate/i.test(e.message ?? "");
-    return {
-      ...base,
-      errorClass: "tls",
-      blame: blameOf("tls"),
-      retryable: false,
-      configProblem: true,
-      message: missing
+    return as(
+      "tls",
+      missing
         ? "The server does not offer STARTTLS, and Postern does not send login emails unencrypted."
         : "The server's TLS certificate is not trusted or does not match the host name.",
-    };
+    );
   }
   if (code !== undefined && e.command === "RCPT TO" && code >= 500) {
-    return {
-      ...base,
-      errorClass: "recipient",
-      blame: blameOf("recipient"),
-      retryable: false,
-      configProblem: false,
-      message: "The server refused the recipient address.",
-    };
+    return as("recipient", "The server refused the recipient address.");
   }
-  if (code !== undefined && code >= 400 && code < 500) {
-    return {
-      ...base,
-      errorClass: "transient",
-      blame: blameOf("transient"),
-      retryable: true,
-      configProblem: false,
-      message: "The server asked to try again later.",
-    };
-  }
-  if (code !== undefined && code >= 500) {
-    return {
-      ...base,
-      errorClass: "permanent",
-      blame: blameOf("permanent"),
-      retryable: false,
-      configProblem: false,
-      message: "The server refused the email.",
-    };
-  }
+  if (code !== undefined && code >= 400 && code < 500)
+    return as("transient", "The server asked to try again later.");
+  if (code !== undefined && code >= 500) return as("permanent", "The server refused the email.");
   if (e.code === "ETIMEDOUT" || /timeout|timed out/i.test(e.message ?? "")) {
-    return {
-      ...base,
-      errorClass: "timeout",
-      blame: "provider",
-      retryable: true,
-      configProblem: false,
-      message: networkMessage(e, "timeout"),
-    };
+    return as("timeout", networkMessage(e, "timeout"));
   }
-  if (
-    e.code &&
-    [
-      "ECONNECTION",
-      "ESOCKET",
-      "EDNS",
-      "ECONNREFUSED",
-      "ECONNRESET",
-      "EHOSTUNREACH",
-      "ENETUNREACH",
-      "ENOTFOUND",
-      "EAI_AGAIN",
-      "EPIPE",
-    ].includes(e.code)
-  ) {
-    return {
-      ...base,
-      errorClass: "network",
-      blame: "provider",
-      retryable: true,
-      configProblem: false,
-      message: networkMessage(e, "network"),
-    };
-  }
-  return {
-    ...base,
-    errorClass: "internal",
-    blame: blameOf("internal"),
-    retryable: true,
-    configProblem: false,
-    message: "The email could not be sent.",
-  };
+  if (e.code && NETWORK_CODES.has(e.code)) return as("network", networkMessage(e, "network"));
+  return as("internal", "The email could not be sent.");
 }

@@ -2,7 +2,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import nodemailer from "nodemailer";
 import SMTPConnection from "nodemailer/lib/smtp-connection/index.js";
-import { isPublicAddress, OutboundBlockedError, type OutboundPolicy } from "../security/outbound-guard.ts";
+import { OutboundBlockedError, type OutboundPolicy } from "../security/outbound-guard.ts";
 import { nodemailerMessage, type OutgoingEmail } from "./sender.ts";
 import {
   checkTarget,
@@ -13,7 +13,15 @@ import {
   transportOptions,
 } from "./smtp-connect.ts";
 import { classifySmtpError } from "./smtp-errors.ts";
-import { type Explain, failedStep, type StepName, type TestStep, timed } from "./test-steps.ts";
+import {
+  addressShown,
+  type Explain,
+  failedStep,
+  resolvedStep,
+  type StepName,
+  type TestStep,
+  timed,
+} from "./test-steps.ts";
 
 /**
  * Test connection: resolve → connect → TLS → EHLO → authenticate → optional test email, each step
@@ -40,16 +48,9 @@ export async function testSmtpTarget(
       resolved.error instanceof OutboundBlockedError ? classified(resolved.error, "blocked") : resolved.error;
     return fail("resolve", err, resolved.durationMs);
   }
-  // A private address (an allowlisted relay's, the operator's endpoint's) is not shown: developers would
-  // learn the internal network from it. A literal the developer typed is theirs to see.
   const checked = resolved.value!;
-  const shown = checked.servername === undefined || isPublicAddress(checked.address);
-  steps.push({
-    name: "resolve",
-    outcome: "ok",
-    durationMs: resolved.durationMs,
-    detail: shown ? `${target.host} → ${checked.address}` : `${target.host} → an address the operator allows`,
-  });
+  const shown = addressShown(checked);
+  steps.push(resolvedStep(target.host, checked, resolved.durationMs));
 
   const connected = await timed(() => connectChecked(target, policy));
   if (connected.error) return fail("connect", connected.error, connected.durationMs);

@@ -1,3 +1,4 @@
+import { isPublicAddress } from "../security/outbound-guard.ts";
 import type { ClassifiedError, ErrorClass } from "./smtp-errors.ts";
 
 /**
@@ -62,5 +63,52 @@ export function failedStep(
       ...(hint ? { hint } : {}),
     },
     ...rest.map((skipped) => ({ name: skipped, outcome: "skipped" as const, durationMs: 0 })),
+  ];
+}
+
+/**
+ * Whether a test step may show the address a host resolved to. A private address (an allowlisted
+ * destination's, the operator's endpoint's) is not shown: developers would learn the internal network
+ * from it. A literal the developer typed (no server name) is theirs to see.
+ */
+export const addressShown = (checked: { address: string; servername: string | undefined }): boolean =>
+  checked.servername === undefined || isPublicAddress(checked.address);
+
+/** The resolve step that passed. */
+export function resolvedStep(
+  host: string,
+  checked: { address: string; servername: string | undefined },
+  durationMs: number,
+): TestStep {
+  return {
+    name: "resolve",
+    outcome: "ok",
+    durationMs,
+    detail: addressShown(checked)
+      ? `${host} → ${checked.address}`
+      : `${host} → an address the operator allows`,
+  };
+}
+
+/** The test email's step: accepted by `service` (or the transport's own note), or failed with its hint. */
+export async function testEmailStep(
+  send: () => Promise<{ note?: string | undefined; smtpReply?: string | undefined }>,
+  service: string,
+  errorOf: (err: unknown) => ClassifiedError,
+  hint: (error: ClassifiedError) => string | undefined,
+): Promise<TestStep[]> {
+  const sent = await timed(send);
+  if (!sent.value) {
+    const error = errorOf(sent.error);
+    return failedStep("send", error, sent.durationMs, hint(error));
+  }
+  return [
+    {
+      name: "send",
+      outcome: "ok",
+      durationMs: sent.durationMs,
+      detail: sent.value.note ?? `Accepted by ${service}.`,
+      smtpReply: sent.value.smtpReply,
+    },
   ];
 }

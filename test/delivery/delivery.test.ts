@@ -5,7 +5,14 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveries } from "../../src/db/schema.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
-import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
+import {
+  backends,
+  queueSettledFor,
+  type Session,
+  startTestPostern,
+  type TestPostern,
+  waitFor,
+} from "../support/harness.ts";
 
 type DeliveryBody = {
   status: string;
@@ -122,7 +129,7 @@ describe.each(backends)("login email delivery through the default sender (%s)", 
       .where(eq(deliveries.id, id));
     const d = await deliveryWhen(id, (b) => b.status === "expired");
     const attempts = d.attempts.length;
-    await new Promise((r) => setTimeout(r, 2500));
+    await queueSettledFor(t.postern, [id]);
     const later = await deliveryWhen(id, () => true);
     expect(later.attempts.length).toBe(attempts);
     expect(later.status).toBe("expired");

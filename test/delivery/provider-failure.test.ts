@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditEvents, deliveries } from "../../src/db/schema.ts";
 import { ALLOWLIST, basicBody, sendLogin } from "../email-provider/support.ts";
 import { startSmtpServer } from "../fakes/smtp-server.ts";
-import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
+import {
+  backends,
+  queueSettledFor,
+  type Session,
+  startTestPostern,
+  type TestPostern,
+  waitFor,
+} from "../support/harness.ts";
 
 const LOGINS = 30;
 const PASSWORD = "s3cret-Passw0rd!";
@@ -83,8 +90,8 @@ describe.each(backends)("a provider whose server refuses the credentials, then i
       "every email sent",
     );
     const allSentAt = Date.now();
-    // A moment longer, so a duplicate still on its way would arrive.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Until no job is left that could send again, so a duplicate still on its way would have arrived.
+    await queueSettledFor(t.postern, ids);
 
     const recipients = smtp.messages.flatMap((m) => m.to);
     expect(recipients.toSorted()).toEqual(

@@ -17,6 +17,7 @@ export type DeliveryView = {
   route: string;
   sender: string;
   lastError: string | null;
+  sentAt: string | null;
   attempts: { outcome: string; route: string; smtpReply?: string; errorClass?: string; message?: string }[];
 };
 

@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
 import pg from "pg";
 import { loadConfig } from "../../src/config/config.ts";
+import { queryRows } from "../../src/db/connection.ts";
 import { createLogger } from "../../src/logging.ts";
 import { createPostern, type Postern } from "../../src/postern.ts";
+import { LOGIN_EMAIL_QUEUE } from "../../src/queue/queue.ts";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
 
 export type Backend = "pglite" | "postgres";
@@ -78,6 +81,30 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Waits until no job of the login-email queue can still run for these deliveries (none waiting,
+ * retrying or being sent): from then on no send can happen that has not happened, so a test can assert
+ * "never again" without sleeping.
+ */
+export async function queueSettledFor(postern: Postern, deliveryIds: readonly string[], timeoutMs = 30_000) {
+  await waitFor(
+    async () => {
+      const [row] = await queryRows<{ n: number }>(
+        postern.ctx.db,
+        sql`select count(*)::int as n from pgboss.job
+          where name = ${LOGIN_EMAIL_QUEUE} and state in ('created', 'retry', 'active')
+            and data->>'deliveryId' in (${sql.join(
+              deliveryIds.map((id) => sql`${id}`),
+              sql`, `,
+            )})`,
+      );
+      return row?.n === 0;
+    },
+    timeoutMs,
+    `no job left for ${deliveryIds.length} deliveries`,
+  );
 }
 
 export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {

@@ -1,7 +1,21 @@
+import type { FormField } from "../form.ts";
 import type { CommonFields, KindEnvironment, ProviderKind, SenderLimits } from "../kind.ts";
 import { accountFingerprint } from "./account.ts";
 import type { ApiMeaning, ApiReply } from "./replies.ts";
 import { explainApiFailure } from "./transport.ts";
+
+/** The write-only "API key" field of the HTTP email-API kinds: the vendor's words say where to create it. */
+export const apiKeyField = (help: string, placeholder?: string): FormField => ({
+  name: "apiKey",
+  label: "API key",
+  input: "password",
+  secret: true,
+  required: true,
+  autocomplete: "new-password",
+  setFlag: "apiKeySet",
+  ...(placeholder ? { placeholder } : {}),
+  help,
+});
 
 /** The body of a kind with one API key: `laneKey` is never part of a request, `prepare` sets it. */
 export type KeyedApiBody<Secret extends string> = CommonFields & { type: string; laneKey?: string } & {

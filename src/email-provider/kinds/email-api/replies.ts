@@ -1,6 +1,6 @@
 import { clean } from "../../../mail/https.ts";
-import type { ErrorClass } from "../../../mail/smtp-errors.ts";
-import type { SenderReaction } from "../../../mail/transport.ts";
+import { classified, type ErrorClass } from "../../../mail/smtp-errors.ts";
+import { DeliveryError, type SenderReaction } from "../../../mail/transport.ts";
 
 /** An HTTP email API's answer to one request, as far as it tells what went wrong. */
 export interface ApiReply {
@@ -36,6 +36,22 @@ export interface ApiMeaning {
 /** One sentence with its fix, as the delivery log and the provider's health show it. */
 export const meaningMessage = (meaning: ApiMeaning): string =>
   meaning.fix ? `${meaning.summary} ${meaning.fix}` : meaning.summary;
+
+/**
+ * The failure a reply means, as the worker acts on it: the vendor's Retry-After is the earliest next try
+ * only where trying again is what the reply asks for.
+ */
+export function replyFailure(
+  meaning: ApiMeaning,
+  reply: { status: number; retryAfterSeconds?: number | undefined },
+  line: string,
+): DeliveryError {
+  const waits = meaning.errorClass === "transient" || meaning.errorClass === "network";
+  return new DeliveryError(classified(meaning.errorClass, meaningMessage(meaning), line, reply.status), {
+    sender: meaning.sender,
+    retryAfterSeconds: waits ? reply.retryAfterSeconds : undefined,
+  });
+}
 
 /** "status code: message (id …)", or with nothing the vendor did not say. */
 export const said = (reply: ApiReply): string => `${reply.status}${reply.code ? ` ${reply.code}` : ""}`;

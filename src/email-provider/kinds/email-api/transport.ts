@@ -1,14 +1,13 @@
-import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
-import type { ClassifiedError, ErrorClass } from "../../../mail/smtp-errors.ts";
+import { type ClassifiedError, classified, type ErrorClass } from "../../../mail/smtp-errors.ts";
 import type { ConnectionGate } from "../../../mail/smtp-pool.ts";
-import { failedStep, type StepName, type TestStep, timed } from "../../../mail/test-steps.ts";
+import { failedStep, type StepName, type TestStep, testEmailStep, timed } from "../../../mail/test-steps.ts";
 import { DeliveryError, type Transport } from "../../../mail/transport.ts";
 import {
   type ApiMeaning,
   type ApiReply,
   ApiReplyError,
-  meaningMessage,
+  replyFailure,
   replyFromLine,
   replyLine,
 } from "./replies.ts";
@@ -140,15 +139,7 @@ export function failureOf(api: EmailApi, err: unknown): DeliveryError {
   if (!(err instanceof ApiReplyError))
     return new DeliveryError(unansweredFailure(err, api.vendor, api.endpoint));
   const { reply } = err;
-  const meaning = api.interpret(reply);
-  const waits = meaning.errorClass === "transient" || meaning.errorClass === "network";
-  return new DeliveryError(
-    classified(meaning.errorClass, meaningMessage(meaning), replyLine(reply, api.idName), reply.status),
-    {
-      sender: meaning.sender,
-      retryAfterSeconds: waits ? reply.retryAfterSeconds : undefined,
-    },
-  );
+  return replyFailure(api.interpret(reply), reply, replyLine(reply, api.idName));
 }
 
 /**
@@ -196,21 +187,15 @@ export function emailApiTransport(api: EmailApi, gate?: ConnectionGate): Transpo
     }
     if (!email)
       return [...steps, { name: "send", outcome: "skipped", durationMs: 0, detail: api.noSendDetail }];
-    const sent = await timed(() => send(email));
-    if (sent.value) {
-      return [
-        ...steps,
-        {
-          name: "send",
-          outcome: "ok",
-          durationMs: sent.durationMs,
-          detail: sent.value.note ?? `Accepted by ${api.vendor}.`,
-          smtpReply: sent.value.smtpReply,
-        },
-      ];
-    }
-    const failure = failureOf(api, sent.error).classified;
-    return [...steps, ...failedStep("send", failure, sent.durationMs, hintOf(api, failure))];
+    return [
+      ...steps,
+      ...(await testEmailStep(
+        () => send(email),
+        api.vendor,
+        (err) => failureOf(api, err).classified,
+        (failure) => hintOf(api, failure),
+      )),
+    ];
   }
 
   return { send, probe, close: async () => api.close?.() };

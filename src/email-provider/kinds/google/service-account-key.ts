@@ -3,6 +3,10 @@ import type { FieldProblem } from "../kind.ts";
 
 /** A key file is about 2.3 KB; anything far larger is not one. */
 export const MAX_KEY_FILE_CHARS = 16 * 1024;
+/** A service account's `client_email`, lower-cased: name@project.iam.gserviceaccount.com. */
+export const CLIENT_EMAIL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9.-]+\.gserviceaccount\.com$/;
+/** A service account's numeric `client_id`, what domain-wide delegation is granted to. */
+export const CLIENT_ID_PATTERN = /^\d{10,30}$/;
 
 /** What Postern keeps in the clear about a service account (the key file itself is sealed). */
 export interface ServiceAccountIdentity {
@@ -50,11 +54,11 @@ export function parseServiceAccountKey(text: string): ServiceAccountKey | FieldP
     );
   }
   const clientEmail = typeof file.client_email === "string" ? file.client_email.trim().toLowerCase() : "";
-  if (!/^[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9.-]+\.gserviceaccount\.com$/.test(clientEmail)) {
+  if (!CLIENT_EMAIL_PATTERN.test(clientEmail)) {
     return problem(`${KEY_FILE}; its "client_email" is not a service account address`);
   }
   const clientId = typeof file.client_id === "string" ? file.client_id.trim() : "";
-  if (!/^\d{10,30}$/.test(clientId)) {
+  if (!CLIENT_ID_PATTERN.test(clientId)) {
     return problem(`${KEY_FILE}; its "client_id" is not the account's numeric client ID`);
   }
   const keyId = typeof file.private_key_id === "string" ? file.private_key_id.trim().toLowerCase() : "";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { commonFields } from "../../model.ts";
+import { apiKeyField } from "../email-api/kind.ts";
 import { endpointOf, explainHttpsFailure } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
@@ -75,16 +76,9 @@ const fields: FormField[] = [
     ],
     help: "The region the domain was created in: Mailgun knows each domain in one region only.",
   },
-  {
-    name: "apiKey",
-    label: "API key",
-    input: "password",
-    secret: true,
-    required: true,
-    autocomplete: "new-password",
-    setFlag: "apiKeySet",
-    help: "Mailgun → API Security: a private API key, or a sending key of this domain. Write-only: Postern seals it and never shows it again.",
-  },
+  apiKeyField(
+    "Mailgun → API Security: a private API key, or a sending key of this domain. Write-only: Postern seals it and never shows it again.",
+  ),
 ];
 
 /** Requests at once per key and domain from one process. */

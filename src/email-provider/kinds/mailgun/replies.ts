@@ -1,5 +1,4 @@
-import type { ErrorClass } from "../../../mail/smtp-errors.ts";
-import type { SenderReaction } from "../../../mail/transport.ts";
+import type { ApiMeaning } from "../email-api/replies.ts";
 
 /** Mailgun's answer to one request: its status and the `message` of its body (or the plain-text body). */
 export interface MailgunReply {
@@ -12,13 +11,6 @@ export interface MailgunFixValues {
   senderEmail: string;
   domain: string;
   region: "us" | "eu";
-}
-
-export interface MailgunMeaning {
-  errorClass: ErrorClass;
-  summary: string;
-  fix?: string;
-  sender?: SenderReaction;
 }
 
 /** Used when a 429 comes without Retry-After. */
@@ -45,7 +37,7 @@ const otherRegion = (region: "us" | "eu") => (region === "us" ? "EU" : "US");
  * sender), this email (400, 413: it fails), or Mailgun's load (429, 5xx: it waits). Only a 429 asks
  * something of the lane, which only this API key and domain share.
  */
-export function interpretMailgunReply(reply: MailgunReply, values: MailgunFixValues): MailgunMeaning {
+export function interpretMailgunReply(reply: MailgunReply, values: MailgunFixValues): ApiMeaning {
   const { status, message } = reply;
   const region = values.region.toUpperCase();
   const said = `${status}${message ? ` ${message}` : ""}`;
@@ -100,6 +92,3 @@ export function interpretMailgunReply(reply: MailgunReply, values: MailgunFixVal
     fix: "This email fails, and so will every email like it: check the app's email template and the sender (Mailgun takes messages of up to 25 MB with valid From and To addresses).",
   };
 }
-
-export const meaningMessage = (meaning: MailgunMeaning): string =>
-  meaning.fix ? `${meaning.summary} ${meaning.fix}` : meaning.summary;

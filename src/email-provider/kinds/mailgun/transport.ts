@@ -1,7 +1,6 @@
 import type net from "node:net";
 import nodemailer from "nodemailer";
 import {
-  classified,
   clean,
   connectionFailure,
   type Endpoint,
@@ -11,16 +10,11 @@ import {
 } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
 import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
-import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
-import { DeliveryError, type Transport } from "../../../mail/transport.ts";
+import { failedStep, type TestStep, testEmailStep, timed } from "../../../mail/test-steps.ts";
+import { DeliveryError, deliveryErrorOf, type Transport } from "../../../mail/transport.ts";
 import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
-import {
-  interpretMailgunReply,
-  type MailgunFixValues,
-  type MailgunReply,
-  meaningMessage,
-  replyLine,
-} from "./replies.ts";
+import { replyFailure } from "../email-api/replies.ts";
+import { interpretMailgunReply, type MailgunFixValues, type MailgunReply, replyLine } from "./replies.ts";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** More than any error or domain body we read; the rest is not kept. */
@@ -128,17 +122,7 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
 
   function failureOf(answer: HttpAnswer): DeliveryError {
     const reply = replyOf(answer);
-    const meaning = interpretMailgunReply(reply, options);
-    return new DeliveryError(
-      classified(meaning.errorClass, meaningMessage(meaning), replyLine(reply), reply.status),
-      {
-        sender: meaning.sender,
-        retryAfterSeconds:
-          meaning.errorClass === "transient" || meaning.errorClass === "network"
-            ? reply.retryAfterSeconds
-            : undefined,
-      },
-    );
+    return replyFailure(interpretMailgunReply(reply, options), reply, replyLine(reply));
   }
 
   async function send(email: OutgoingEmail): Promise<SendResult> {
@@ -187,24 +171,15 @@ export function mailgunTransport(options: MailgunTransportOptions): Transport {
           },
         ];
       }
-      const sent = await timed(() => send(email));
-      if (sent.value) {
-        return [
-          ...steps,
-          {
-            name: "send",
-            outcome: "ok",
-            durationMs: sent.durationMs,
-            detail: sent.value.note ?? "Accepted by Mailgun.",
-            smtpReply: sent.value.smtpReply,
-          },
-        ];
-      }
-      const error =
-        sent.error instanceof DeliveryError
-          ? sent.error.classified
-          : classified("internal", "The test email could not be sent.");
-      return [...steps, ...failedStep("send", error, sent.durationMs, options.explain(error))];
+      return [
+        ...steps,
+        ...(await testEmailStep(
+          () => send(email),
+          "Mailgun",
+          (err) => deliveryErrorOf(err).classified,
+          options.explain,
+        )),
+      ];
     },
     async close() {
       agent.destroy();

@@ -1,11 +1,11 @@
 import type net from "node:net";
 import nodemailer from "nodemailer";
-import { classified, connectionFailure } from "../../../mail/https.ts";
+import { connectionFailure } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
-import { classifySmtpError } from "../../../mail/smtp-errors.ts";
+import { classified, classifySmtpError } from "../../../mail/smtp-errors.ts";
 import type { ConnectionGate, TokenSource } from "../../../mail/smtp-pool.ts";
-import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
-import { DeliveryError, type Transport } from "../../../mail/transport.ts";
+import { type TestStep, testEmailStep } from "../../../mail/test-steps.ts";
+import { DeliveryError, deliveryErrorOf, type Transport } from "../../../mail/transport.ts";
 import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
 import { tokenStep } from "../../oauth/token-step.ts";
 import { type GraphEndpoint, graphClient } from "./graph-http.ts";
@@ -136,21 +136,14 @@ export function graphTransport(options: GraphTransportOptions): Transport {
           skipped("send", "Graph has no dry run for sendMail: send a test email to prove sending."),
         ];
       }
-      const sent = await timed(() => send(email));
-      if (!sent.value) {
-        const error =
-          sent.error instanceof DeliveryError ? sent.error.classified : classifySmtpError(sent.error);
-        return [...steps, ...failedStep("send", error, sent.durationMs, undefined)];
-      }
       return [
         ...steps,
-        {
-          name: "send",
-          outcome: "ok",
-          durationMs: sent.durationMs,
-          detail: sent.value.note ?? "Accepted by Microsoft Graph.",
-          smtpReply: sent.value.smtpReply,
-        },
+        ...(await testEmailStep(
+          () => send(email),
+          "Microsoft Graph",
+          (err) => deliveryErrorOf(err).classified,
+          () => undefined,
+        )),
       ];
     },
     async close() {

@@ -1,6 +1,6 @@
 import { ServerClient } from "postmark";
-import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
+import { classified } from "../../../mail/smtp-errors.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
 import { fromLine, loginHeaders } from "../email-api/account.ts";
 import { type ApiReply, ApiReplyError, cleanText, retryAfterSeconds } from "../email-api/replies.ts";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { commonFields } from "../../model.ts";
-import { keyedApiKind, operatorOf } from "../email-api/kind.ts";
+import { apiKeyField, keyedApiKind, operatorOf } from "../email-api/kind.ts";
 import { emailApiTransport, endpointOf } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
@@ -29,17 +29,10 @@ export interface ResendSettings {
 const viewSchema = z.object({ apiKeySet: z.boolean() });
 
 const fields: FormField[] = [
-  {
-    name: "apiKey",
-    label: "API key",
-    input: "password",
-    secret: true,
-    required: true,
-    autocomplete: "new-password",
-    setFlag: "apiKeySet",
-    placeholder: "re_…",
-    help: "Resend → API Keys → Create API Key: Sending access, for the sender's domain, is all Postern needs (a Full access key also lets Test connection check that the domain is verified). Resend shows the key once; Postern seals it and never shows it again. Turn off click tracking for the domain: it would rewrite the magic link.",
-  },
+  apiKeyField(
+    "Resend → API Keys → Create API Key: Sending access, for the sender's domain, is all Postern needs (a Full access key also lets Test connection check that the domain is verified). Resend shows the key once; Postern seals it and never shows it again. Turn off click tracking for the domain: it would rewrite the magic link.",
+    "re_…",
+  ),
 ];
 
 /** Resend's Email API (https://resend.com/docs/api-reference/emails/send-email). */

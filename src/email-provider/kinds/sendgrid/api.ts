@@ -1,8 +1,8 @@
 import https from "node:https";
 import sendgridClient from "@sendgrid/client";
 import sendgridMail from "@sendgrid/mail";
-import { classified } from "../../../mail/https.ts";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
+import { classified } from "../../../mail/smtp-errors.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
 import { domainOf, loginHeaders } from "../email-api/account.ts";
 import { type ApiReply, ApiReplyError, cleanText, header, retryAfterSeconds } from "../email-api/replies.ts";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { commonFields } from "../../model.ts";
-import { keyedApiKind, operatorOf } from "../email-api/kind.ts";
+import { apiKeyField, keyedApiKind, operatorOf } from "../email-api/kind.ts";
 import { emailApiTransport, endpointOf } from "../email-api/transport.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
@@ -31,17 +31,10 @@ export interface SendgridSettings {
 const viewSchema = z.object({ euDataResidency: z.boolean(), apiKeySet: z.boolean() });
 
 const fields: FormField[] = [
-  {
-    name: "apiKey",
-    label: "API key",
-    input: "password",
-    secret: true,
-    required: true,
-    autocomplete: "new-password",
-    setFlag: "apiKeySet",
-    placeholder: "SG.…",
-    help: "SendGrid console → Settings → API Keys → Create API Key: Restricted Access with Mail Send: Full Access is all Postern needs (add Sender Authentication: Read Access to let Test connection check the sender). SendGrid shows the key once; Postern seals it and never shows it again.",
-  },
+  apiKeyField(
+    "SendGrid console → Settings → API Keys → Create API Key: Restricted Access with Mail Send: Full Access is all Postern needs (add Sender Authentication: Read Access to let Test connection check the sender). SendGrid shows the key once; Postern seals it and never shows it again.",
+    "SG.…",
+  ),
   {
     name: "euDataResidency",
     label: "EU data residency",

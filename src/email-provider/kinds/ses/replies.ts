@@ -1,5 +1,4 @@
-import type { ErrorClass } from "../../../mail/smtp-errors.ts";
-import type { SenderReaction } from "../../../mail/transport.ts";
+import type { ApiMeaning } from "../email-api/replies.ts";
 
 /** SES's answer to one request, as far as it tells what went wrong (https://docs.aws.amazon.com/ses/latest/APIReference-V2/CommonErrors.html). */
 export interface SesReply {
@@ -18,14 +17,6 @@ export interface SesFixValues {
   region: string;
   credentials: "keys" | "environment";
   configurationSet?: string | null | undefined;
-}
-
-/** What an SES reply means for the email, with the fix in the developer's own values. */
-export interface SesMeaning {
-  errorClass: ErrorClass;
-  summary: string;
-  fix?: string;
-  sender?: SenderReaction;
 }
 
 /** SES names no Retry-After for its rate: it counts per second, so a short pause clears it. */
@@ -71,7 +62,7 @@ function unverifiedIdentities(message: string): string[] {
  * something of the lane: it is the account's rate, and only a request signed with the account's key gets
  * that far, so no other tenant can pause a real sender with it.
  */
-export function interpretSesReply(reply: SesReply, values: SesFixValues): SesMeaning {
+export function interpretSesReply(reply: SesReply, values: SesFixValues): ApiMeaning {
   const { status, code, message } = reply;
   const said = `${status}${code ? ` ${code}` : ""}`;
   const region = values.region;
@@ -183,7 +174,3 @@ export function interpretSesReply(reply: SesReply, values: SesFixValues): SesMea
     fix: "This email fails, and so will every email like it: check the app's email template and the sender name (SES refuses messages over 40 MB and malformed addresses).",
   };
 }
-
-/** One sentence with its fix, as the delivery log and the provider's health show it. */
-export const meaningMessage = (meaning: SesMeaning): string =>
-  meaning.fix ? `${meaning.summary} ${meaning.fix}` : meaning.summary;

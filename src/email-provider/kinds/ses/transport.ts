@@ -7,20 +7,14 @@ import {
   SendEmailCommand,
 } from "@aws-sdk/client-sesv2";
 import nodemailer from "nodemailer";
-import {
-  classified,
-  clean,
-  connectionFailure,
-  type Endpoint,
-  guardedAgent,
-  retryAfter,
-} from "../../../mail/https.ts";
+import { clean, connectionFailure, type Endpoint, guardedAgent, retryAfter } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
-import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
-import { failedStep, type TestStep, timed } from "../../../mail/test-steps.ts";
-import { DeliveryError, type Transport } from "../../../mail/transport.ts";
+import { type ClassifiedError, classified } from "../../../mail/smtp-errors.ts";
+import { failedStep, type TestStep, testEmailStep, timed } from "../../../mail/test-steps.ts";
+import { DeliveryError, deliveryErrorOf, type Transport } from "../../../mail/transport.ts";
 import type { OutboundPolicy } from "../../../security/outbound-guard.ts";
-import { interpretSesReply, meaningMessage, replyLine, type SesFixValues, type SesReply } from "./replies.ts";
+import { replyFailure } from "../email-api/replies.ts";
+import { interpretSesReply, replyLine, type SesFixValues, type SesReply } from "./replies.ts";
 
 /** Connect, TLS and the answer together; SES answers SendEmail in well under a second when it is well. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -109,17 +103,7 @@ export function sesTransport(options: SesTransportOptions): Transport {
       requestId: e.$metadata?.requestId ? clean(e.$metadata.requestId, 80) : undefined,
       retryAfterSeconds: retryAfter(e.$response?.headers?.["retry-after"], options.now()),
     };
-    const meaning = interpretSesReply(reply, options);
-    return new DeliveryError(
-      classified(meaning.errorClass, meaningMessage(meaning), replyLine(reply), status),
-      {
-        sender: meaning.sender,
-        retryAfterSeconds:
-          meaning.errorClass === "transient" || meaning.errorClass === "network"
-            ? reply.retryAfterSeconds
-            : undefined,
-      },
-    );
+    return replyFailure(interpretSesReply(reply, options), reply, replyLine(reply));
   }
 
   async function send(email: OutgoingEmail): Promise<SendResult> {
@@ -176,19 +160,15 @@ export function sesTransport(options: SesTransportOptions): Transport {
         });
         return steps;
       }
-      const sent = await timed(() => send(email));
-      if (sent.value) {
-        steps.push({
-          name: "send",
-          outcome: "ok",
-          durationMs: sent.durationMs,
-          detail: sent.value.note ?? "Accepted by SES.",
-          smtpReply: sent.value.smtpReply,
-        });
-        return steps;
-      }
-      const error = errorOf(sent.error);
-      return [...steps, ...failedStep("send", error, sent.durationMs, options.explain(error))];
+      return [
+        ...steps,
+        ...(await testEmailStep(
+          () => send(email),
+          "SES",
+          (err) => deliveryErrorOf(err).classified,
+          options.explain,
+        )),
+      ];
     },
     async close() {
       client.destroy();
@@ -198,9 +178,6 @@ export function sesTransport(options: SesTransportOptions): Transport {
 }
 
 const skipped = (name: TestStep["name"]): TestStep => ({ name, outcome: "skipped", durationMs: 0 });
-
-const errorOf = (err: unknown): ClassifiedError =>
-  err instanceof DeliveryError ? err.classified : classified("internal", "The test email could not be sent.");
 
 /** A working key that lacks the read permission: IAM's AccessDeniedException, not a refused key. */
 const deniedOnlyThisCall = (err: unknown) => (err as SdkError).name === "AccessDeniedException";

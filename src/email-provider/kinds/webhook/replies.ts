@@ -1,5 +1,10 @@
 import type { AttemptCause } from "../../../db/schema.ts";
-import { blameOf, type ClassifiedError, type ErrorClass } from "../../../mail/smtp-errors.ts";
+import {
+  type ClassifiedError,
+  classified as classifiedAs,
+  type ErrorClass,
+  TLS_ERROR_CODES,
+} from "../../../mail/smtp-errors.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { OutboundBlockedError } from "../../../security/outbound-guard.ts";
 import { EndpointError, type EndpointResponse, type WebhookEndpoint } from "./endpoint.ts";
@@ -19,24 +24,14 @@ import { EndpointError, type EndpointResponse, type WebhookEndpoint } from "./en
 /** The longest Retry-After Postern honours; the login expires long before a longer one anyway. */
 const MAX_RETRY_AFTER_SECONDS = 3600;
 
-const RETRYABLE = new Set<ErrorClass>(["network", "timeout", "transient", "internal"]);
-const CONFIGURATION = new Set<ErrorClass>(["auth", "tls", "blocked"]);
-
+/** The shared classification, with the cause of a failure on the way to the endpoint. */
 function classified(
   errorClass: ErrorClass,
   message: string,
   extra: { smtpReply?: string; responseCode?: number; cause?: AttemptCause } = {},
 ): ClassifiedError {
-  return {
-    errorClass,
-    blame: blameOf(errorClass),
-    retryable: RETRYABLE.has(errorClass),
-    configProblem: CONFIGURATION.has(errorClass),
-    smtpReply: extra.smtpReply,
-    responseCode: extra.responseCode,
-    message,
-    ...(extra.cause ? { cause: extra.cause } : {}),
-  };
+  const result = classifiedAs(errorClass, message, extra.smtpReply, extra.responseCode);
+  return extra.cause ? { ...result, cause: extra.cause } : result;
 }
 
 /** "503 Service Unavailable": the reply as the delivery log and the test steps show it. */
@@ -105,18 +100,8 @@ export function classifyResponse(response: EndpointResponse, endpoint: WebhookEn
   }
 }
 
-const TLS_CODES = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "ERR_SSL_WRONG_VERSION_NUMBER",
-  "EPROTO",
-  "ETLS",
-]);
+// The HTTPS client also reports a handshake the server broke off (EPROTO) or refused TLS on (ETLS).
+const TLS_CODES = new Set([...TLS_ERROR_CODES, "EPROTO", "ETLS"]);
 
 const REASONS: Record<string, AttemptCause["reason"]> = {
   ECONNREFUSED: "refused",

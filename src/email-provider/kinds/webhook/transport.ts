@@ -1,9 +1,17 @@
 import { createHash } from "node:crypto";
 import https from "node:https";
 import type { OutgoingEmail } from "../../../mail/sender.ts";
-import { type Explain, failedStep, type StepName, type TestStep, timed } from "../../../mail/test-steps.ts";
+import {
+  addressShown,
+  type Explain,
+  failedStep,
+  resolvedStep,
+  type StepName,
+  type TestStep,
+  timed,
+} from "../../../mail/test-steps.ts";
 import { DeliveryError, type Transport } from "../../../mail/transport.ts";
-import { type HostResolver, isPublicAddress, type OutboundPolicy } from "../../../security/outbound-guard.ts";
+import type { HostResolver, OutboundPolicy } from "../../../security/outbound-guard.ts";
 import { randomId } from "../../../security/tokens.ts";
 import {
   checkEndpoint,
@@ -155,16 +163,8 @@ async function probeEndpoint(
   const resolved = await timed(() => checkEndpoint(endpoint, options.policy, options.resolve));
   if (resolved.error) return fail("resolve", classifyFailure(resolved.error, endpoint), resolved.durationMs);
   const checked = resolved.value!;
-  // A private address (an allowlisted endpoint's) is not shown: developers would learn the internal network.
-  const shown = checked.servername === undefined || isPublicAddress(checked.address);
-  steps.push({
-    name: "resolve",
-    outcome: "ok",
-    durationMs: resolved.durationMs,
-    detail: shown
-      ? `${endpoint.host} → ${checked.address}`
-      : `${endpoint.host} → an address the operator allows`,
-  });
+  const shown = addressShown(checked);
+  steps.push(resolvedStep(endpoint.host, checked, resolved.durationMs));
 
   const connected = await timed(() => connectTcp(checked, options.timeoutMs));
   if (connected.error)

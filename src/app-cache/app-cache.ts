@@ -1,7 +1,12 @@
-import { type App, findAppByPublishableKey, findAppBySecretKey } from "../apps/apps.ts";
+import { eq } from "drizzle-orm";
 import type { Db } from "../db/connection.ts";
-import { appLocales } from "../email-templates/store.ts";
+import { appEmailSettings, apps, emailTemplates } from "../db/schema.ts";
+import { BUILT_IN_LOCALES, FALLBACK_LOCALE } from "../i18n/locales.ts";
 import { sha256 } from "../security/tokens.ts";
+
+// A leaf of the module graph: the Context holds the cache, so it reads the tables itself rather than
+// through the domain modules that take a Context.
+type App = typeof apps.$inferSelect;
 
 /**
  * How long a process keeps an app it looked up by key, and the app's locales. Every login request
@@ -68,16 +73,36 @@ export class AppCache {
   }
 
   byPublishableKey(key: string): Promise<App | undefined> {
-    return this.byKey.get(key, () => findAppByPublishableKey(this.db, key));
+    return this.byKey.get(key, async () => {
+      const [app] = await this.db.select().from(apps).where(eq(apps.publishableKey, key));
+      return app;
+    });
   }
 
   /** Kept under the key's hash, as the database keeps it, never the secret key itself. */
   bySecretKey(key: string): Promise<App | undefined> {
-    return this.byKey.get(`sk:${sha256(key)}`, () => findAppBySecretKey(this.db, key));
+    const hash = sha256(key);
+    return this.byKey.get(`sk:${hash}`, async () => {
+      const [app] = await this.db.select().from(apps).where(eq(apps.secretKeyHash, hash));
+      return app;
+    });
   }
 
+  /** The app's default locale and every locale it has a template in (the built-in ones included). */
   localesOf(appId: string): Promise<AppLocales> {
-    return this.locales.get(appId, () => appLocales(this.db, appId)) as Promise<AppLocales>;
+    return this.locales.get(appId, async () => {
+      const rows = await this.db
+        .select({ defaultLocale: appEmailSettings.defaultLocale, locale: emailTemplates.locale })
+        .from(apps)
+        .leftJoin(appEmailSettings, eq(appEmailSettings.appId, apps.id))
+        .leftJoin(emailTemplates, eq(emailTemplates.appId, apps.id))
+        .where(eq(apps.id, appId));
+      const own = rows.flatMap((r) => (r.locale ? [r.locale] : []));
+      return {
+        defaultLocale: rows[0]?.defaultLocale ?? FALLBACK_LOCALE,
+        supported: [...new Set([...BUILT_IN_LOCALES, ...own])],
+      };
+    }) as Promise<AppLocales>;
   }
 
   /** The app changed in this process (keys, settings, templates, deletion): look it up again. */
