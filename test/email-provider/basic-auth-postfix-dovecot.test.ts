@@ -60,14 +60,18 @@ describe("login emails through a real Postfix submission server with Dovecot SAS
   const logged = (line: RegExp) => waitFor(() => line.test(servers.maillog()), 10_000, `maillog ${line}`);
 
   beforeAll(async () => {
-    servers = await startPostfixDovecot();
-    t = await startTestPostern("pglite", {
-      ...ALLOWLIST,
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "1000",
-      POSTERN_LIMIT_ADDRESS_PER_HOUR: "1000",
-      POSTERN_LIMIT_IP_PER_HOUR: "100000",
-      POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: "100",
-    });
+    // Side by side: Postern's start (its migrations) takes longest; each is kept for afterAll even if the other fails.
+    const [started, posternStarted] = await Promise.allSettled([
+      startPostfixDovecot().then((s) => (servers = s)),
+      startTestPostern("pglite", {
+        ...ALLOWLIST,
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "1000",
+        POSTERN_LIMIT_ADDRESS_PER_HOUR: "1000",
+        POSTERN_LIMIT_IP_PER_HOUR: "100000",
+        POSTERN_LIMIT_PROVIDER_TESTS_PER_MINUTE: "100",
+      }).then((p) => (t = p)),
+    ]);
+    for (const r of [started, posternStarted]) if (r.status === "rejected") throw r.reason;
     session = await t.signIn("owner@example.com");
     await t.unlock(session.workspaceId);
   });

@@ -2,7 +2,7 @@
 // many developers' own SMTP servers are set up (https://www.postfix.org/SASL_README.html#server_dovecot).
 // Everything lives in one temp directory; nothing touches the machine's /etc/postfix or /etc/dovecot.
 // Needs root (Postfix's master runs as root and drops to the `postfix` user the Debian package creates).
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -72,7 +72,15 @@ export async function startPostfixDovecot(): Promise<PostfixDovecot> {
   let relay: SmtpServerFake | undefined;
   let dovecot: ChildProcess | undefined;
   let postfixStarted = false;
+  // If the test process ends without close() (a crash, an uncaught error), stop the servers anyway:
+  // neither is our child in a way that ends with us (Postfix's master detaches; Dovecot outlives us).
+  const stopOnExit = () => {
+    if (postfixStarted) spawnSync(POSTFIX, ["-c", dir.postfixConfig, "abort"]);
+    dovecot?.kill("SIGTERM");
+  };
+  process.once("exit", stopOnExit);
   const close = async () => {
+    process.removeListener("exit", stopOnExit);
     if (postfixStarted) {
       // `postfix stop` waits for the master to exit, and kills it with force after 5 s.
       await run(POSTFIX, ["-c", dir.postfixConfig, "stop"]).catch(() => undefined);
