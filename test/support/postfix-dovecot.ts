@@ -5,6 +5,7 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -62,8 +63,8 @@ export async function startPostfixDovecot(): Promise<PostfixDovecot> {
     data: path.join(root, "postfix-data"),
     dovecot: path.join(root, "dovecot"),
   };
-  // The queue directory belongs to root; Postfix creates what is inside it, and the data directory,
-  // owned by its own user (`postfix check`).
+  // The queue directory belongs to root; `postfix start` creates what is inside it, and the data
+  // directory, owned by its own user.
   for (const d of [dir.postfixConfig, dir.queue, dir.dovecot]) await mkdir(d);
   const maillogFile = path.join(root, "maillog");
   const dovecotLogFile = path.join(root, "dovecot.log");
@@ -77,6 +78,7 @@ export async function startPostfixDovecot(): Promise<PostfixDovecot> {
   const stopOnExit = () => {
     if (postfixStarted) spawnSync(POSTFIX, ["-c", dir.postfixConfig, "abort"]);
     dovecot?.kill("SIGTERM");
+    rmSync(root, { recursive: true, force: true });
   };
   process.once("exit", stopOnExit);
   const close = async () => {
@@ -176,8 +178,7 @@ export async function startPostfixDovecot(): Promise<PostfixDovecot> {
   }
 }
 
-async function listening(port: number): Promise<boolean> {
-  const { connect } = await import("node:net");
+function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => {
