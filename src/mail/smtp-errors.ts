@@ -177,6 +177,9 @@ export function classified(
   };
 }
 
+// Exchange: "550 5.7.60 SMTP; Client does not have permissions to send as this sender".
+const SENDER_REFUSED = /Sender address rejected|not owned by user|\b5\.1\.[78]\b|\b5\.7\.60\b/i;
+
 const NETWORK_CODES = new Set([
   "ECONNECTION",
   "ESOCKET",
@@ -225,12 +228,25 @@ function classifyReply(e: SmtpLikeError): ClassifiedError {
   }
   if (isTlsFailure(e)) {
     const missing = /STARTTLS/i.test(e.message ?? "") && !/certificate/i.test(e.message ?? "");
+    // OpenSSL's "wrong version number": what answered was not TLS, usually a STARTTLS port (587).
+    const notTls =
+      [e.code, e.cause?.code].includes("ERR_SSL_WRONG_VERSION_NUMBER") ||
+      /wrong version number/i.test(e.message ?? "");
     return as(
       "tls",
       missing
         ? "The server does not offer STARTTLS, and Postern does not send login emails unencrypted."
-        : "The server's TLS certificate is not trusted or does not match the host name.",
+        : notTls
+          ? "The server did not answer in TLS on this port: it expects STARTTLS, or no TLS at all."
+          : "The server's TLS certificate is not trusted or does not match the host name.",
     );
+  }
+  // A refused sender is the provider's configuration, not this recipient's: Postfix's
+  // reject_sender_login_mismatch answers at RCPT TO ("553 5.7.1 <login@acme.example>: Sender address
+  // rejected: not owned by user acme", https://www.postfix.org/postconf.5.html#reject_sender_login_mismatch),
+  // and RFC 3463 X.1.7 / X.1.8 name the sender's address.
+  if (code !== undefined && code >= 500 && SENDER_REFUSED.test(reply ?? "")) {
+    return as("auth", "The SMTP server does not let this account send from the sender address.");
   }
   if (code !== undefined && e.command === "RCPT TO" && code >= 500) {
     return as("recipient", "The server refused the recipient address.");

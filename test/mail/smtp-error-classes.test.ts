@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifySmtpError, type ErrorClass } from "../../src/mail/smtp-errors.ts";
+import { smtpHints } from "../../src/mail/smtp-hints.ts";
 
 /**
  * What the worker is told about each failure a real server or socket gives: whether to retry, and
@@ -283,6 +284,25 @@ const cases: {
     retryable: true,
     config: false,
   },
+  // A refused sender is the provider's configuration, wherever the server says it (Postfix with
+  // reject_sender_login_mismatch and smtpd_delay_reject=yes answers at RCPT TO).
+  {
+    what: "Postfix 553 5.7.1 sender not owned, at RCPT TO",
+    error: reply(
+      "RCPT TO",
+      "553 5.7.1 <login@acme.example>: Sender address rejected: not owned by user acme",
+    ),
+    errorClass: "auth",
+    retryable: false,
+    config: true,
+  },
+  {
+    what: "553 5.1.8 bad sender's system address, at MAIL FROM",
+    error: reply("MAIL FROM", "553 5.1.8 <login@acme.example>: Sender address rejected: Domain not found"),
+    errorClass: "auth",
+    retryable: false,
+    config: true,
+  },
   // 5yz at RCPT: this recipient only; elsewhere: this email.
   {
     what: "550 5.1.1 no such user",
@@ -318,9 +338,9 @@ const cases: {
   {
     what: "Exchange 550 5.7.60 not allowed to send as",
     error: reply("MAIL FROM", "550 5.7.60 SMTP; Client does not have permissions to send as this sender"),
-    errorClass: "permanent",
+    errorClass: "auth",
     retryable: false,
-    config: false,
+    config: true,
   },
   // Something that is not an SMTP failure at all.
   {
@@ -351,6 +371,32 @@ describe("classifying SMTP failures", () => {
     const busy = classifySmtpError(reply("MAIL FROM", "451 4.7.500 Server busy. "));
     expect(busy).toMatchObject({ smtpReply: "451 4.7.500 Server busy.", responseCode: 451 });
     expect(busy.cause).toBeUndefined();
+  });
+
+  it("tells a refused sender from a refused password, and a STARTTLS port from a certificate problem", () => {
+    const sender = classifySmtpError(
+      reply("RCPT TO", "553 5.7.1 <login@acme.example>: Sender address rejected: not owned by user acme"),
+    );
+    expect(smtpHints(sender)).toMatch(/does not let this username send from the sender email/);
+    const password = classifySmtpError({
+      code: "EAUTH",
+      command: "AUTH PLAIN",
+      responseCode: 535,
+      response: "535 5.7.8 Error: authentication failed: (reason unavailable)",
+    });
+    expect(smtpHints(password)).toMatch(/rejected the username or password/);
+    const notTls = classifySmtpError({
+      code: "ESOCKET",
+      message: "ssl3_get_record:wrong version number",
+      cause: { code: "ERR_SSL_WRONG_VERSION_NUMBER" },
+    });
+    expect(smtpHints(notTls)).toMatch(/choose security "starttls"/);
+    const silent465 = classifySmtpError({
+      code: "ETIMEDOUT",
+      message: "Greeting never received",
+      endpoint: { host: "smtp.example.net", port: 465 },
+    });
+    expect(smtpHints(silent465)).toMatch(/Port 465 speaks TLS from the first byte/);
   });
 
   it("classifies a non-error value without throwing", () => {
