@@ -171,6 +171,28 @@ describe("login emails through a real Postfix submission server with Dovecot SAS
     await logged(new RegExp(`${queueId(sent)}: to=<auth1@example\\.com>, .*status=sent`));
   });
 
+  it("holds the email when Postfix refuses the sender for this login (reject_sender_login_mismatch), not failing it as the recipient's", async () => {
+    const app = await t.createApp(session, { name: "Wrong sender" });
+    await save(app.id, submission({ senderEmail: "someone-else@acme.example" }));
+    const id = await sendLogin(t, app.publishableKey, "sender1@example.com");
+    const d = await deliveryWhen(t, session, app.id, id, (x) => x.status === "retrying");
+    // smtpd_delay_reject (on by default) makes Postfix answer the sender at RCPT TO.
+    expect(d.attempts[0]).toMatchObject({
+      errorClass: "auth",
+      smtpReply: expect.stringMatching(
+        /^553 5\.7\.1 <someone-else@acme\.example>: Sender address rejected: not owned by user acme/,
+      ),
+      hint: expect.stringMatching(/does not let this username send from the sender email/),
+    });
+    const state = (await t.request("GET", `/api/apps/${app.id}/email-provider`, { session }))
+      .body as unknown as ProviderState;
+    expect(state.provider!.health.status).toBe("failing");
+
+    await save(app.id, submission());
+    await deliveryWhen(t, session, app.id, id, (x) => x.status === "sent");
+    await relayed("sender1@example.com");
+  });
+
   it("delivers over implicit TLS (smtpd_tls_wrappermode) with AUTH LOGIN", async () => {
     const app = await t.createApp(session, { name: "Implicit TLS" });
     await save(app.id, submission({ port: servers.submissionsPort, security: "tls" }));

@@ -124,6 +124,9 @@ export async function startPostfixDovecot(): Promise<PostfixDovecot> {
         maillog: maillogFile,
         logPrefix: root,
         relayPort: relay.port,
+        // The sender of test/email-provider/support.ts's basicBody: the one address acme may send from.
+        senderEmail: "login@acme.example",
+        username,
       }),
     );
     writeFileSync(path.join(dir.postfixConfig, "master.cf"), masterCf(submissionPort, submissionsPort));
@@ -238,7 +241,15 @@ service auth {
 `;
 }
 
-function mainCf(o: { queue: string; data: string; maillog: string; logPrefix: string; relayPort: number }) {
+function mainCf(o: {
+  queue: string;
+  data: string;
+  maillog: string;
+  logPrefix: string;
+  relayPort: number;
+  senderEmail: string;
+  username: string;
+}) {
   return `
 compatibility_level = 3.6
 queue_directory = ${o.queue}
@@ -260,6 +271,9 @@ smtpd_tls_cert_file = ${certPaths.serverCert}
 smtpd_tls_key_file = ${certPaths.serverKey}
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
+# Which sender each SASL user may use; the submission listeners refuse any other
+# (https://www.postfix.org/postconf.5.html#reject_sender_login_mismatch).
+smtpd_sender_login_maps = inline:{ ${o.senderEmail}=${o.username} }
 # Postfix logs to syslog unless told otherwise; a file needs the postlog service in master.cf
 # (https://www.postfix.org/MAILLOG_README.html).
 maillog_file = ${o.maillog}
@@ -279,6 +293,7 @@ function masterCf(submissionPort: number, submissionsPort: number) {
     "-o smtpd_client_restrictions=",
     "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject",
     "-o smtpd_recipient_restrictions=permit_sasl_authenticated,reject",
+    "-o smtpd_sender_restrictions=reject_sender_login_mismatch",
   ];
   return `
 # service type  private unpriv  chroot  wakeup  maxproc command + args
