@@ -29,7 +29,7 @@ export interface EmailStrings {
   notYou: string;
 }
 
-/** The hosted login page (issue 15 builds it; its words live here with the emails'). */
+/** The hosted login page's words (src/http/pages/), kept here with the emails'. */
 export interface HostedLoginStrings {
   title: string;
   emailLabel: string;

@@ -1,7 +1,7 @@
 // Microsoft Graph error responses for sendMail. Shape from https://learn.microsoft.com/graph/errors:
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}. Codes and texts from
-// https://learn.microsoft.com/graph/api/user-sendmail and real responses quoted in public issues (see
-// ../shared/research/sending-apis.md §1.4); the 413 body and the texts for Exchange's sending limits are not
+// https://learn.microsoft.com/graph/api/user-sendmail and real responses quoted in public
+// bug reports; the 413 body and the texts for Exchange's sending limits are not
 // documented anywhere found, so those are marked as the fake's own.
 
 export interface GraphError {
