@@ -1,5 +1,6 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth and graph.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth, graph,
+// email-api and webhook.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { emailApiSuite } from "./email-api.ts";
@@ -14,7 +15,7 @@ import { smtpBasicSuite } from "./smtp-basic.ts";
 import { webhookSuite } from "./webhook.ts";
 
 const suites: Suite[] = [smtpBasicSuite, oauthSuite, graphSuite, emailApiSuite, webhookSuite, scaleSuite];
-const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph"];
+const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph", "email-api", "webhook"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 
