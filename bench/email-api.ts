@@ -84,10 +84,9 @@ export const emailApiSuite: Suite = {
                 apiKey: POSTERN_KEY,
               })
             ).logins,
-          timeoutMs: Math.max(60_000, count * 200),
         },
         floor: {
-          label: `(b) floor: @sendgrid/mail, ${CONCURRENCY} at a time`,
+          label: `(a) floor: @sendgrid/mail, ${CONCURRENCY} at a time`,
           send: (recipients) => sendThroughSendgrid(floorTo, recipients, CONCURRENCY),
         },
       };

@@ -65,7 +65,6 @@ export const graphSuite: Suite = {
             POSTERN_MICROSOFT_MESSAGES_PER_MINUTE: String(LIMITS.messagesPerMinutePerMailbox),
           },
           app: async (postern) => (await appWithProvider(postern, fakes.provider)).logins,
-          timeoutMs: Math.max(60_000, count * 200),
         },
         floor: {
           label: `(a) floor: fetch, ${CONCURRENCY} at a time, one token fetched before`,

@@ -67,10 +67,9 @@ export const webhookSuite: Suite = {
             };
             return logins;
           },
-          timeoutMs: Math.max(60_000, count * 200),
         },
         floor: {
-          label: `(b) floor: standardwebhooks sign + fetch, ${CONCURRENCY} at a time`,
+          label: `(a) floor: standardwebhooks sign + fetch, ${CONCURRENCY} at a time`,
           send(recipients) {
             if (!floorTo) throw new Error("the floor runs after Postern has created the signing secret");
             return sendThroughWebhook(floorTo, recipients, CONCURRENCY);
