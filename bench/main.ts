@@ -1,7 +1,9 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth and graph.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth, graph,
+// email-api and webhook.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { emailApiSuite } from "./email-api.ts";
 import { graphSuite } from "./graph.ts";
 import type { Backend } from "./lib/database.ts";
 import { describeEnvironment } from "./lib/environment.ts";
@@ -10,9 +12,10 @@ import { rerunTrustingTestCa } from "./lib/trust.ts";
 import { oauthSuite } from "./oauth.ts";
 import { scaleSuite } from "./scale.ts";
 import { smtpBasicSuite } from "./smtp-basic.ts";
+import { webhookSuite } from "./webhook.ts";
 
-const suites: Suite[] = [smtpBasicSuite, oauthSuite, graphSuite, scaleSuite];
-const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph"];
+const suites: Suite[] = [smtpBasicSuite, oauthSuite, graphSuite, emailApiSuite, webhookSuite, scaleSuite];
+const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph", "email-api", "webhook"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 

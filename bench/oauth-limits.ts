@@ -1,14 +1,9 @@
 // Part of the oauth suite: Postern at Exchange Online's real per-mailbox limits (3 connections, 30
 // messages a minute) with its own defaults (2 connections, 30 a minute). A minute of logins at the quota,
 // then a burst over it, which must wait in the queue: no 432 or 554 at the Exchange fake.
+import { appWithProvider } from "./lib/dashboard.ts";
 import type { Backend } from "./lib/database.ts";
-import {
-  appSendingThroughMicrosoft,
-  between,
-  EXCHANGE_LIMITS,
-  type RunStats,
-  statsOf,
-} from "./lib/microsoft.ts";
+import { between, EXCHANGE_LIMITS, type RunStats, statsOf } from "./lib/microsoft.ts";
 import { driveLogins } from "./lib/pipeline.ts";
 import { startInProcessPostern } from "./lib/postern.ts";
 import { formatCount, formatNumber, type LatencySummary, perSecond, summarise } from "./lib/stats.ts";
@@ -44,7 +39,7 @@ export async function measureAtExchangeLimits(world: World, backend: Backend): P
   const fakes = await world.call("startMicrosoft", { limits: EXCHANGE_LIMITS });
   const postern = await startInProcessPostern(backend, fakes.env);
   try {
-    const logins = await appSendingThroughMicrosoft(postern, fakes);
+    const { logins } = await appWithProvider(postern, fakes.provider);
     const start = await statsOf(world, fakes);
 
     const rate = EXCHANGE_LIMITS.messagesPerMinute / 60;

@@ -2,9 +2,9 @@
 // HTTP request → queue → worker → MSAL token → XOAUTH2 at the Exchange fake, next to a raw pooled
 // nodemailer XOAUTH2 sender with one token fetched beforehand (the floor) on the same fake. Then the
 // same pipeline at Exchange's real per-mailbox limits, to show that Postern holds them.
+import { appWithProvider } from "./lib/dashboard.ts";
 import type { Backend } from "./lib/database.ts";
 import {
-  appSendingThroughMicrosoft,
   between,
   fetchAccessToken,
   issuedTokensMetric,
@@ -75,7 +75,7 @@ async function measurePostern(
     }),
   });
   try {
-    const logins = await appSendingThroughMicrosoft(postern, fakes);
+    const { logins } = await appWithProvider(postern, fakes.provider);
     const { burst, paced, emailsSent, stats } = await runBurstAndPaced(world, postern.url, {
       logins,
       labelPrefix: "oauth-",

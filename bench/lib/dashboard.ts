@@ -1,4 +1,6 @@
-import { OPERATOR_TOKEN } from "./postern.ts";
+import { loginsAt, recipients } from "./pipeline.ts";
+import { type InProcessPostern, OPERATOR_TOKEN } from "./postern.ts";
+import type { Login } from "./world-protocol.ts";
 
 /** Reads the sign-in code that Postern emailed to `email` (from whichever mailbox got it). */
 export type CodeReader = (email: string) => Promise<string>;
@@ -14,7 +16,12 @@ export interface Dashboard {
   /** The operator unlocks Custom Email Provider for the developer's workspace. */
   unlockCustomProvider(): Promise<void>;
   createApp(name: string): Promise<AppKeys>;
-  putEmailProvider(appId: string, body: Record<string, unknown>): Promise<void>;
+  /** Answers the saved provider, with what Postern shows only once (a webhook's signing secret). */
+  putEmailProvider(appId: string, body: Record<string, unknown>): Promise<SavedProvider>;
+}
+
+export interface SavedProvider {
+  provider: { revealedOnce?: Record<string, string> };
 }
 
 async function expectStatus(res: Response, status: number, what: string): Promise<unknown> {
@@ -73,7 +80,7 @@ export async function signInToDashboard(
       )) as AppKeys;
     },
     async putEmailProvider(appId, body) {
-      await expectStatus(
+      return (await expectStatus(
         await fetch(`${url}/api/apps/${appId}/email-provider`, {
           method: "PUT",
           headers: session,
@@ -81,7 +88,19 @@ export async function signInToDashboard(
         }),
         200,
         "save email provider",
-      );
+      )) as SavedProvider;
     },
   };
+}
+
+/** A developer's app with `provider` saved through the dashboard API, and logins for new recipients at it. */
+export async function appWithProvider(
+  postern: InProcessPostern,
+  provider: Record<string, unknown>,
+): Promise<{ app: AppKeys; saved: SavedProvider; logins: (label: string, count: number) => Login[] }> {
+  const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
+  await dashboard.unlockCustomProvider();
+  const app = await dashboard.createApp("Bench app");
+  const saved = await dashboard.putEmailProvider(app.id, provider);
+  return { app, saved, logins: (label, count) => loginsAt(app.publishableKey, recipients(label, count)) };
 }

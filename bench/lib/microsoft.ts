@@ -1,11 +1,8 @@
 // The Microsoft 365 provider the oauth suite sends through: the identity and Exchange fakes (in the
 // world process), Postern's settings for them, and a token fetched the way any client would.
 import { CLIENT_ID, CLIENT_SECRET, TENANT_ID } from "../../test/support/microsoft.ts";
-import { signInToDashboard } from "./dashboard.ts";
-import { loginsAt, recipients } from "./pipeline.ts";
-import type { InProcessPostern } from "./postern.ts";
 import type { World } from "./world.ts";
-import type { Login, MicrosoftStats, MicrosoftWorld } from "./world-protocol.ts";
+import type { MicrosoftStats, MicrosoftWorld } from "./world-protocol.ts";
 
 /** Exchange Online's own per-mailbox limits (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), which the Exchange fake defaults to. */
 export const EXCHANGE_LIMITS = { concurrentConnectionsPerMailbox: 3, messagesPerMinute: 30 };
@@ -51,7 +48,11 @@ export async function fetchAccessToken(
 
 /** postern_oauth_token_requests_total{provider="microsoft",outcome="issued"} from Postern's /metrics. */
 export async function issuedTokensMetric(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  return issuedTokensIn(await (await fetch(`${url}/metrics`)).text());
+}
+
+/** The same counter in a /metrics text already read. */
+export function issuedTokensIn(text: string): number {
   for (const line of text.split("\n")) {
     const sample = /^postern_oauth_token_requests_total\{([^}]*)\}\s+(\S+)$/.exec(line);
     if (!sample) continue;
@@ -84,15 +85,3 @@ export function between(before: MicrosoftStats, after: MicrosoftStats): RunStats
 /** What the fakes have counted so far (and the mailbox's peak connections since the last call). */
 export const statsOf = (world: World, fakes: MicrosoftWorld) =>
   world.call("microsoftStats", { exchangePort: fakes.exchangePort });
-
-/** A developer's app with the Microsoft provider on the fakes, saved through the dashboard API. */
-export async function appSendingThroughMicrosoft(
-  postern: InProcessPostern,
-  fakes: Pick<MicrosoftWorld, "provider">,
-): Promise<(label: string, count: number) => Login[]> {
-  const dashboard = await signInToDashboard(postern.url, "owner@bench.example", postern.readCode);
-  await dashboard.unlockCustomProvider();
-  const app = await dashboard.createApp("Bench app");
-  await dashboard.putEmailProvider(app.id, fakes.provider);
-  return (label, count) => loginsAt(app.publishableKey, recipients(label, count));
-}

@@ -1,10 +1,16 @@
-// The senders Postern is compared with, speaking to the same SMTP server with the same message.
+// The senders Postern is compared with, speaking to the same server with the same message.
+import sendgridClient from "@sendgrid/client";
+import sendgridMail from "@sendgrid/mail";
 import nodemailer from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
+import { Webhook } from "standardwebhooks";
+import { loginHeaders } from "../../src/email-provider/kinds/email-api/account.ts";
+import { deliveryIdOf, loginEmailPayload } from "../../src/email-provider/kinds/webhook/transport.ts";
 import { composeLoginEmail } from "../../src/mail/login-email.ts";
-import { SMTP_TIMEOUTS } from "../../src/mail/sender.ts";
+import { messageIdFor, type OutgoingEmail, SMTP_TIMEOUTS } from "../../src/mail/sender.ts";
 import { builtInTemplate } from "../../src/mail/templates/built-in.ts";
+import { randomId } from "../../src/security/tokens.ts";
 
 /** An SMTP submission server reached as Postern reaches a Basic Auth provider: STARTTLS, then AUTH. */
 export interface SmtpDestination {
@@ -41,8 +47,8 @@ const connectionOptions = (to: { host: string; port: number }): SMTPTransport.Op
 const passwordAuth = (to: SmtpDestination) => ({ auth: { user: to.username, pass: to.password } });
 
 /** The login email Postern would compose for `recipient`, so every sender puts the same bytes on the wire. */
-function loginEmail(from: { name: string; address: string }, recipient: string) {
-  const { subject, html, text } = composeLoginEmail(builtInTemplate("login", "en"), {
+function composedLoginEmail(recipient: string) {
+  return composeLoginEmail(builtInTemplate("login", "en"), {
     appName: "Bench app",
     code: "123456",
     link: "http://postern.bench.localhost/v1/login/email/link?token=bench-token-0123456789abcdef",
@@ -51,7 +57,35 @@ function loginEmail(from: { name: string; address: string }, recipient: string) 
     ttlMinutes: 10,
     locale: "en",
   });
+}
+
+/** As a nodemailer message. */
+function loginEmail(from: { name: string; address: string }, recipient: string) {
+  const { subject, html, text } = composedLoginEmail(recipient);
   return { from, to: recipient, subject, html, text };
+}
+
+/** As Postern hands it to an HTTP transport: with its Message-ID on the sender's domain. */
+function outgoingLoginEmail(from: { name: string; address: string }, recipient: string): OutgoingEmail {
+  return {
+    ...composedLoginEmail(recipient),
+    from,
+    to: recipient,
+    messageId: messageIdFor(randomId("dlv"), from.address),
+  };
+}
+
+/** `concurrency` senders taking the next recipient as each finishes its last. */
+async function inParallel(
+  recipients: readonly string[],
+  concurrency: number,
+  send: (recipient: string) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const sender = async () => {
+    while (next < recipients.length) await send(recipients[next++]!);
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
 }
 
 /** One pooled transport, every message handed to it at once. */
@@ -104,23 +138,18 @@ export async function sendConnectionPerEmail(
   parallel: number,
 ): Promise<void> {
   const from = { name: to.senderName, address: to.senderEmail };
-  let next = 0;
-  const sender = async () => {
-    while (next < recipients.length) {
-      const recipient = recipients[next++]!;
-      const transport = nodemailer.createTransport({
-        ...connectionOptions(to),
-        ...passwordAuth(to),
-        pool: false,
-      });
-      try {
-        await transport.sendMail(loginEmail(from, recipient));
-      } finally {
-        transport.close();
-      }
+  await inParallel(recipients, parallel, async (recipient) => {
+    const transport = nodemailer.createTransport({
+      ...connectionOptions(to),
+      ...passwordAuth(to),
+      pool: false,
+    });
+    try {
+      await transport.sendMail(loginEmail(from, recipient));
+    } finally {
+      transport.close();
     }
-  };
-  await Promise.all(Array.from({ length: parallel }, sender));
+  });
 }
 
 /** Microsoft Graph's sendMail reached with one access token fetched beforehand. */
@@ -144,18 +173,96 @@ export async function sendThroughGraph(
   const from = { name: to.senderName, address: to.mailbox };
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
   const url = `${to.graphUrl}/v1.0/users/${encodeURIComponent(to.mailbox)}/sendMail`;
-  let next = 0;
-  const sender = async () => {
-    while (next < recipients.length) {
-      const info = await composer.sendMail(loginEmail(from, recipients[next++]!));
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { authorization: `Bearer ${to.accessToken}`, "content-type": "text/plain" },
-        body: (info.message as Buffer).toString("base64"),
-      });
-      await res.arrayBuffer();
-      if (res.status !== 202) throw new Error(`Graph answered ${res.status}`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, sender));
+  await inParallel(recipients, concurrency, async (recipient) => {
+    const info = await composer.sendMail(loginEmail(from, recipient));
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${to.accessToken}`, "content-type": "text/plain" },
+      body: (info.message as Buffer).toString("base64"),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 202) throw new Error(`Graph answered ${res.status}`);
+  });
+}
+
+/** SendGrid's Mail Send API at `baseUrl` (POSTERN_SENDGRID_API_URL), with one API key. */
+export interface SendgridDestination {
+  baseUrl: string;
+  apiKey: string;
+  senderEmail: string;
+  senderName: string;
+}
+
+/**
+ * (a) for SendGrid: its own SDK (@sendgrid/mail) as a developer calls it, `concurrency` sends in flight,
+ * the message Postern sends (its headers, tracking off), no queue, no sender limits. A refusal throws.
+ */
+export async function sendThroughSendgrid(
+  to: SendgridDestination,
+  recipients: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  sendgridClient.setApiKey(to.apiKey);
+  // After the key: setApiKey sets the base URL to SendGrid's own host.
+  sendgridClient.setDefaultRequest("baseUrl", `${to.baseUrl}/`);
+  sendgridMail.setClient(sendgridClient);
+  const from = { name: to.senderName, address: to.senderEmail };
+  await inParallel(recipients, concurrency, async (recipient) => {
+    const email = outgoingLoginEmail(from, recipient);
+    await sendgridMail.send({
+      to: email.to,
+      from: { email: from.address, name: from.name },
+      subject: email.subject,
+      text: email.text,
+      html: email.html,
+      headers: loginHeaders(email),
+      trackingSettings: {
+        clickTracking: { enable: false, enableText: false },
+        openTracking: { enable: false },
+        subscriptionTracking: { enable: false },
+      },
+    });
+  });
+}
+
+/** A developer's Standard Webhooks endpoint and the secret Postern created for it. */
+export interface WebhookDestination {
+  url: string;
+  secret: string;
+  /** The app the payload names, as Postern's does. */
+  appId: string;
+  senderEmail: string;
+  senderName: string;
+}
+
+/**
+ * (a) for the webhook: Postern's payload for each login email, signed with the Standard Webhooks library
+ * (https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md) and POSTed
+ * with fetch, `concurrency` in flight: no queue, no outbound guard. Any answer but 2xx fails the run.
+ */
+export async function sendThroughWebhook(
+  to: WebhookDestination,
+  recipients: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  const signer = new Webhook(to.secret);
+  const from = { name: to.senderName, address: to.senderEmail };
+  await inParallel(recipients, concurrency, async (recipient) => {
+    const email = outgoingLoginEmail(from, recipient);
+    const id = deliveryIdOf(email.messageId);
+    const body = JSON.stringify(loginEmailPayload(email, to.appId));
+    const at = new Date();
+    const res = await fetch(to.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+        "webhook-signature": signer.sign(id, at, body),
+      },
+      body,
+    });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`the webhook endpoint answered ${res.status}`);
+  });
 }

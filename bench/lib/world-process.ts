@@ -1,9 +1,12 @@
-// The bench's "world" process: end users' HTTP clients and the receiving SMTP server. It runs apart
-// from the process under test so that Postern (or the raw sender it is compared with) has its core
-// to itself, as it would with real users and a real mail server elsewhere. Driven over IPC by world.ts.
+// The bench's "world" process: end users' HTTP clients and the servers mail goes to (SMTP servers, the
+// Microsoft and SendGrid fakes, a webhook receiver). It runs apart from the process under test so that
+// Postern (or the raw sender it is compared with) has its core to itself, as it would with real users and
+// a real mail server elsewhere. Driven over IPC by world.ts.
 import http from "node:http";
 import type { ReceivedMessage } from "../../test/fakes/mail.ts";
+import { MAIL_SEND_SCOPE, type SendgridFake, startSendgridFake } from "../../test/fakes/sendgrid.ts";
 import { type SmtpServerFake, startSmtpServer } from "../../test/fakes/smtp-server.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../../test/fakes/webhook-receiver.ts";
 import { MAILBOX, type MicrosoftFakes, startMicrosoftFakes } from "../../test/support/microsoft.ts";
 import { type GraphFakes, startGraphFakes } from "../../test/support/microsoft-graph.ts";
 import { now, sleep } from "./clock.ts";
@@ -12,6 +15,8 @@ import type {
   LoginLoad,
   LoginLoadResult,
   MicrosoftStats,
+  SendgridStats,
+  WebhookStats,
   WorldCall,
   WorldCalls,
   WorldReply,
@@ -23,6 +28,8 @@ const acceptedAt = new Map<string, number>();
 const servers: { fake: SmtpServerFake; duplicates: number }[] = [];
 const microsoftFakes: { fakes: MicrosoftFakes; duplicates: number }[] = [];
 const graphFakes: { fakes: GraphFakes; duplicates: number }[] = [];
+const sendgridFakes: { fake: SendgridFake; apiKeys: string[]; duplicates: number }[] = [];
+const webhookReceivers: { receiver: WebhookReceiver; duplicates: number }[] = [];
 
 /**
  * Records when each message is accepted. The fakes keep no arrival times, but they push a message
@@ -175,6 +182,38 @@ function graphStats(graphPort: number): GraphStats {
   };
 }
 
+function sendgridStats(port: number): SendgridStats {
+  const entry = sendgridFakes.find((s) => s.fake.port === port);
+  if (!entry) throw new Error(`no SendGrid fake on port ${port}`);
+  const { fake, apiKeys, duplicates } = entry;
+  const sends = fake.requestLog.filter((r) => r.path === "/v3/mail/send");
+  return {
+    requests: sends.length,
+    accepted: sends.filter((r) => r.status === 202).length,
+    throttled: fake.throttled,
+    peakInFlight: Object.fromEntries(apiKeys.map((key) => [key, fake.peakInFlight(key)])),
+    duplicates,
+  };
+}
+
+function webhookReceiver(port: number) {
+  const entry = webhookReceivers.find((w) => w.receiver.port === port);
+  if (!entry) throw new Error(`no webhook receiver on port ${port}`);
+  return entry;
+}
+
+function webhookStats(port: number): WebhookStats {
+  const { receiver, duplicates } = webhookReceiver(port);
+  const { requests } = receiver;
+  return {
+    requests: requests.length,
+    accepted: requests.filter((r) => r.status >= 200 && r.status < 300).length,
+    badSignatures: requests.filter((r) => r.status === 401).length,
+    // The receiver answers a webhook-id it has seen with 200 and keeps it apart: a retry of a delivered email.
+    duplicates: duplicates + receiver.duplicates.length,
+  };
+}
+
 const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise<WorldCalls[K]["result"]> } =
   {
     async startSmtp(options) {
@@ -227,6 +266,39 @@ const handlers: { [K in WorldCall]: (params: WorldCalls[K]["params"]) => Promise
       };
     },
     graphStats: async ({ graphPort }) => graphStats(graphPort),
+    async startSendgrid({ apiKeys, senderDomain, latencyMs }) {
+      // The fake's window of 1,000 requests a second per key goes: the run measures the senders, not it.
+      const fake = await startSendgridFake({ requestsPerSecond: 1_000_000 });
+      fake.setLatency(latencyMs);
+      for (const key of apiKeys) {
+        fake.addKey(key, { scopes: [MAIL_SEND_SCOPE], domains: [{ domain: senderDomain, valid: true }] });
+      }
+      const entry = { fake, apiKeys, duplicates: 0 };
+      trackAccepts(
+        fake.messages,
+        () => entry.duplicates++,
+        (m) => m.to,
+      );
+      sendgridFakes.push(entry);
+      return { port: fake.port, url: fake.url };
+    },
+    sendgridStats: async ({ port }) => sendgridStats(port),
+    async startWebhook() {
+      const entry = { receiver: await startWebhookReceiver(), duplicates: 0 };
+      // The receiver pushes a delivery once it has verified it, right before answering 200.
+      trackAccepts(
+        entry.receiver.deliveries,
+        () => entry.duplicates++,
+        (d) => [String(d.payload.to)],
+      );
+      webhookReceivers.push(entry);
+      return { port: entry.receiver.port, url: entry.receiver.url };
+    },
+    async webhookSecrets({ port, secrets }) {
+      webhookReceiver(port).receiver.secrets = secrets;
+      return {};
+    },
+    webhookStats: async ({ port }) => webhookStats(port),
     async usage() {
       const cpu = process.cpuUsage();
       return { cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage.rss() };
@@ -258,5 +330,7 @@ process.on("disconnect", () => {
     ...servers.map((s) => s.fake.close()),
     ...microsoftFakes.map((m) => m.fakes.close()),
     ...graphFakes.map((g) => g.fakes.close()),
+    ...sendgridFakes.map((s) => s.fake.close()),
+    ...webhookReceivers.map((w) => w.receiver.close()),
   ]).finally(() => process.exit(0));
 });

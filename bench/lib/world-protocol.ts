@@ -89,6 +89,32 @@ export interface GraphStats {
   duplicates: number;
 }
 
+/** What the SendGrid fake counted of /v3/mail/send; cumulative. */
+export interface SendgridStats {
+  /** Requests, whatever their answer. */
+  requests: number;
+  /** Answered 202. */
+  accepted: number;
+  /** 429s for the fake's per-key request window. */
+  throttled: number;
+  /** Per API key: the most requests it had in flight at once, over the fake's life. */
+  peakInFlight: Record<string, number>;
+  /** Emails accepted for a recipient that already had one. */
+  duplicates: number;
+}
+
+/** What the webhook receiver counted; cumulative. */
+export interface WebhookStats {
+  /** Requests, whatever their answer. */
+  requests: number;
+  /** Answered 2xx (a verified delivery, or one it had already accepted). */
+  accepted: number;
+  /** Answered 401: the signature did not verify with the receiver's secrets. */
+  badSignatures: number;
+  /** Verified deliveries of a webhook-id seen before, or of a recipient that already had an email. */
+  duplicates: number;
+}
+
 export interface ProcessUsage {
   cpuMs: number;
   rssBytes: number;
@@ -119,6 +145,20 @@ export interface WorldCalls {
   /** The identity fake and a Graph fake with these limits and latency, the app allowed to send as the mailbox. */
   startGraph: { params: { limits: Partial<GraphLimits>; latencyMs: number }; result: GraphWorld };
   graphStats: { params: { graphPort: number }; result: GraphStats };
+  /**
+   * A SendGrid fake answering after `latencyMs`, with these API keys (mail.send scope, the sender's
+   * domain authenticated) and no request window to speak of.
+   */
+  startSendgrid: {
+    params: { apiKeys: string[]; senderDomain: string; latencyMs: number };
+    result: { port: number; url: string };
+  };
+  sendgridStats: { params: { port: number }; result: SendgridStats };
+  /** A developer's webhook endpoint that verifies every request (secrets set by webhookSecrets). */
+  startWebhook: { params: Record<string, never>; result: { port: number; url: string } };
+  /** The secrets the receiver verifies with: Postern creates one when the provider is saved. */
+  webhookSecrets: { params: { port: number; secrets: string[] }; result: Record<string, never> };
+  webhookStats: { params: { port: number }; result: WebhookStats };
   usage: { params: Record<string, never>; result: ProcessUsage };
 }
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { WorldCall, WorldCalls, WorldReply, WorldRequest } from "./world-protocol.ts";
 
 /**
- * A handle on the world process (world-process.ts): the HTTP clients and SMTP servers the code under
+ * A handle on the world process (world-process.ts): the HTTP clients and the servers the code under
  * test talks to, on the other core.
  */
 export interface World {
