@@ -50,6 +50,12 @@ export async function scheduleDelivery(
 export async function releaseWaitingDeliveries(ctx: Context, appId: string): Promise<number> {
   const now = ctx.now();
   const released = await ctx.db.transaction(async (tx) => {
+    // An email being sent right now is not waiting yet: marked, so that if this attempt fails it goes
+    // again at once rather than after its backoff (`releasedDuringAttempt`).
+    await tx
+      .update(deliveries)
+      .set({ updatedAt: now })
+      .where(and(eq(deliveries.appId, appId), eq(deliveries.status, "sending")));
     const rows = await tx
       .update(deliveries)
       .set({ nextAttemptAt: now, updatedAt: now })
@@ -69,4 +75,21 @@ export async function releaseWaitingDeliveries(ctx: Context, appId: string): Pro
     ctx.log.info({ appId, released }, "waiting login emails released");
   }
   return released;
+}
+
+/**
+ * Whether the app's waiting emails were released while this delivery's attempt ran (claimed at
+ * `claimedAt`): then its provider was saved or found working meanwhile, and the attempt's failure
+ * belongs to what the provider was before.
+ */
+export async function releasedDuringAttempt(
+  ctx: Context,
+  deliveryId: string,
+  claimedAt: Date,
+): Promise<boolean> {
+  const [row] = await ctx.db
+    .select({ updatedAt: deliveries.updatedAt })
+    .from(deliveries)
+    .where(eq(deliveries.id, deliveryId));
+  return row !== undefined && row.updatedAt.getTime() > claimedAt.getTime();
 }

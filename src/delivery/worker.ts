@@ -7,7 +7,7 @@ import type { ClassifiedError } from "../mail/smtp-errors.ts";
 import { deliveryErrorOf } from "../mail/transport.ts";
 import type { Job } from "../queue/queue.ts";
 import type { DeliveryRoute, RouteResolver } from "./routes.ts";
-import { retryDelayMs, scheduleDelivery } from "./schedule.ts";
+import { releasedDuringAttempt, retryDelayMs, scheduleDelivery } from "./schedule.ts";
 
 type Delivery = typeof deliveries.$inferSelect;
 
@@ -112,9 +112,11 @@ async function waitOrExpire(
     tries,
     ctx.config.delivery.retryMaxSeconds,
   );
-  const next = new Date(
-    Math.min(now + Math.max(backoff, (outcome.retryAfterSeconds ?? 0) * 1000), delivery.expiresAt.getTime()),
-  );
+  // Released while this attempt ran (its provider saved or found working meanwhile): again at once.
+  const waitMs = (await releasedDuringAttempt(ctx, delivery.id, delivery.updatedAt))
+    ? 0
+    : Math.max(backoff, (outcome.retryAfterSeconds ?? 0) * 1000);
+  const next = new Date(Math.min(now + waitMs, delivery.expiresAt.getTime()));
   if (now >= delivery.expiresAt.getTime()) {
     await finish(ctx, delivery, {
       ...outcome,

@@ -31,6 +31,8 @@ export interface SmtpServerFakeOptions {
   /** Replies at end of DATA, consumed one per message; 250 once empty. Also live on the handle. */
   replies?: SmtpReply[];
   rejectRecipients?: (address: string) => SmtpReply | undefined;
+  /** Awaited before AUTH is answered: holds a client mid-login, e.g. while the test changes something. */
+  beforeAuthReply?: () => Promise<void>;
   /** Text after "220 <name> ESMTP". */
   banner?: string;
   /** Server host name in the greeting and EHLO reply. Default "smtp.test.local". */
@@ -127,8 +129,12 @@ export async function startSmtpServer(options: SmtpServerFakeOptions = {}): Prom
       // Never record the password or token.
       const success = checkCredentials(auth);
       authAttempts.push({ method: auth.method, username: auth.username, success });
-      if (success) callback(null, { user: auth.username });
-      else callback(replyError({ code: 535, message: "5.7.8 Error: authentication failed" }));
+      const answer = () => {
+        if (success) callback(null, { user: auth.username });
+        else callback(replyError({ code: 535, message: "5.7.8 Error: authentication failed" }));
+      };
+      if (options.beforeAuthReply) options.beforeAuthReply().then(answer, answer);
+      else answer();
     },
     onRcptTo(address, _session, callback) {
       const reject = options.rejectRecipients?.(address.address);
