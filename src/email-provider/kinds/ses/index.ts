@@ -115,7 +115,7 @@ const fields: FormField[] = [
   },
   {
     name: "configurationSet",
-    label: "Configuration set (optional)",
+    label: "Configuration set",
     input: "text",
     required: false,
     autocomplete: "off",
