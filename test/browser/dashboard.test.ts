@@ -192,7 +192,7 @@ describe("dashboard", () => {
     await expect.poll(() => page.getByLabel("Sender email", { exact: true }).isDisabled()).toBe(true);
     expect(await page.getByLabel("SMTP host", { exact: true }).isDisabled()).toBe(true);
     expect(await page.getByLabel("Password", { exact: true }).isDisabled()).toBe(true);
-    expect(await page.getByRole("radio", { name: /Custom SMTP server/ }).isDisabled()).toBe(true);
+    expect(await page.getByRole("radio", { name: /Custom email provider/ }).isDisabled()).toBe(true);
     expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Test connection" }).count()).toBe(0);
     expect(await page.getByRole("tab", { name: "Microsoft 365" }).isDisabled()).toBe(true);

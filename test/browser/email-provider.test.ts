@@ -114,7 +114,7 @@ describe("email provider", () => {
     expect(await page.getByRole("radio", { name: /Default sender/ }).isChecked()).toBe(true);
     await auditAndCapture(page, "email-provider-default");
 
-    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+    await page.getByRole("radio", { name: /Custom email provider/ }).check();
     await page.getByRole("tab", { name: "Basic Auth" }).waitFor();
     // The dashboard account's own address cannot be the sender: the API says so, beside the field.
     await field(page, "Sender email").fill(owner);
@@ -353,7 +353,7 @@ describe("email provider", () => {
     try {
       await signIn(mobile, postern.url, owner);
       await gotoWhenIdle(mobile.page, `${appPath}/email-provider`);
-      await mobile.page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+      await mobile.page.getByRole("radio", { name: /Custom email provider/ }).check();
       await mobile.page.getByRole("tab", { name: "Basic Auth" }).waitFor();
       const overflow = await mobile.page.evaluate(
         () => document.documentElement.scrollWidth - window.innerWidth,

@@ -131,7 +131,7 @@ describe("provider chain", () => {
   }, async () => {
     const { page } = desktop;
     await gotoWhenIdle(page, providerUrl);
-    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+    await page.getByRole("radio", { name: /Custom email provider/ }).check();
     await fillBasicAuth(page, primarySender, smtpA, userA, passwordA);
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.locator(".form-status").getByText("Saved", { exact: true }).waitFor();
@@ -317,8 +317,8 @@ describe("provider chain", () => {
     const saved = await api.request("GET", `/api/apps/${app.id}/email-providers`);
     expect(saved.body.providers).toEqual([]);
     // Custom again: nothing listed, the empty form for a first provider.
-    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
-    await page.getByRole("heading", { name: "Custom SMTP server" }).waitFor();
+    await page.getByRole("radio", { name: /Custom email provider/ }).check();
+    await page.getByRole("heading", { name: "Custom email provider" }).waitFor();
     expect(await chain(page).count()).toBe(0);
     expect(await field(page, "Sender email").inputValue()).toBe("");
   });

@@ -114,7 +114,7 @@ describe("provider form, switch, health and invitations", () => {
   it("shows every field error at once and focuses the first invalid field", { timeout: 60_000 }, async () => {
     const { page, watch } = desktop;
     await gotoWhenIdle(page, `${appUrl}/email-provider`);
-    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+    await page.getByRole("radio", { name: /Custom email provider/ }).check();
     await page.getByRole("tab", { name: "Basic Auth" }).waitFor();
     // Three mistakes in one body: an empty sender, a private host, a port out of range.
     await field(page, "SMTP host").fill("10.0.0.1");

@@ -150,7 +150,7 @@ describe("provider form from the registry's metadata", () => {
   }, async () => {
     const { page } = desktop;
     await gotoWhenIdle(page, providerUrl);
-    await page.getByRole("radio", { name: /Custom SMTP server/ }).check();
+    await page.getByRole("radio", { name: /Custom email provider/ }).check();
     for (const kind of kinds) {
       await page.getByRole("tab", { name: kind.label, exact: true }).click();
       await page.getByText(kind.description, { exact: true }).waitFor();

@@ -52,16 +52,17 @@ function FeaturesCard({ workspaceId }: { workspaceId: string }) {
             <p className="feature-text">
               {unlocked ? (
                 <>
-                  Each app can send its login emails through your own SMTP server, with a password (Basic
-                  Auth) or Microsoft 365 OAuth, from your own address and name. Set it up in an app's{" "}
-                  <em>Email provider</em> settings.
+                  Each app can send its login emails through your own sending service, from your own address
+                  and name: an SMTP server with a password, Microsoft 365 or Google Workspace with OAuth,
+                  Amazon SES, Mailgun, SendGrid, Postmark, Resend or a signed webhook, with fallbacks in
+                  order. Set it up in an app's <em>Email provider</em> settings.
                 </>
               ) : (
                 <>
                   This premium feature is locked, so every app's login emails come from Postern's default
-                  sender. The <em>Email provider</em> settings of each app stay visible, but a custom SMTP
-                  server cannot be saved, tested or used. The operator of this Postern server unlocks it for
-                  the workspace (<code>postern features enable {workspaceId}</code>).
+                  sender. The <em>Email provider</em> settings of each app stay visible, but a custom provider
+                  cannot be saved, tested or used. The operator of this Postern server unlocks it for the
+                  workspace (<code>postern features enable {workspaceId}</code>).
                 </>
               )}
             </p>

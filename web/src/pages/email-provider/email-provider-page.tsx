@@ -187,7 +187,7 @@ function ProviderSettings({
     ? "Add a fallback provider"
     : shown && providers.length > 1
       ? `${positionName(positionOf(shown))}: ${shown.label}`
-      : "Custom SMTP server";
+      : "Custom email provider";
 
   return (
     <div className="stack">
@@ -235,10 +235,10 @@ function ProviderSettings({
               onChange={() => setChosen("custom")}
             />
             <span className="mode-option-text">
-              <span className="mode-option-title">Custom SMTP server</span>
+              <span className="mode-option-title">Custom email provider</span>
               <span className="mode-option-description">
-                Your own server and address: full control over where login emails come from and the sender's
-                name. Add fallbacks to try when it cannot send.
+                Your own sending service and address: an SMTP server, Microsoft 365, Google Workspace, an
+                email API or a webhook, with fallbacks to try when it cannot send.
               </span>
             </span>
           </label>
@@ -290,7 +290,7 @@ function ProviderSettings({
           description={
             adding
               ? `A fallback is tried after the providers above, when they cannot send: ${orList(providerKinds.map((k) => k.label))}.`
-              : `Send this app's login emails through your own mail server: ${orList(providerKinds.map((k) => k.label))}.`
+              : `Send this app's login emails through your own sending service: ${orList(providerKinds.map((k) => k.label))}.`
           }
         >
           {adding && (
