@@ -110,8 +110,9 @@ export function describeEmailApiKind(label: string, startVendor: () => Promise<A
     it("shows every vendor failure in the delivery log with its fix", { timeout: 400_000 }, async () => {
       for (const failure of vendor.failures) {
         await freshApp(failure.name);
-        failure.arrange();
-        const id = await login(`fail-${vendor.failures.indexOf(failure)}@example.com`);
+        const recipient = `fail-${vendor.failures.indexOf(failure)}@example.com`;
+        failure.arrange(recipient);
+        const id = await login(recipient);
         const d = await deliveryWhen(t, owner, app.id, id, (x) => x.status === failure.status).catch(
           (err: Error) => {
             throw new Error(`${failure.name}: ${err.message}`);
@@ -194,7 +195,7 @@ export function describeEmailApiKind(label: string, startVendor: () => Promise<A
       // A refused send too: the client's errors carry the request's headers, which must go nowhere.
       app = await t.createApp(owner, { name: "Leak check, refused" });
       await save();
-      vendor.failures[0]!.arrange();
+      vendor.failures[0]!.arrange("leak-refused@example.com");
       const refused = await login("leak-refused@example.com");
       await deliveryWhen(t, owner, app.id, refused, (d) => d.status === "retrying");
       await call("GET", `/api/apps/${app.id}/deliveries`);

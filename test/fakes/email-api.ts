@@ -49,8 +49,11 @@ export interface ApiFakeCore {
   readonly requestLog: ApiRequestRecord[];
   /** The most requests of one key that were in flight at once. */
   peakInFlight(key: string): number;
-  /** The next `count` scriptable requests get `answer` (before any other check). */
-  failNext(count: number, answer: ApiAnswer): void;
+  /**
+   * The next `count` scriptable requests get `answer` (before any other check); with `recipient`, only
+   * requests whose body names that address, so an earlier email still retrying cannot take it.
+   */
+  failNext(count: number, answer: ApiAnswer, recipient?: string): void;
   /** Every scriptable request gets `answer` until endOutage(). */
   startOutage(answer: ApiAnswer): void;
   endOutage(): void;
@@ -93,7 +96,12 @@ async function readBody(req: IncomingMessage, max: number): Promise<{ raw: Buffe
 
 export async function startApiFakeCore(options: ApiFakeCoreOptions): Promise<ApiFakeCore> {
   const requestLog: ApiRequestRecord[] = [];
-  const scripted: ApiAnswer[] = [];
+  const scripted: { answer: ApiAnswer; recipient?: string | undefined }[] = [];
+  const takeScripted = (request: ApiRequest): ApiAnswer | undefined => {
+    const body = JSON.stringify(request.body ?? "");
+    const index = scripted.findIndex((s) => s.recipient === undefined || body.includes(s.recipient));
+    return index < 0 ? undefined : scripted.splice(index, 1)[0]!.answer;
+  };
   const inFlight = new Map<string, number>();
   const peaks = new Map<string, number>();
   let outage: ApiAnswer | undefined;
@@ -136,7 +144,7 @@ export async function startApiFakeCore(options: ApiFakeCoreOptions): Promise<Api
       if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const scriptable = options.scriptable?.(request) ?? true;
       const answer =
-        (scriptable && outage) || (scriptable && scripted.shift()) || (await options.handle(request));
+        (scriptable && outage) || (scriptable && takeScripted(request)) || (await options.handle(request));
       record.status = answer.status;
       const payload = answer.body === undefined ? "" : JSON.stringify(answer.body);
       res.writeHead(answer.status, {
@@ -174,8 +182,8 @@ export async function startApiFakeCore(options: ApiFakeCoreOptions): Promise<Api
     url: `https://localhost:${address.port}`,
     requestLog,
     peakInFlight: (key) => peaks.get(key) ?? 0,
-    failNext(count, answer) {
-      for (let i = 0; i < count; i++) scripted.push(answer);
+    failNext(count, answer, recipient) {
+      for (let i = 0; i < count; i++) scripted.push({ answer, recipient });
     },
     startOutage(answer) {
       outage = answer;

@@ -21,8 +21,8 @@ export interface ReceivedApiMessage {
 /** One vendor failure: how to make the fake answer it, and what Postern's delivery log must say. */
 export interface ApiFailure {
   name: string;
-  /** Makes the next send fail so (a scripted answer, or a state of the fake). */
-  arrange(): void;
+  /** Makes the next send (to `recipient`, where the answer is scripted) fail so, or sets a state of the fake. */
+  arrange(recipient?: string): void;
   /** Undoes a state `arrange` set. */
   reset?(): void;
   /** The delivery's status right after: failed (this email), retrying (the provider or a pause). */
@@ -53,7 +53,8 @@ export interface ApiVendor {
   close(): Promise<void>;
 }
 
-const once = (fake: ApiFakeCore, answer: ApiAnswer) => () => fake.failNext(1, answer);
+const once = (fake: ApiFakeCore, answer: ApiAnswer) => (recipient?: string) =>
+  fake.failNext(1, answer, recipient);
 
 export async function startSendgridVendor(): Promise<ApiVendor & { fake: SendgridFake }> {
   const fake = await startSendgridFake();
@@ -139,8 +140,8 @@ export async function startSendgridVendor(): Promise<ApiVendor & { fake: Sendgri
       },
       {
         name: "429 with X-RateLimit-Reset",
-        arrange: () =>
-          fake.failNext(1, sendgridErrors.tooManyRequests(Math.ceil(Date.now() / 1000) + 1, 600)),
+        arrange: (recipient) =>
+          fake.failNext(1, sendgridErrors.tooManyRequests(Math.ceil(Date.now() / 1000) + 1, 600), recipient),
         status: "retrying",
         errorClass: "transient",
         reply: /^429: too many requests/,

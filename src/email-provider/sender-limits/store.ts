@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import { type Db, queryRows, rawSql } from "../../db/connection.ts";
-import { senderConnectionLeases, senderHourlyCounts, senderLimits, senderMessages } from "../../db/schema.ts";
+import { type Db, queryRows } from "../../db/connection.ts";
+import { senderConnectionLeases, senderLimits, senderMessages } from "../../db/schema.ts";
 import { randomId } from "../../security/tokens.ts";
 import type { SenderLimits } from "../kinds/kind.ts";
 
@@ -22,22 +22,11 @@ export type Take =
   /** The per-second rate: room again within the second, so the sender waits here rather than in the queue. */
   | { ok: false; blockedBy: "second"; waitSeconds: number; waitMs: number };
 
-interface State {
-  paused_for: number | null;
-  cap: number | null;
-  leases: number;
-  recent: number;
-  window_frees_in: number | null;
-  last_second: number;
-  second_frees_in: number | null;
-  last_day: number;
-  day_frees_in: number | null;
-}
-
 /**
  * Takes what one send needs from a limited sender, for every Postern process at once: a place in the
- * one-minute message window and, when asked, a connection lease. All times are the database's, the one
- * clock the processes share; an advisory lock per sender serialises takers until the transaction ends.
+ * one-minute message window and, when asked, a connection lease. One statement (postern_take_slot,
+ * migration 0015) decides under an advisory lock per sender, on the database's clock; how long a
+ * blocked send waits is decided here.
  */
 export async function takeSlot(
   db: Db,
@@ -45,85 +34,39 @@ export async function takeSlot(
   holder: string,
   want: { message: boolean; lease: boolean },
 ): Promise<Take> {
-  return db.transaction(async (tx) => {
-    await tx.execute(rawSql("select pg_advisory_xact_lock(hashtext($1))", [limits.key]));
-    await tx.execute(sql`delete from ${senderConnectionLeases}
-      where ${senderConnectionLeases.sender} = ${limits.key} and ${senderConnectionLeases.expiresAt} < now()`);
-    await tx.execute(sql`delete from ${senderMessages}
-      where ${senderMessages.sender} = ${limits.key} and ${senderMessages.at} < now() - interval '2 minutes'`);
-    const [state] = await queryRows<State>(
-      tx,
-      sql`select
-        (select extract(epoch from (paused_until - now()))::float8 from sender_limits where sender = ${limits.key}) as paused_for,
-        (select connection_cap from sender_limits where sender = ${limits.key} and connection_cap_until > now()) as cap,
-        (select count(*)::int from sender_connection_leases where sender = ${limits.key}) as leases,
-        (select count(*)::int from sender_messages
-          where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as recent,
-        (select extract(epoch from (min(at) + make_interval(secs => ${WINDOW_SECONDS}) - now()))::float8 from sender_messages
-          where sender = ${limits.key} and at > now() - make_interval(secs => ${WINDOW_SECONDS})) as window_frees_in,
-        (select count(*)::int from sender_messages
-          where sender = ${limits.key} and at > now() - interval '1 second') as last_second,
-        (select extract(epoch from (min(at) + interval '1 second' - now()))::float8 from sender_messages
-          where sender = ${limits.key} and at > now() - interval '1 second') as second_frees_in,
-        (select coalesce(sum(count), 0)::int from sender_hourly_counts
-          where sender = ${limits.key} and hour > now() - interval '25 hours') as last_day,
-        (select extract(epoch from (min(hour) + interval '25 hours' - now()))::float8 from sender_hourly_counts
-          where sender = ${limits.key} and hour > now() - interval '25 hours') as day_frees_in`,
-    );
-    if (!state) throw new Error("sender limits query returned nothing");
-    // A pause stops new sends; a connection for a send already under way may still open.
-    if (want.message && state.paused_for !== null && state.paused_for > 0) {
-      return { ok: false, blockedBy: "pause", waitSeconds: Math.ceil(state.paused_for) };
-    }
-    if (want.message && state.recent >= limits.messagesPerMinute) {
-      return {
-        ok: false,
-        blockedBy: "rate",
-        waitSeconds: Math.max(1, Math.ceil(state.window_frees_in ?? 1)),
-      };
-    }
-    if (want.message && limits.messagesPerDay !== undefined && state.last_day >= limits.messagesPerDay) {
+  const messageId = want.message ? randomId("msg") : null;
+  const leaseId = want.lease ? randomId("lease") : null;
+  const [row] = await queryRows<{
+    blocked_by: Exclude<Take, { ok: true }>["blockedBy"] | null;
+    frees_in: number | null;
+  }>(
+    db,
+    sql`select blocked_by, frees_in from postern_take_slot(${limits.key}, ${holder}, ${messageId}, ${leaseId},
+      ${limits.messagesPerMinute}, ${limits.messagesPerSecond ?? null}, ${limits.messagesPerDay ?? null},
+      ${limits.maxConnections}, ${WINDOW_SECONDS}, ${LEASE_SECONDS})`,
+  );
+  if (!row) throw new Error("postern_take_slot returned nothing");
+  const freesIn = row.frees_in === null ? undefined : Number(row.frees_in);
+  switch (row.blocked_by) {
+    case null:
+      return { ok: true, messageId: messageId ?? undefined, leaseId: leaseId ?? undefined };
+    case "pause":
+      return { ok: false, blockedBy: "pause", waitSeconds: Math.ceil(freesIn ?? 1) };
+    case "rate":
+      return { ok: false, blockedBy: "rate", waitSeconds: Math.max(1, Math.ceil(freesIn ?? 1)) };
+    case "day":
       // Room again when the oldest hour still counted leaves the window.
+      return { ok: false, blockedBy: "day", waitSeconds: Math.max(60, Math.ceil(freesIn ?? 3600)) };
+    case "second":
       return {
         ok: false,
-        blockedBy: "day",
-        waitSeconds: Math.max(60, Math.ceil(state.day_frees_in ?? 3600)),
+        blockedBy: "second",
+        waitSeconds: 1,
+        waitMs: Math.max(10, Math.ceil((freesIn ?? 0.1) * 1000)),
       };
-    }
-    if (
-      want.message &&
-      limits.messagesPerSecond !== undefined &&
-      state.last_second >= limits.messagesPerSecond
-    ) {
-      const waitMs = Math.max(10, Math.ceil((state.second_frees_in ?? 0.1) * 1000));
-      return { ok: false, blockedBy: "second", waitSeconds: 1, waitMs };
-    }
-    const cap = Math.min(limits.maxConnections, state.cap ?? limits.maxConnections);
-    if (want.lease && state.leases >= cap) {
+    case "connections":
       return { ok: false, blockedBy: "connections", waitSeconds: CONNECTIONS_BUSY_WAIT_SECONDS };
-    }
-    const leaseId = want.lease ? randomId("lease") : undefined;
-    if (leaseId) {
-      await tx.execute(sql`insert into ${senderConnectionLeases} (id, sender, holder, expires_at)
-        values (${leaseId}, ${limits.key}, ${holder}, now() + make_interval(secs => ${LEASE_SECONDS}))`);
-    }
-    const messageId = want.message ? randomId("msg") : undefined;
-    if (messageId && limits.messagesPerDay !== undefined) {
-      // A row of hour H is counted until H + 25 h, so each of its messages counts for 24 to 25 hours:
-      // never fewer than the provider's rolling day. A message taken and then not submitted still counts.
-      await tx.execute(sql`insert into ${senderHourlyCounts} (sender, hour, count)
-        values (${limits.key}, date_trunc('hour', now()), 1)
-        on conflict (sender, hour) do update set count = ${senderHourlyCounts.count} + 1`);
-      await tx.execute(sql`delete from ${senderHourlyCounts}
-        where ${senderHourlyCounts.sender} = ${limits.key} and ${senderHourlyCounts.hour} < now() - interval '26 hours'`);
-    }
-    if (messageId) {
-      await tx.execute(
-        sql`insert into ${senderMessages} (id, sender, at) values (${messageId}, ${limits.key}, now())`,
-      );
-    }
-    return { ok: true, messageId, leaseId };
-  });
+  }
 }
 
 /** A message's window starts again when its send ends, so it counts until a minute after Exchange saw it. */
