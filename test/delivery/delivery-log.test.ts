@@ -1,5 +1,5 @@
 import net from "node:net";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { deliveryLogQuery } from "../../src/delivery/delivery-log.ts";
 import { classifySmtpError } from "../../src/mail/smtp-errors.ts";
 import { smtpHints } from "../../src/mail/smtp-hints.ts";
 import { ALLOWLIST, basicBody, sendLogin } from "../email-provider/support.ts";
+import { newPglite } from "../support/database-templates.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 
 type View = {
@@ -66,7 +67,7 @@ describe.each(backends)("the delivery log as a tool (%s)", (backend) => {
   }
 
   beforeAll(async () => {
-    pglite = backend === "pglite" ? await PGlite.create() : undefined;
+    pglite = backend === "pglite" ? await newPglite() : undefined;
     t = await startTestPostern(
       backend,
       { ...ALLOWLIST, POSTERN_RETRY_BASE_SECONDS: "60" },

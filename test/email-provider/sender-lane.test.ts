@@ -1,10 +1,11 @@
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, openStorage, queryRows, type Storage } from "../../src/db/connection.ts";
 import { senderConnectionLeases } from "../../src/db/schema.ts";
 import type { SenderLimits } from "../../src/email-provider/kinds/kind.ts";
 import { SenderLane } from "../../src/email-provider/sender-limits/lane.ts";
+import { newPglite } from "../support/database-templates.ts";
 import { waitFor } from "../support/harness.ts";
 
 type Slot = Awaited<ReturnType<SenderLane["acquireSlot"]>>;
@@ -14,7 +15,7 @@ let pglite: PGlite;
 let storage: Storage;
 let db: Db;
 beforeAll(async () => {
-  pglite = await PGlite.create();
+  pglite = await newPglite();
   storage = await openStorage({ pglite });
   db = storage.db;
 });

@@ -1,8 +1,8 @@
-import { PGlite } from "@electric-sql/pglite";
 import { decodeProtectedHeader } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
+import { newPglite } from "../support/database-templates.ts";
 import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
 import { interactionBase, PUBLIC_ORIGIN, relyingParty, TestBrowser } from "./support.ts";
 
@@ -377,7 +377,7 @@ describe.each(backends)("OpenID Connect provider (%s)", (backend) => {
   it("keeps sessions and grants in the database: a sign-in begun in one process ends in another", async () => {
     const secretKey = formatKeyring([generateSecretKey()]);
     const env = { POSTERN_SECRET_KEY: secretKey, POSTERN_LIMIT_ADDRESS_PER_MINUTE: "100" };
-    const pglite = backend === "pglite" ? await PGlite.create() : undefined;
+    const pglite = backend === "pglite" ? await newPglite() : undefined;
     const first = await startTestPostern(backend, env, pglite ? { pglite } : {});
     // Only the first process sends email, so the code arrives in its dev mailbox.
     const second = await startTestPostern(backend, env, {

@@ -1,5 +1,5 @@
-import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newPglite } from "../support/database-templates.ts";
 import { backends, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 import { StatementCounter } from "./statement-counter.ts";
 
@@ -19,7 +19,7 @@ describe.each(backends)("the database cost of a login email (%s)", (backend) => 
   let publishableKey: string;
 
   beforeAll(async () => {
-    const pglite = backend === "pglite" ? await PGlite.create() : undefined;
+    const pglite = backend === "pglite" ? await newPglite() : undefined;
     t = await startTestPostern(
       backend,
       {

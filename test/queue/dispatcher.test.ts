@@ -1,7 +1,7 @@
-import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStorage, type Storage } from "../../src/db/connection.ts";
 import { type Job, type Queue, startQueue } from "../../src/queue/queue.ts";
+import { newPglite } from "../support/database-templates.ts";
 import { backends, createDatabase, waitFor } from "../support/harness.ts";
 
 type Seen = { id: string; retryCount: number; at: number };
@@ -19,7 +19,7 @@ describe.each(backends)("the job dispatcher on a real queue (%s)", (backend) => 
       cleanup.push(() => database.drop());
       storage = await openStorage({ databaseUrl: database.url });
     } else {
-      const pglite = await PGlite.create();
+      const pglite = await newPglite();
       cleanup.push(() => pglite.close());
       storage = await openStorage({ pglite });
     }

@@ -9,7 +9,7 @@ import { spawnPostern } from "../support/process.ts";
 
 describe("several processes starting at once on an empty PostgreSQL database", () => {
   it("migrates exactly once and every process becomes ready", async () => {
-    const database = await createDatabase();
+    const database = await createDatabase({ empty: true });
     const dataDir = mkdtempSync(path.join(tmpdir(), "postern-start-"));
     const env = {
       DATABASE_URL: database.url,

@@ -1,8 +1,3 @@
-// The outbound guard refuses developers' hosts inside the network, and its refusals must not map that
-// network for them: a tenant learns that a host is not allowed and why in general terms, never
-// the address a name resolved to, nor what kind of internal address it is. Checked wherever the refusal
-// travels: the save's 400, Test connection's steps, the delivery log, the provider's health, the logs.
-import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
 import {
@@ -12,6 +7,7 @@ import {
   type ProviderState,
   sendLogin,
 } from "../email-provider/support.ts";
+import { newPglite } from "../support/database-templates.ts";
 import {
   backends,
   createDatabase,
@@ -101,7 +97,7 @@ describe.each(backends)("a saved host that now resolves inside the network (%s)"
     // Saved while the operator allowlisted localhost (as if its DNS pointed elsewhere then), sent after.
     const env = { POSTERN_SECRET_KEY: formatKeyring([generateSecretKey()]) };
     const database = backend === "postgres" ? await createDatabase() : undefined;
-    const pglite = backend === "pglite" ? await PGlite.create() : undefined;
+    const pglite = backend === "pglite" ? await newPglite() : undefined;
     const shared = database ? { databaseUrl: database.url } : { pglite: pglite! };
     const before = await startTestPostern(backend, { ...env, POSTERN_SMTP_ALLOWLIST: "localhost" }, shared);
     owner = await before.signIn("owner@example.com");

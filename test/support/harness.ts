@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import { loadConfig } from "../../src/config/config.ts";
@@ -11,6 +11,7 @@ import { createLogger } from "../../src/logging.ts";
 import { createPostern, type Postern } from "../../src/postern.ts";
 import { LOGIN_EMAIL_QUEUE } from "../../src/queue/queue.ts";
 import { formatKeyring, generateSecretKey } from "../../src/security/secret-box.ts";
+import { newPglite, postgresTemplateClause } from "./database-templates.ts";
 
 export type Backend = "pglite" | "postgres";
 
@@ -107,11 +108,14 @@ export async function queueSettledFor(postern: Postern, deliveryIds: readonly st
   );
 }
 
-export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/** A new PostgreSQL database: a migrated copy of the run's template, or `empty` to migrate it yourself. */
+export async function createDatabase(
+  options: { empty?: boolean } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `postern_t_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(`create database ${name}${postgresTemplateClause(options.empty ?? false)}`);
   await admin.end();
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;
@@ -144,7 +148,7 @@ export async function startTestPostern(
   const database = backend === "postgres" && !options.databaseUrl ? await createDatabase() : undefined;
   const databaseUrl = options.databaseUrl ?? database?.url;
   const pglite =
-    backend === "pglite" && !options.pgliteOnDisk ? (options.pglite ?? (await PGlite.create())) : undefined;
+    backend === "pglite" && !options.pgliteOnDisk ? (options.pglite ?? (await newPglite())) : undefined;
   const config = loadConfig({
     POSTERN_DATA_DIR: dataDir,
     POSTERN_SECRET_KEY: formatKeyring([generateSecretKey()]),
