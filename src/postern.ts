@@ -52,6 +52,11 @@ export interface Postern {
   start(): Promise<{ url: string }>;
   /** Starts only the workers, without listening: tests drive HTTP with inject(). */
   startWorkers(): Promise<void>;
+  /**
+   * One round of the provider watch now (due probes, then due alerts), as its timer runs them; a
+   * no-op until the workers start. Tests move the injected clock and run rounds instead of waiting.
+   */
+  watchRound(): Promise<void>;
   /** Stops taking requests and jobs, drains in-flight sends, then closes everything. */
   stop(): Promise<void>;
 }
@@ -211,6 +216,9 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     devMailbox,
     demo,
     startWorkers,
+    watchRound: async () => {
+      await watch?.tick();
+    },
     async start() {
       await startWorkers();
       const address = await http.listen({ port: config.port, host: config.host });

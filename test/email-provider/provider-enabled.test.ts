@@ -19,13 +19,20 @@ describe.each(backends)("a provider disabled and re-enabled without deleting it 
     (await t.request("GET", url(), { session: owner })).body.provider as unknown as Provider;
   const patch = (session: Session, body: unknown) => t.request("PATCH", url(), { session, body });
 
+  // The injected clock: a disabled provider's probes are checked over hours without waiting them out.
+  let offsetMs = 0;
+
   beforeAll(async () => {
-    t = await startTestPostern(backend, {
-      ...ALLOWLIST,
-      POSTERN_PROVIDER_PROBE_SECONDS: "1",
-      POSTERN_LIMIT_ADDRESS_PER_HOUR: "1000",
-      POSTERN_LIMIT_IP_PER_HOUR: "100000",
-    });
+    t = await startTestPostern(
+      backend,
+      {
+        ...ALLOWLIST,
+        POSTERN_PROVIDER_PROBE_SECONDS: "1",
+        POSTERN_LIMIT_ADDRESS_PER_HOUR: "1000",
+        POSTERN_LIMIT_IP_PER_HOUR: "100000",
+      },
+      { now: () => new Date(Date.now() + offsetMs) },
+    );
     owner = await t.signIn("owner@example.com");
     app = await t.createApp(owner, { name: "Acme" });
     await t.unlock(owner.workspaceId);
@@ -82,7 +89,10 @@ describe.each(backends)("a provider disabled and re-enabled without deleting it 
 
     // The probe interval is a second: a disabled provider is left alone however long it fails.
     const checkedAt = (await provider()).health.checkedAt;
-    await new Promise((r) => setTimeout(r, 3000));
+    for (let round = 0; round < 3; round++) {
+      offsetMs += 60 * 60_000;
+      await t.postern.watchRound();
+    }
     expect((await provider()).health.checkedAt).toBe(checkedAt);
 
     // The apps list shows it switched off rather than failing.

@@ -70,6 +70,17 @@ export class ExchangeSession {
     this.socket.on("error", () => this.socket.destroy());
   }
 
+  /**
+   * Closes the session as a server's idle timeout does (RFC 5321 §4.5.3.2: 421, then close), unless a
+   * command or a message is in progress. Returns whether it closed.
+   */
+  closeIfIdle(): boolean {
+    if (this.closed || this.busy || this.mode !== "command" || this.mailFrom) return false;
+    this.send("421 4.4.2 Connection dropped due to SocketTimeout");
+    this.socket.end();
+    return true;
+  }
+
   private send(reply: string): void {
     if (!this.closed && this.socket.writable) this.socket.write(`${reply}\r\n`);
   }

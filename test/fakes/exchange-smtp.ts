@@ -76,6 +76,8 @@ export interface ExchangeSmtpFake extends Pick<ExchangeDirectory, ExchangeDirect
   /** The next reply at `stage` becomes `reply` (a full line such as "430 4.2.0 ..."), which fails that step. */
   injectOnce(stage: InjectStage, reply: string): void;
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  /** Times out every idle connection now (421, then close), so the client's next message opens a new one. */
+  closeIdleConnections(): number;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startExchangeSmtpFake(options: ExchangeSmtpFakeOptions): P
   const directory = new ExchangeDirectory(options.identity);
   const injections = new Map<InjectStage, string[]>();
   const sockets = new Set<Socket>();
+  const sessions = new Set<ExchangeSession>();
   const secureContext: SecureContext = createSecureContext({
     ...tlsCredentials(options.cert),
     minVersion: "TLSv1.2", // https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth: TLS 1.2+ required
@@ -122,7 +125,10 @@ export async function startExchangeSmtpFake(options: ExchangeSmtpFakeOptions): P
     socket.once("close", () => sockets.delete(socket));
     const sessionId = randomBytes(8).toString("hex").toUpperCase();
     const replies: ExchangeReplies = exchangeReplies(hosts, sessionId);
-    new ExchangeSession(socket, context, replies).start();
+    const session = new ExchangeSession(socket, context, replies);
+    sessions.add(session);
+    socket.once("close", () => sessions.delete(session));
+    session.start();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -159,6 +165,7 @@ export async function startExchangeSmtpFake(options: ExchangeSmtpFakeOptions): P
       injections.set(stage, [...(injections.get(stage) ?? []), reply]);
     },
     waitForMessages: (n, timeoutMs = 5000) => waitForCount(context.messages, n, timeoutMs),
+    closeIdleConnections: () => [...sessions].filter((session) => session.closeIfIdle()).length,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
