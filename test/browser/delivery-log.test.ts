@@ -57,8 +57,8 @@ describe("the delivery log: search, cause, hint and resend", () => {
     for (let i = 0; ; i++) {
       const res = await api.request("GET", `/api/apps/${app.id}/deliveries?status=failed`);
       if ((res.body.deliveries as unknown[]).length === 1) break;
-      if (i > 100) throw new Error("the bounced email never failed");
-      await new Promise((r) => setTimeout(r, 200));
+      if (i > 400) throw new Error("the bounced email never failed");
+      await new Promise((r) => setTimeout(r, 50));
     }
   }, 120_000);
   afterEach(async (context) => {

@@ -68,7 +68,7 @@ describe("the example app", () => {
     while (!exampleOutput.includes("Example app on")) {
       if (example.exitCode !== null || Date.now() > deadline)
         throw new Error(`the example did not start:\n${exampleOutput}`);
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
     browser = await launchBrowser();
     opened = await openPage(browser, appUrl);

@@ -104,7 +104,7 @@ export async function startPostern(env: Record<string, string> = {}): Promise<Po
       await stop();
       throw new Error(`Postern did not become ready within 60 s:\n${output}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
 
   return {
@@ -239,7 +239,7 @@ export async function waitForEmail(
     const found = (await devInbox(baseUrl)).find((m) => m.to.includes(recipient) && !seen.has(m.id));
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`No new email to ${recipient} reached the dev mailbox.`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

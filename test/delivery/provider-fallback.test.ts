@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/connection.ts";
 import { ALLOWLIST, basicBody, deliveryWhen, sendLogin } from "../email-provider/support.ts";
 import { MAIL_SEND_SCOPE, type SendgridFake, sendgridErrors, startSendgridFake } from "../fakes/sendgrid.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
@@ -268,8 +270,18 @@ describe.each(backends)("fallback from an HTTP email API (%s)", (backend) => {
     }
     expect(sendgrid.messages).toHaveLength(0);
 
+    // The lane is paused until X-RateLimit-Reset, on the database's clock (every process shares it).
+    const pause = await queryRows<{ until: string }>(
+      t.postern.ctx.db,
+      sql`select paused_until::text as until from sender_limits where sender like 'sendgrid:%'`,
+    );
+    expect(pause).toHaveLength(1);
+    expect(Math.abs(Date.parse(pause[0]!.until) - resetAt * 1000)).toBeLessThan(1_500);
+    // The reset passes: on that clock, the pause is now in the past.
+    await t.postern.ctx.db.execute(
+      sql`update sender_limits set paused_until = now() - interval '1 second' where sender like 'sendgrid:%'`,
+    );
     // After X-RateLimit-Reset the lane is open again: the API takes the next emails.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, resetAt * 1000 + 1_500 - Date.now())));
     const after = await deliveredBy(await logins("resumed", 3));
     // On a loaded machine a request may still time out and move on; none is lost, and most go to SendGrid.
     const viaApi = after.filter((d) => d.sender.includes("login@acme.example"));

@@ -92,7 +92,6 @@ describe("Resend fake, through resend's client", () => {
 
   it("answers 429 rate_limit_exceeded with retry-after and ratelimit-reset past the team's rate (all keys together)", async () => {
     fake.setRequestsPerSecond(2);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
     const results = await Promise.all(
       [client(), client(SENDING), client(), client(SENDING)].map((c) => c.emails.send(email())),
     );

@@ -71,6 +71,12 @@ export class RequestWindow {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** A new limit, and a window that starts empty (as if the earlier requests were long ago). */
+  reset(limit: number): void {
+    this.limit = limit;
+    this.starts.clear();
+  }
+
   take(key: string): { ok: true; remaining: number } | { ok: false; resetMs: number } {
     const now = this.now();
     const recent = (this.starts.get(key) ?? []).filter((t) => now - t < this.windowMs);

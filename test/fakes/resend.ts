@@ -64,6 +64,7 @@ export interface ResendFake extends ApiFakeCore {
   readonly throttled: number;
   addTeam(team: string, spec?: ResendTeamSpec): ResendTeamSpec;
   addKey(apiKey: string, spec: ResendKeySpec): void;
+  /** A new requests-per-second limit, starting with an empty window. */
   setRequestsPerSecond(limit: number): void;
   /** Today's sent count per team, as the daily quota sees it. */
   sentToday(team: string): number;
@@ -254,7 +255,7 @@ export async function startResendFake(options: ResendFakeOptions = {}): Promise<
       keys.set(apiKey, spec);
     },
     setRequestsPerSecond(limit) {
-      window.limit = limit;
+      window.reset(limit);
     },
     sentToday: (team) => sent.get(team) ?? 0,
     waitForMessages: (n, timeoutMs = 10_000) => waitForCount(messages, n, timeoutMs),

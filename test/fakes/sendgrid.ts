@@ -53,6 +53,7 @@ export interface SendgridFake extends ApiFakeCore {
   readonly messages: SendgridMessage[];
   readonly throttled: number;
   addKey(apiKey: string, spec?: SendgridAccountSpec): SendgridAccountSpec;
+  /** A new requests-per-second limit, starting with an empty window. */
   setRequestsPerSecond(limit: number): void;
   waitForMessages(n: number, timeoutMs?: number): Promise<SendgridMessage[]>;
 }
@@ -237,7 +238,7 @@ export async function startSendgridFake(options: SendgridFakeOptions = {}): Prom
       return spec;
     },
     setRequestsPerSecond(limit: number) {
-      window.limit = limit;
+      window.reset(limit);
     },
     waitForMessages: (n: number, timeoutMs = 10_000) => waitForCount(messages, n, timeoutMs),
   };

@@ -223,7 +223,7 @@ describe("the job dispatcher's rules", () => {
       stopped = true;
     });
     // Real time passing is not the timeout passing: the clock has not moved.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(stopped).toBe(false);
     clock.at += 30_000;
     await stopping;
