@@ -6,36 +6,41 @@ import type { ReplyMeaning, Transport } from "../../mail/transport.ts";
 import type { KindEnvironment, OpenProvider } from "../kinds/kind.ts";
 import { tokenStep } from "./token-step.ts";
 
+/** How one OAuth SMTP service's answers read, for one sender: hints, reply meanings, token checks. */
+export interface OauthSmtpReplies {
+  explain: (error: ClassifiedError, step: StepName) => string | undefined;
+  interpret: (error: ClassifiedError) => ReplyMeaning | undefined;
+  /** What an issued token shows to be wrong (e.g. a role without admin consent). */
+  tokenProblem: (accessToken: string) => { summary: string; hint: string } | undefined;
+}
+
 /**
  * XOAUTH2 to an identity provider's SMTP submission endpoint (the operator's, trusted as configured)
  * as the sender mailbox: the transport of the OAuth SMTP kinds. A test gets the token first; the SMTP
  * steps then reuse it (the same token source).
  */
 export function oauthSmtpTransport(options: {
-  endpoint: { host: string; port: number; maxConnections: number };
+  operator: { smtpHost: string; smtpPort: number; maxConnections: number };
   provider: OpenProvider<unknown>;
   env: KindEnvironment;
   tokens: TokenSource;
-  explain: (error: ClassifiedError, step: StepName) => string | undefined;
-  interpret: (error: ClassifiedError) => ReplyMeaning | undefined;
-  /** What an issued token shows to be wrong (e.g. a role without admin consent). */
-  tokenProblem: (accessToken: string) => { summary: string; hint: string } | undefined;
+  replies: OauthSmtpReplies;
 }): Transport {
-  const { endpoint, provider, tokens } = options;
+  const { operator, provider, tokens, replies } = options;
   return smtpTransport(
     {
-      host: endpoint.host,
-      port: endpoint.port,
+      host: operator.smtpHost,
+      port: operator.smtpPort,
       security: "starttls",
       operatorEndpoint: true,
       auth: { method: "xoauth2", user: provider.senderEmail, tokens },
-      maxConnections: endpoint.maxConnections,
+      maxConnections: operator.maxConnections,
     },
     {
       policy: options.env.policy,
-      explain: options.explain,
-      interpret: options.interpret,
-      preflight: () => tokenStep(tokens, options.tokenProblem),
+      explain: replies.explain,
+      interpret: replies.interpret,
+      preflight: () => tokenStep(tokens, replies.tokenProblem),
       gate: provider.gate,
       onConnection: provider.onConnection,
     },

@@ -5,7 +5,7 @@ import { smtpHints } from "../../../mail/smtp-hints.ts";
 import type { TokenSource } from "../../../mail/smtp-pool.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { commonFields } from "../../model.ts";
-import { oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
+import { type OauthSmtpReplies, oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
 import { TokenError } from "../../oauth/token-error.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
@@ -150,14 +150,11 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
       });
     });
     return oauthSmtpTransport({
-      endpoint: { host: operator.smtpHost, port: operator.smtpPort, maxConnections: operator.maxConnections },
+      operator,
       provider,
       env,
       tokens,
-      explain: (error, step) => gmailHint(error, step, provider.senderEmail),
-      interpret: (error) => interpretGmailReply(error, provider.senderEmail),
-      // Google's access tokens are opaque: there is nothing in them to check.
-      tokenProblem: () => undefined,
+      replies: gmailReplies(provider.senderEmail),
     });
   },
 
@@ -178,6 +175,13 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
   },
   explain: (error, step, _settings, senderEmail) => gmailHint(error, step, senderEmail),
 };
+
+const gmailReplies = (senderEmail: string): OauthSmtpReplies => ({
+  explain: (error, step) => gmailHint(error, step, senderEmail),
+  interpret: (error) => interpretGmailReply(error, senderEmail),
+  // Google's access tokens are opaque: there is nothing in them to check.
+  tokenProblem: () => undefined,
+});
 
 function gmailHint(error: ClassifiedError, step: StepName, senderEmail: string): string | undefined {
   const meaning = interpretGmailReply(error, senderEmail);

@@ -4,7 +4,7 @@ import type { ClassifiedError } from "../../../mail/smtp-errors.ts";
 import { smtpHints } from "../../../mail/smtp-hints.ts";
 import type { StepName } from "../../../mail/test-steps.ts";
 import { commonFields } from "../../model.ts";
-import { oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
+import { type OauthSmtpReplies, oauthSmtpTransport } from "../../oauth/oauth-smtp.ts";
 import type { FormField } from "../form.ts";
 import type { ProviderKind } from "../kind.ts";
 import {
@@ -218,13 +218,11 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
       });
     }
     return oauthSmtpTransport({
-      endpoint: { host: operator.smtpHost, port: operator.smtpPort, maxConnections: operator.maxConnections },
+      operator,
       provider,
       env,
       tokens,
-      explain: (error, step) => microsoftHint(error, step, provider.senderEmail),
-      interpret: (error) => interpretExchangeReply(error, provider.senderEmail),
-      tokenProblem: (token) => missingRole(token, "SMTP.SendAsApp"),
+      replies: exchangeReplies(provider.senderEmail),
     });
   },
 
@@ -251,6 +249,12 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
       ? graphHint(error, { senderEmail, clientId: settings.clientId })
       : microsoftHint(error, step, senderEmail),
 };
+
+const exchangeReplies = (senderEmail: string): OauthSmtpReplies => ({
+  explain: (error, step) => microsoftHint(error, step, senderEmail),
+  interpret: (error) => interpretExchangeReply(error, senderEmail),
+  tokenProblem: (token) => missingRole(token, "SMTP.SendAsApp"),
+});
 
 function microsoftHint(error: ClassifiedError, step: StepName, senderEmail: string): string | undefined {
   const meaning = interpretExchangeReply(error, senderEmail);
