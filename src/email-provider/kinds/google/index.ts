@@ -149,13 +149,8 @@ export const google: ProviderKind<GoogleBody, GoogleSettings> = {
         now: env.now,
       });
     });
-    return oauthSmtpTransport({
-      operator,
-      provider,
-      env,
-      tokens,
-      replies: gmailReplies(provider.senderEmail),
-    });
+    const replies = gmailReplies(provider.senderEmail);
+    return oauthSmtpTransport({ operator, provider, env, tokens, replies });
   },
 
   // Gmail's limits are per user, whichever client sends (https://support.google.com/a/answer/166852),

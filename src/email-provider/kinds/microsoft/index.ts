@@ -217,13 +217,8 @@ export const microsoft: ProviderKind<MicrosoftBody, MicrosoftSettings> = {
         now: env.now,
       });
     }
-    return oauthSmtpTransport({
-      operator,
-      provider,
-      env,
-      tokens,
-      replies: exchangeReplies(provider.senderEmail),
-    });
+    const replies = exchangeReplies(provider.senderEmail);
+    return oauthSmtpTransport({ operator, provider, env, tokens, replies });
   },
 
   // Exchange counts connections and messages per mailbox, whichever app sends (https://learn.microsoft.com/exchange/troubleshoot/send-emails/smtp-submission-improvements), but only apps
