@@ -9,15 +9,15 @@ import { sha256 } from "../security/tokens.ts";
 type App = typeof apps.$inferSelect;
 
 /**
- * How long a process keeps an app it looked up by key, and the app's locales. Every login request
- * looks its app up by key; kept, the lookup costs one query per app per interval instead of one per
- * request.
+ * How long a process keeps an app it looked up by key, the app's locales, and the app's part of its
+ * login emails. Every login request looks its app up by key and every email reads its app's name,
+ * branding and template; kept, each costs one query per app per interval instead of one per request.
  *
  * This is a bound, not LISTEN/NOTIFY: a change made in this process forgets the app at once
  * (`forget`), and another API process on the same PostgreSQL sees it after at most this long. So for
  * at most APP_CACHE_SECONDS after a change made elsewhere, a rotated-away secret key still starts
- * logins there, removed redirect URLs are still accepted, and a new template's locale is not yet
- * chosen. A deleted app's key does not start any: the login's own statement finds the app gone.
+ * logins there, removed redirect URLs are still accepted, a new template's locale is not yet
+ * chosen, and a worker there still writes emails with the earlier template, branding or app name. A deleted app's key does not start any: the login's own statement finds the app gone.
  */
 export const APP_CACHE_SECONDS = 5;
 /** Bounds the memory a flood of distinct keys could take; the oldest entries go first. */
@@ -62,6 +62,7 @@ class Expiring<V> {
 export class AppCache {
   private readonly byKey: Expiring<App>;
   private readonly locales: Expiring<AppLocales>;
+  private readonly emails: Expiring<unknown>;
 
   constructor(
     private readonly db: Db,
@@ -70,6 +71,7 @@ export class AppCache {
   ) {
     this.byKey = new Expiring(now, ttlMs);
     this.locales = new Expiring(now, ttlMs);
+    this.emails = new Expiring(now, ttlMs);
   }
 
   byPublishableKey(key: string): Promise<App | undefined> {
@@ -105,15 +107,27 @@ export class AppCache {
     }) as Promise<AppLocales>;
   }
 
+  /**
+   * The app's part of a login email in `locale` (its name, branding and template), as `load` reads it:
+   * the email templates module knows what that is; this only keeps it.
+   */
+  emailOf<V>(appId: string, locale: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    return this.emails.get(emailKey(appId, locale), load) as Promise<V | undefined>;
+  }
+
   /** The app changed in this process (keys, settings, templates, deletion): look it up again. */
   forget(appId: string): void {
     this.byKey.deleteWhere((app) => app.id === appId);
     this.locales.deleteWhere((_, key) => key === appId);
+    this.emails.deleteWhere((_, key) => key.startsWith(emailKey(appId, "")));
   }
 
   /** Many apps changed at once (a workspace was deleted). */
   clear(): void {
     this.byKey.clear();
     this.locales.clear();
+    this.emails.clear();
   }
 }
+
+const emailKey = (appId: string, locale: string) => `${appId}\u0000${locale}`;

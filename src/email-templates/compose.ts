@@ -43,7 +43,8 @@ export async function composeDeliveryEmail(ctx: Context, delivery: Delivery): Pr
       locale: language,
     });
   }
-  const app = await loadAppEmail(ctx.db, delivery.appId, locale);
+  const appId = delivery.appId;
+  const app = await ctx.appCache.emailOf(appId, locale, () => loadAppEmail(ctx.db, appId, locale));
   const settings = app?.settings ?? settingsFrom(undefined);
   // A test from the template editor carries the draft it was sent from.
   const template = payload.template ?? app?.template ?? builtInTemplate("login", locale);
