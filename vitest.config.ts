@@ -5,8 +5,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The fault suite (vitest.faults.config.ts) restarts PostgreSQL: it never runs beside other tests.
     exclude: ["test/faults/**", "node_modules/**"],
-    // Migrated database templates, built once per run and copied by every test (test/support/database-templates.ts).
-    globalSetup: ["test/support/global-setup.ts"],
+    // The compiled server that spawned processes run, and the migrated database templates every test
+    // copies (test/support/database-templates.ts), each built once per run.
+    globalSetup: ["test/support/built-server.ts", "test/support/global-setup.ts"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 120_000,

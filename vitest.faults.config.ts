@@ -7,6 +7,8 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 1,
     fileParallelism: false,
+    // The compiled server the fault tests' processes run.
+    globalSetup: ["test/support/built-server.ts"],
     testTimeout: 240_000,
     hookTimeout: 120_000,
   },

@@ -35,7 +35,7 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+const migrationsFolder = fileURLToPath(new URL("../../src/db/migrations", import.meta.url));
 // Any constant works; it only has to be the same in every Postern process.
 const STARTUP_LOCK_ID = 7_046_873_511;
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { POSTERN_COMMAND } from "./built-server.ts";
 import { waitFor } from "./harness.ts";
 
 export async function freePort(): Promise<number> {
@@ -28,7 +29,7 @@ export async function spawnPostern(
   args: string[] = [],
 ): Promise<PosternProcess> {
   const port = Number(env.PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", ...args], {
+  const child = spawn(process.execPath, [...POSTERN_COMMAND, "start", ...args], {
     env: { ...process.env, HOST: "127.0.0.1", POSTERN_LOG_LEVEL: "warn", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -80,7 +81,7 @@ export async function runPostern(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<{ code: number | string | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const child = spawn(process.execPath, [...POSTERN_COMMAND, ...args], {
     env: { ...process.env, POSTERN_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
