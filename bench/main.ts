@@ -1,8 +1,9 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: smtp-basic, oauth, graph,
-// email-api and webhook.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: startup, smtp-basic,
+// oauth, graph, email-api and webhook.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import buildServer from "../test/support/built-server.ts";
 import { emailApiSuite } from "./email-api.ts";
 import { graphSuite } from "./graph.ts";
 import type { Backend } from "./lib/database.ts";
@@ -12,10 +13,19 @@ import { rerunTrustingTestCa } from "./lib/trust.ts";
 import { oauthSuite } from "./oauth.ts";
 import { scaleSuite } from "./scale.ts";
 import { smtpBasicSuite } from "./smtp-basic.ts";
+import { startupSuite } from "./startup.ts";
 import { webhookSuite } from "./webhook.ts";
 
-const suites: Suite[] = [smtpBasicSuite, oauthSuite, graphSuite, emailApiSuite, webhookSuite, scaleSuite];
-const DEFAULT_SUITES = ["smtp-basic", "oauth", "graph", "email-api", "webhook"];
+const suites: Suite[] = [
+  startupSuite,
+  smtpBasicSuite,
+  oauthSuite,
+  graphSuite,
+  emailApiSuite,
+  webhookSuite,
+  scaleSuite,
+];
+const DEFAULT_SUITES = ["startup", "smtp-basic", "oauth", "graph", "email-api", "webhook"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 
@@ -59,6 +69,8 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  // The processes suites spawn run the compiled server, as `npm start` does: built if src/ changed.
+  buildServer();
   for (const suite of args.suites) {
     const backend = args.backend ?? suite.defaultBackend;
     const started = Date.now();

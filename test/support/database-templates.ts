@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { openStorage, type Storage } from "../../src/db/connection.ts";
+import { openStorage, PGLITE_SETTINGS, type Storage } from "../../src/db/connection.ts";
 import { startQueue } from "../../src/queue/queue.ts";
 
 /*
@@ -33,7 +33,7 @@ async function install(storage: Storage): Promise<void> {
 }
 
 export async function buildPgliteTemplate(): Promise<string> {
-  const pglite = await PGlite.create();
+  const pglite = await PGlite.create({ postgresqlconf: PGLITE_SETTINGS });
   await install(await openStorage({ pglite }));
   const dump = await pglite.dumpDataDir("none");
   await pglite.close();
@@ -67,9 +67,11 @@ let pgliteTemplate: Blob | undefined;
 /** A new in-memory PGlite: migrated and with the queue's schema when the global set-up made a template. */
 export async function newPglite(): Promise<PGlite> {
   const file = process.env[PGLITE_TEMPLATE_ENV];
-  if (!file) return PGlite.create();
+  // With the settings the embedded default runs with (src/db/connection.ts).
+  const postgresqlconf = PGLITE_SETTINGS;
+  if (!file) return PGlite.create({ postgresqlconf });
   pgliteTemplate ??= new Blob([readFileSync(file)]);
-  return PGlite.create({ loadDataDir: pgliteTemplate });
+  return PGlite.create({ loadDataDir: pgliteTemplate, postgresqlconf });
 }
 
 /** The clause that makes a new PostgreSQL database a migrated copy, or "" for an empty one. */
