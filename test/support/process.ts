@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { waitFor } from "./harness.ts";
+
+/** `src/cli/main.ts` is relative to the repository root, wherever the test runner was started. */
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,6 +33,7 @@ export async function spawnPostern(
 ): Promise<PosternProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", ...args], {
+    cwd: repoRoot,
     env: { ...process.env, HOST: "127.0.0.1", POSTERN_LOG_LEVEL: "warn", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -47,18 +52,26 @@ export async function spawnPostern(
   void exited.then(() => {
     ended = true;
   });
-  await waitFor(
-    async () => {
-      if (ended) throw new Error(`postern exited before it was ready:\n${output}`);
-      try {
-        return (await fetch(`${url}/readyz`)).ok || undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    60_000,
-    "postern to be ready",
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (ended) throw new Error(`postern exited before it was ready:\n${output}`);
+        try {
+          return (await fetch(`${url}/readyz`)).ok || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      "postern to be ready",
+    );
+  } catch (error) {
+    if (ended) throw error;
+    // Not ready in time: no process is left behind, and its output says why.
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
+  }
   return {
     url,
     child,
