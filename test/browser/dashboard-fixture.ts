@@ -25,7 +25,7 @@ export interface DashboardOptions {
   app?: { name: string; redirectUrls: string[]; settings?: Record<string, unknown> };
   /** Unlock Custom Email Provider for the owner's workspace (default: whenever `api` is on). */
   unlock?: boolean;
-  /** Runs once the API set-up is done, before the browser starts. */
+  /** Runs once the API sign-in and the app are done, before the feature is unlocked and the browser starts. */
   prepare?: (dashboard: Dashboard) => Promise<void>;
   /**
    * "signed-in" (default): a 1440 × 900 page on which the owner signed in through the sign-in page;
@@ -122,10 +122,10 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Da
         app = await api.createApp(options.app.name, options.app.redirectUrls, options.app.settings);
       }
     }
+    await options.prepare?.(dashboard);
     if (unlock) {
       await setCustomEmailProvider(started, required(workspaceId, "`api` (to unlock the feature)"), true);
     }
-    await options.prepare?.(dashboard);
     browser = await launchBrowser();
     if (pageMode !== "none") {
       desktop = await openPage(browser, started.url);
