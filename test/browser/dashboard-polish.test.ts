@@ -1,22 +1,17 @@
 // The dashboard's finish at a phone's width and a desktop's: section tabs that scroll with a cue,
 // member addresses that wrap at the @, an audit log in sentences, every time in the reader's locale,
 // forms that show every error at once and focus the first, and unsaved edits kept across a re-sign-in.
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type DashboardApi, dashboardApi } from "./api.ts";
+import type { DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
-  openPage,
   type PosternProcess,
-  setCustomEmailProvider,
-  signIn,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 
@@ -25,8 +20,8 @@ const longMember = "a.very.long.teammate.name@subdomain.example-company.com";
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T/;
 
 describe("dashboard polish", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
-  let browser: Browser;
   let desktop: OpenedPage;
   let api: DashboardApi;
   let appUrl = "";
@@ -36,36 +31,31 @@ describe("dashboard polish", () => {
   const visibleText = (page: Page) => page.locator("body").innerText();
 
   beforeAll(async () => {
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+    dashboard = await startDashboard({
+      env: {
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
+        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+      },
+      owner,
+      app: { name: "Polish shop", redirectUrls: ["https://shop.example.com/callback"] },
+      // Before the feature is unlocked and the browser starts.
+      prepare: async ({ api }) => {
+        await api.request("POST", `/api/workspaces/${api.workspaceId}/members`, {
+          email: longMember,
+          role: "member",
+        });
+        await api.request("PATCH", `/api/workspaces/${api.workspaceId}`, { name: "Polish works" });
+      },
     });
-    api = await dashboardApi(postern.url, owner);
-    const app = await api.createApp("Polish shop", ["https://shop.example.com/callback"]);
-    await api.request("POST", `/api/workspaces/${api.workspaceId}/members`, {
-      email: longMember,
-      role: "member",
-    });
-    await api.request("PATCH", `/api/workspaces/${api.workspaceId}`, { name: "Polish works" });
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    ({ postern, desktop, api } = dashboard);
     workspaceUrl = `/w/${api.workspaceId}`;
-    appUrl = `${workspaceUrl}/apps/${app.id}`;
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
+    appUrl = `${workspaceUrl}/apps/${dashboard.app.id}`;
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
   });
 
   it("scrolls the app's section tabs at 375 px with a fade cue and the current tab in view", {

@@ -3,19 +3,17 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
   openPage,
   PageWatch,
   type PosternProcess,
   signedOutCheck,
   signIn,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 
@@ -27,6 +25,7 @@ const keyValue = (page: Page, label: string) =>
 const endUser = "end-user@example.net";
 
 describe("dashboard", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let browser: Browser;
   let desktop: OpenedPage;
@@ -36,28 +35,22 @@ describe("dashboard", () => {
   let publishableKey = "";
 
   beforeAll(async () => {
-    // The same owner signs in from two browsers within a minute: lift the per-address send limit.
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_ADDRESS_PER_HOUR: "100",
+    // Nobody signed in yet: signing in is what the tests do (the workspace stays locked).
+    dashboard = await startDashboard({
+      // The same owner signs in from two browsers within a minute: lift the per-address send limit.
+      env: { POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20", POSTERN_LIMIT_ADDRESS_PER_HOUR: "100" },
+      owner,
+      api: false,
+      page: "open",
     });
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
+    ({ postern, browser, desktop } = dashboard);
     opened.push(desktop);
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      for (const { page } of opened)
-        console.error(`Screenshot: ${await failureScreenshot(page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    for (const { watch } of opened) watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context, opened));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
   });
 
   it("signs in with the code from the dev mailbox, linked from the sign-in page", {

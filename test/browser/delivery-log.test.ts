@@ -4,21 +4,20 @@ import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWLIST, basicBody } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
-import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
-  setCustomEmailProvider,
   signIn,
-  startPostern,
 } from "./harness.ts";
 
 describe("the delivery log: search, cause, hint and resend", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let browser: Browser;
   let smtp: SmtpServerFake;
@@ -45,11 +44,13 @@ describe("the delivery log: search, cause, hint and resend", () => {
           ? { code: 550, message: "5.1.1 Mailbox unavailable" }
           : undefined,
     });
-    postern = await startPostern({ ...ALLOWLIST, POSTERN_LIMIT_ADDRESS_PER_MINUTE: "2" });
-    browser = await launchBrowser();
-    api = await dashboardApi(postern.url, "owner@example.com");
-    app = await api.createApp("Acme", ["http://localhost/callback"]);
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    // The owner signs in on a page of the test's own.
+    dashboard = await startDashboard({
+      env: { ...ALLOWLIST, POSTERN_LIMIT_ADDRESS_PER_MINUTE: "2" },
+      app: { name: "Acme", redirectUrls: ["http://localhost/callback"] },
+      page: "none",
+    });
+    ({ postern, browser, api, app } = dashboard);
     const put = await api.request("PUT", `/api/apps/${app.id}/email-provider`, basicBody(smtp.port));
     expect(put.status).toBe(200);
     for (const email of ["alice@example.com", "bob@example.com", "bounced@example.com"]) await login(email);
@@ -68,8 +69,7 @@ describe("the delivery log: search, cause, hint and resend", () => {
   });
   afterAll(async () => {
     await opened?.context.close();
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtp?.close();
   });
 

@@ -13,16 +13,14 @@ import {
   TENANT_ID,
 } from "../support/microsoft.ts";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
   setCustomEmailProvider,
   signIn,
-  startPostern,
 } from "./harness.ts";
 
 const owner = "owner@acme.test";
@@ -64,6 +62,7 @@ async function testSteps(page: Page): Promise<Record<string, string>> {
 }
 
 describe("email provider", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let smtp: SmtpServerFake;
   let ms: MicrosoftFakes;
@@ -75,30 +74,25 @@ describe("email provider", () => {
   beforeAll(async () => {
     smtp = await startSmtpServer({ security: "starttls", users: { [smtpUser]: smtpPassword } });
     ms = await startMicrosoftFakes();
-    postern = await startPostern({
-      // The owner signs in from a second, narrow browser within the minute.
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
-      ...ms.env,
+    // Signed in on the page only; the first test unlocks the feature and creates the app in the dashboard.
+    dashboard = await startDashboard({
+      env: {
+        // The owner signs in from a second, narrow browser within the minute.
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
+        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ms.env,
+      },
+      owner,
+      api: false,
     });
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
-    workspaceId = /^\/w\/([^/]+)/.exec(new URL(desktop.page.url()).pathname)?.[1] ?? "";
+    ({ postern, browser, desktop, workspaceId } = dashboard);
     expect(workspaceId).not.toBe("");
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtp?.close();
     await ms?.close();
   });

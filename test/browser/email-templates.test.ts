@@ -1,20 +1,18 @@
 // App → Login email in a real browser: edit a template and watch the sandboxed preview follow, hit a
 // validation error marked at its line, brand it, switch language, send a test email through the app's
 // real route and find it in the dev mailbox in that language, reset to the default; at 1440 and 375 px.
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectAccessible } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   devInbox,
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
   screenshot,
   signIn,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 
@@ -55,29 +53,22 @@ const previewText = (page: Page) => page.getByTestId("preview-text").textContent
 const previewFrame = (page: Page) => page.frameLocator("iframe.preview-frame");
 
 describe("login email templates", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let desktop: OpenedPage;
-  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let browser: Browser;
   let appPath = "";
 
   beforeAll(async () => {
-    postern = await startPostern({ POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20" });
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
+    // Signed in on the page only; the tests create the app in the dashboard (the feature stays locked).
+    dashboard = await startDashboard({ env: { POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20" }, owner, api: false });
+    ({ postern, browser, desktop } = dashboard);
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
   });
 
   it("edits a template and the preview follows: subject, HTML at two widths, derived text", {

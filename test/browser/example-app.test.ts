@@ -1,50 +1,39 @@
 // The example app (examples/web-app) started with its one command beside a real `postern start`,
 // signed in to end to end in Chromium: its protected page, then out again.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { dashboardApi } from "./api.ts";
+import { freePort } from "../support/process.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
   failureScreenshot,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("the example app", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let example: ChildProcess;
   let exampleOutput = "";
-  let browser: Browser;
   let opened: OpenedPage;
   let appUrl = "";
 
   beforeAll(async () => {
-    postern = await startPostern();
+    // The seeded developer, signed in to the API; the page (on the example's origin) comes later.
+    dashboard = await startDashboard({ owner: "developer@postern.localhost", unlock: false, page: "none" });
+    postern = dashboard.postern;
     // The demo app is seeded for the example on port 3000; this machine may use that port, so the
     // test gives the demo app the example's actual port.
     const port = await freePort();
     appUrl = `http://localhost:${port}`;
-    const developer = await dashboardApi(postern.url, "developer@postern.localhost");
+    const developer = dashboard.api;
     const patched = await developer.request("PATCH", "/api/apps/app_demo", {
       redirectUrls: [`${appUrl}/callback`, `${appUrl}/`],
     });
@@ -70,8 +59,7 @@ describe("the example app", () => {
         throw new Error(`the example did not start:\n${exampleOutput}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    browser = await launchBrowser();
-    opened = await openPage(browser, appUrl);
+    opened = await openPage(dashboard.browser, appUrl);
   }, 120_000);
 
   afterEach(async (context) => {
@@ -83,9 +71,8 @@ describe("the example app", () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
     if (example?.pid !== undefined && example.exitCode === null) process.kill(-example.pid, "SIGTERM");
-    await postern?.stop();
+    await dashboard?.close();
   });
 
   it("signs in through the hosted page to its protected page, and signs out", {

@@ -1,14 +1,13 @@
 // Browser-test harness: a real Postern process (built dashboard, embedded PGlite in a temp dir) and
 // Debian's chromium driven by playwright-core, with a watch that fails the test on any console error,
 // page error, failed request or unexpected HTTP error.
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type PosternProcess as SpawnedPostern, spawnPostern } from "../support/process.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 // The committed screenshots (docs/screenshots) change only when asked, so `npm test` leaves the tree
@@ -18,100 +17,42 @@ const screenshotDir = path.join(
   process.env.POSTERN_UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
 );
 
-export interface PosternProcess {
-  url: string;
+export interface PosternProcess extends SpawnedPostern {
   dataDir: string;
   /** The operator token the embedded default writes into its data dir. */
   operatorToken(): Promise<string>;
-  /** Everything the process printed, for failure messages. */
-  output(): string;
+  /** Ends the process (SIGKILL if SIGTERM has not ended it in 10 s) and removes its data dir. */
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
-  });
-}
-
-/** Starts `postern start` on a free port with a fresh data dir; resolves once /readyz answers 200. */
+/**
+ * Starts `postern start` (test/support/process.ts) on a free port with a fresh data dir, serving the built
+ * dashboard; resolves once /readyz answers 200.
+ */
 export async function startPostern(env: Record<string, string> = {}): Promise<PosternProcess> {
   if (!existsSync(path.join(repoRoot, "web/dist/index.html"))) {
     throw new Error(
-      "web/dist is missing: build the dashboard first (`npm run build:web`), then run the browser tests.",
+      "web/dist is missing: build it first (`npm run build`; the test run's global set-up does), then run the browser tests.",
     );
   }
   const dataDir = await mkdtemp(path.join(tmpdir(), "postern-browser-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start"], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      POSTERN_DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      POSTERN_LOG_LEVEL: "warn",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-
+  let spawned: SpawnedPostern;
+  try {
+    spawned = await spawnPostern({ POSTERN_DATA_DIR: dataDir, ...env });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited(child);
-      clearTimeout(timer);
-    }
+    const timer = setTimeout(() => void spawned.kill("SIGKILL"), 10_000);
+    await spawned.kill("SIGTERM");
+    clearTimeout(timer);
     await rm(dataDir, { recursive: true, force: true });
   };
-
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`Postern exited with code ${child.exitCode} before it was ready:\n${output}`);
-    }
-    try {
-      const response = await fetch(`${url}/readyz`);
-      if (response.ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Postern did not become ready within 60 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
   return {
-    url,
+    ...spawned,
     dataDir,
     operatorToken: async () => (await readFile(path.join(dataDir, "operator.token"), "utf8")).trim(),
-    output: () => output,
     stop,
   };
 }

@@ -5,18 +5,15 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWLIST, basicBody } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
-import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
-  failureScreenshot,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
-  setCustomEmailProvider,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 import { askForCode, authorizationUrl, relyingParty, startAppServer } from "./oidc-support.ts";
@@ -25,6 +22,7 @@ const linkIn = (text: string) => /(https?:\/\/\S+\?token=[\w-]+)/.exec(text)![1]
 const wrongCode = (code: string) => (code === "000000" ? "111111" : "000000");
 
 describe("the hosted login page and the magic-link pages, state by state", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let browser: Browser;
   let smtp: SmtpServerFake;
@@ -59,38 +57,34 @@ describe("the hosted login page and the magic-link pages, state by state", () =>
 
   beforeAll(async () => {
     smtp = await startSmtpServer({ users: { acme: "s3cret-Passw0rd!" } });
-    // Two emails a minute per address: enough to resend once, and to see the limit on the third.
-    postern = await startPostern({ ...ALLOWLIST, POSTERN_LIMIT_ADDRESS_PER_MINUTE: "2" });
-    browser = await launchBrowser();
     appServer = await startAppServer();
-    api = await dashboardApi(postern.url, "owner@example.com");
-    store = {
-      name: "Storefront",
-      ...(await api.createApp("Storefront", [`${appServer.origin}/callback`], {
-        oidc: { tokenEndpointAuthMethod: "none" },
-        branding: { accentColor: "#0f766e" },
-      })),
-    };
-    acme = { name: "Acme", ...(await api.createApp("Acme", [`${appServer.origin}/acme/callback`])) };
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    // No dashboard page: people sign in to the apps on pages of the tests' own.
+    dashboard = await startDashboard({
+      // Two emails a minute per address: enough to resend once, and to see the limit on the third.
+      env: { ...ALLOWLIST, POSTERN_LIMIT_ADDRESS_PER_MINUTE: "2" },
+      app: {
+        name: "Storefront",
+        redirectUrls: [`${appServer.origin}/callback`],
+        settings: { oidc: { tokenEndpointAuthMethod: "none" }, branding: { accentColor: "#0f766e" } },
+      },
+      // Both apps exist before the feature is unlocked.
+      prepare: async ({ api }) => {
+        acme = { name: "Acme", ...(await api.createApp("Acme", [`${appServer.origin}/acme/callback`])) };
+      },
+      page: "none",
+    });
+    ({ postern, browser, api } = dashboard);
+    store = { name: "Storefront", ...dashboard.app };
     const provider = await api.request("PUT", `/api/apps/${acme.id}/email-provider`, basicBody(smtp.port));
     expect(provider.status, JSON.stringify(provider.body)).toBe(200);
     config = await relyingParty(store);
     person = await open();
   }, 120_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      for (const { page } of opened)
-        console.error(`Screenshot: ${await failureScreenshot(page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    for (const { watch } of opened) watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context, opened));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtp?.close();
     await appServer?.close();
   });

@@ -5,18 +5,13 @@ import * as client from "openid-client";
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { backends, createDatabase } from "../support/harness.ts";
-import { type CreatedApp, dashboardApi } from "./api.ts";
-import {
-  failureScreenshot,
-  launchBrowser,
-  type OpenedPage,
-  openPage,
-  type PosternProcess,
-  startPostern,
-} from "./harness.ts";
+import type { CreatedApp } from "./api.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { failureScreenshot, type OpenedPage, openPage, type PosternProcess } from "./harness.ts";
 import { relyingParty, signInOnHostedPage, startAppServer } from "./oidc-support.ts";
 
 describe.each(backends)("the hosted login page with openid-client in Chromium (%s)", (backend) => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
   let browser: Browser;
@@ -27,23 +22,23 @@ describe.each(backends)("the hosted login page with openid-client in Chromium (%
 
   beforeAll(async () => {
     database = backend === "postgres" ? await createDatabase() : undefined;
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      ...(database ? { DATABASE_URL: database.url } : {}),
-    });
-    browser = await launchBrowser();
     appServer = await startAppServer();
-    const api = await dashboardApi(postern.url, "owner@example.com");
-    spa = {
-      name: "Storefront",
-      ...(await api.createApp("Storefront", [`${appServer.origin}/spa/callback`], {
-        oidc: { tokenEndpointAuthMethod: "none" },
-        branding: { accentColor: "#0f766e" },
-      })),
-    };
+    // The default sender (the feature stays locked); no dashboard page: each test opens its own.
+    dashboard = await startDashboard({
+      env: { POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20", ...(database ? { DATABASE_URL: database.url } : {}) },
+      app: {
+        name: "Storefront",
+        redirectUrls: [`${appServer.origin}/spa/callback`],
+        settings: { oidc: { tokenEndpointAuthMethod: "none" }, branding: { accentColor: "#0f766e" } },
+      },
+      unlock: false,
+      page: "none",
+    });
+    ({ postern, browser } = dashboard);
+    spa = { name: "Storefront", ...dashboard.app };
     web = {
       name: "Back office",
-      ...(await api.createApp("Back office", [`${appServer.origin}/web/callback`], {
+      ...(await dashboard.api.createApp("Back office", [`${appServer.origin}/web/callback`], {
         oidc: { refreshTokens: true },
       })),
     };
@@ -60,8 +55,7 @@ describe.each(backends)("the hosted login page with openid-client in Chromium (%
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await database?.drop();
     await appServer?.close();
   });

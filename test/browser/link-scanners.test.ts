@@ -6,18 +6,16 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import * as client from "openid-client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type CreatedApp, dashboardApi } from "./api.ts";
+import type { CreatedApp } from "./api.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
   openPage,
   type PosternProcess,
   signedOutCheck,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 import { askForCode, authorizationUrl, relyingParty, startAppServer } from "./oidc-support.ts";
@@ -25,6 +23,7 @@ import { askForCode, authorizationUrl, relyingParty, startAppServer } from "./oi
 const linkIn = (text: string) => /(https?:\/\/\S+\?token=[\w-]+)/.exec(text)![1]!;
 
 describe("magic links against link scanners, in Chromium", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let browser: Browser;
   let hostedApp: Awaited<ReturnType<typeof startAppServer>>;
@@ -98,22 +97,23 @@ describe("magic links against link scanners, in Chromium", () => {
   }
 
   beforeAll(async () => {
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_ADDRESS_PER_HOUR: "100",
-    });
-    browser = await launchBrowser();
     hostedApp = await startAppServer();
     // The app's own login page, on the same site as Postern (127.0.0.1), calling the /v1 API itself.
     ownPages = await startAppServer({ host: "127.0.0.1", pages: appPages });
-    const api = await dashboardApi(postern.url, "owner@example.com");
-    store = {
-      name: "Storefront",
-      ...(await api.createApp("Storefront", [`${hostedApp.origin}/callback`], {
-        oidc: { tokenEndpointAuthMethod: "none" },
-      })),
-    };
-    shop = await api.createApp("Corner shop", [`${ownPages.origin}/callback`]);
+    // The default sender (the feature stays locked); no dashboard page: the tests open their own.
+    dashboard = await startDashboard({
+      env: { POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20", POSTERN_LIMIT_ADDRESS_PER_HOUR: "100" },
+      app: {
+        name: "Storefront",
+        redirectUrls: [`${hostedApp.origin}/callback`],
+        settings: { oidc: { tokenEndpointAuthMethod: "none" } },
+      },
+      unlock: false,
+      page: "none",
+    });
+    ({ postern, browser } = dashboard);
+    store = { name: "Storefront", ...dashboard.app };
+    shop = await dashboard.api.createApp("Corner shop", [`${ownPages.origin}/callback`]);
     appPages["/login"] = `<!doctype html><html lang="en"><head><title>Log in</title></head><body><main>
 <h1>Log in to the corner shop</h1>
 <form id="login"><label>Email <input name="email" type="email"></label><button>Email me a link</button></form>
@@ -132,18 +132,10 @@ document.getElementById("login").addEventListener("submit", async (event) => {
 </script></main></body></html>`;
   }, 120_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      for (const { page } of opened)
-        console.error(`Screenshot: ${await failureScreenshot(page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    for (const { watch } of opened) watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context, opened));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await hostedApp?.close();
     await ownPages?.close();
   });

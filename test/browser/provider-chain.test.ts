@@ -3,22 +3,13 @@
 // up (kept after a reload) and back down with focus following it, a login email that moves on from A
 // (refusing AUTH) to B as the delivery log shows, and the fallback removed. Every state visited is
 // audited with axe at 375 and 1440 px.
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
-import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import {
-  failureScreenshot,
-  gotoWhenIdle,
-  launchBrowser,
-  type OpenedPage,
-  openPage,
-  type PosternProcess,
-  setCustomEmailProvider,
-  signIn,
-  startPostern,
-} from "./harness.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { gotoWhenIdle, type OpenedPage, type PosternProcess } from "./harness.ts";
 
 const owner = "chain-owner@acme.test";
 const primarySender = "login@acme.test";
@@ -74,10 +65,10 @@ async function fillBasicAuth(
 }
 
 describe("provider chain", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let smtpA: SmtpServerFake;
   let smtpB: SmtpServerFake;
-  let browser: Browser;
   let desktop: OpenedPage;
   let api: DashboardApi;
   let app: CreatedApp;
@@ -96,32 +87,24 @@ describe("provider chain", () => {
   beforeAll(async () => {
     smtpA = await startSmtpServer({ security: "starttls", users: { [userA]: passwordA } });
     smtpB = await startSmtpServer({ security: "starttls", users: { [userB]: passwordB } });
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-      POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+    dashboard = await startDashboard({
+      env: {
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
+        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+      },
+      owner,
+      app: { name: "Acme Chain", redirectUrls: ["https://shop.acme.test/callback"] },
     });
-    api = await dashboardApi(postern.url, owner);
-    app = await api.createApp("Acme Chain", ["https://shop.acme.test/callback"]);
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    ({ postern, desktop, api, app } = dashboard);
     appUrl = `/w/${api.workspaceId}/apps/${app.id}`;
     providerUrl = `${appUrl}/email-provider`;
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtpA?.close();
     await smtpB?.close();
   });

@@ -4,24 +4,13 @@
 // failing health on the apps list and the app overview while the SMTP server is down (and its recovery,
 // by the provider's own probe), and the Microsoft guide's Object ID field and real links. Every state
 // visited is audited with axe at 375 and 1440 px.
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
-import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import {
-  devInbox,
-  failureScreenshot,
-  gotoWhenIdle,
-  launchBrowser,
-  type OpenedPage,
-  openPage,
-  type PosternProcess,
-  setCustomEmailProvider,
-  signIn,
-  startPostern,
-  waitForEmail,
-} from "./harness.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { devInbox, gotoWhenIdle, type OpenedPage, type PosternProcess, waitForEmail } from "./harness.ts";
 
 const owner = "form-owner@acme.test";
 const teammate = "teammate@acme.test";
@@ -37,9 +26,9 @@ const isFocused = (page: Page, label: string) =>
   field(page, label).evaluate((el) => el === document.activeElement);
 
 describe("provider form, switch, health and invitations", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let smtp: SmtpServerFake;
-  let browser: Browser;
   let desktop: OpenedPage;
   let api: DashboardApi;
   let app: CreatedApp;
@@ -57,34 +46,26 @@ describe("provider form, switch, health and invitations", () => {
 
   beforeAll(async () => {
     smtp = await startSmtpServer({ security: "starttls", users: { [smtpUser]: smtpPassword } });
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-      POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
-      // A failing provider checks itself every 2 s, so recovery shows without pressing Test.
-      POSTERN_PROVIDER_PROBE_SECONDS: "2",
+    dashboard = await startDashboard({
+      env: {
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
+        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        // A failing provider checks itself every 2 s, so recovery shows without pressing Test.
+        POSTERN_PROVIDER_PROBE_SECONDS: "2",
+      },
+      owner,
+      app: { name: "Acme Forms", redirectUrls: ["https://shop.acme.test/callback"] },
     });
-    api = await dashboardApi(postern.url, owner);
-    app = await api.createApp("Acme Forms", ["https://shop.acme.test/callback"]);
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    ({ postern, desktop, api, app } = dashboard);
     workspaceUrl = `/w/${api.workspaceId}`;
     appUrl = `${workspaceUrl}/apps/${app.id}`;
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtp?.close();
   });
 

@@ -5,7 +5,7 @@
 // field shows the one Postern created, to download; the view's warnings sit beside their field;
 // unsaved edits, never secrets, survive a session expiry). Against the real registry and server. Every state is audited with axe at 375 and 1440 px.
 import { readFile } from "node:fs/promises";
-import type { Browser, Page, Request } from "playwright-core";
+import type { Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
@@ -16,20 +16,15 @@ import {
   startMicrosoftFakes,
   TENANT_ID,
 } from "../support/microsoft.ts";
-import { type CreatedApp, type DashboardApi, dashboardApi } from "./api.ts";
+import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
+import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
-  failureScreenshot,
   gotoWhenIdle,
-  launchBrowser,
   type OpenedPage,
-  openPage,
   type PosternProcess,
-  setCustomEmailProvider,
-  signIn,
-  startPostern,
   waitForEmail,
 } from "./harness.ts";
 
@@ -80,10 +75,10 @@ function shownByDefault(kind: KindForm): KindForm["fields"] {
 }
 
 describe("provider form from the registry's metadata", () => {
+  let dashboard: Dashboard;
   let postern: PosternProcess;
   let smtp: SmtpServerFake;
   let ms: MicrosoftFakes;
-  let browser: Browser;
   let desktop: OpenedPage;
   let api: DashboardApi;
   let app: CreatedApp;
@@ -93,36 +88,28 @@ describe("provider form from the registry's metadata", () => {
   beforeAll(async () => {
     smtp = await startSmtpServer({ security: "starttls", users: { [smtpUser]: smtpPassword } });
     ms = await startMicrosoftFakes();
-    postern = await startPostern({
-      POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-      POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-      POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
-      ...ms.env,
+    dashboard = await startDashboard({
+      env: {
+        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
+        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ms.env,
+      },
+      owner,
+      app: { name: "Acme Kinds", redirectUrls: ["https://shop.acme.test/callback"] },
     });
-    api = await dashboardApi(postern.url, owner);
-    app = await api.createApp("Acme Kinds", ["https://shop.acme.test/callback"]);
-    await setCustomEmailProvider(postern, api.workspaceId, true);
+    ({ postern, desktop, api, app } = dashboard);
     providerUrl = `/w/${api.workspaceId}/apps/${app.id}/email-provider`;
     const answer = await api.request("GET", "/api/email-provider-kinds");
     expect(answer.status).toBe(200);
     kinds = (answer.body as { kinds: KindForm[] }).kinds;
     expect(kinds.length).toBeGreaterThan(0);
-    browser = await launchBrowser();
-    desktop = await openPage(browser, postern.url);
-    await signIn(desktop, postern.url, owner);
   }, 90_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === "fail") {
-      console.error(`Screenshot: ${await failureScreenshot(desktop.page, context.task.name)}`);
-      console.error(`Postern's output so far:\n${postern.output()}`);
-    }
-    desktop.watch.assertClean();
-  });
+  afterEach((context) => dashboard.afterTest(context));
 
   afterAll(async () => {
-    await browser?.close();
-    await postern?.stop();
+    await dashboard?.close();
     await smtp?.close();
     await ms?.close();
   });

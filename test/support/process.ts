@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { POSTERN_COMMAND } from "./built-server.ts";
 import { waitFor } from "./harness.ts";
+
+/** A process runs where `npm start` does (its default data dir is ./data), wherever the runner started. */
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,6 +34,7 @@ export async function spawnPostern(
 ): Promise<PosternProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, [...POSTERN_COMMAND, "start", ...args], {
+    cwd: repoRoot,
     env: { ...process.env, HOST: "127.0.0.1", POSTERN_LOG_LEVEL: "warn", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -48,18 +53,26 @@ export async function spawnPostern(
   void exited.then(() => {
     ended = true;
   });
-  await waitFor(
-    async () => {
-      if (ended) throw new Error(`postern exited before it was ready:\n${output}`);
-      try {
-        return (await fetch(`${url}/readyz`)).ok || undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    60_000,
-    "postern to be ready",
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (ended) throw new Error(`postern exited before it was ready:\n${output}`);
+        try {
+          return (await fetch(`${url}/readyz`)).ok || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      "postern to be ready",
+    );
+  } catch (error) {
+    if (ended) throw error;
+    // Not ready in time: no process is left behind, and its output says why.
+    child.kill("SIGKILL");
+    await exited;
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
+  }
   return {
     url,
     child,
@@ -82,6 +95,7 @@ export async function runPostern(
   timeoutMs = 30_000,
 ): Promise<{ code: number | string | null; output: string }> {
   const child = spawn(process.execPath, [...POSTERN_COMMAND, ...args], {
+    cwd: repoRoot,
     env: { ...process.env, POSTERN_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
