@@ -1,8 +1,9 @@
-// What `npm start` runs first: builds the dashboard (Vite) and the server (one esbuild bundle of src/,
-// run by plain Node instead of being transpiled on every start by tsx) only when their sources
-// changed since the last build. Plain JavaScript, so checking costs Node's start-up and a hash, not a
+// What `npm start` runs first: builds the dashboard (Vite), the server (one esbuild bundle of src/,
+// run by plain Node instead of being transpiled on every start by tsx) and the migrated database a
+// new data dir starts from, each only when its sources changed since the last build. Plain JavaScript, so checking costs Node's start-up and a hash, not a
 // TypeScript loader. Each fingerprint covers everything its build reads, the lockfile included (a
 // dependency upgrade changes the output too).
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +41,10 @@ async function buildIfChanged({ inputs, output, stampFile, build }) {
   writeFileSync(stampFile, `${wanted}\n`);
 }
 
+// What is built ships: the dashboard's React in its production build even when a test runner
+// (NODE_ENV=test) or a developer's shell set something else.
+process.env.NODE_ENV = "production";
+
 const lockfile = from("package-lock.json");
 const thisScript = fileURLToPath(import.meta.url);
 
@@ -55,7 +60,7 @@ await buildIfChanged({
   stampFile: from("web/dist/.source-fingerprint"),
   build: async () => {
     const { build } = await import("vite"); // only when needed: importing Vite alone takes a second
-    await build({ configFile: from("web/vite.config.ts"), logLevel: "warn" });
+    await build({ configFile: from("web/vite.config.ts"), mode: "production", logLevel: "warn" });
   },
 });
 
@@ -79,5 +84,30 @@ await buildIfChanged({
       sourcemap: true,
       logLevel: "warning",
     });
+  },
+});
+
+// The migrated database a new data dir starts from (src/cli/data-template.ts), written by the server
+// just built. It depends on the migrations, the queue's schema (pg-boss, in the lockfile) and the
+// settings PGlite runs with.
+await buildIfChanged({
+  inputs: [
+    ...filesUnder(from("src/db/migrations")),
+    from("src/db/connection.ts"),
+    from("src/queue/queue.ts"),
+    from("src/cli/data-template.ts"),
+    lockfile,
+    thisScript,
+  ],
+  output: from("dist/pglite-template.tar"),
+  stampFile: from("dist/.pglite-template-fingerprint"),
+  build: async () => {
+    execFileSync(
+      process.execPath,
+      [from("dist/server/main.mjs"), "data-template", from("dist/pglite-template.tar")],
+      {
+        stdio: "inherit",
+      },
+    );
   },
 });

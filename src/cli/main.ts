@@ -114,4 +114,12 @@ program
     await rotateKeys(config({ role: "api", seedDemo: false }), { resealOnly: options.reseal === true });
   });
 
+program
+  .command("data-template <file>", { hidden: true })
+  .description("Write the migrated database a new embedded data dir starts from (run by npm run build)")
+  .action(async (file: string) => {
+    const { writeDataTemplate } = await import("./data-template.ts");
+    await writeDataTemplate(file);
+  });
+
 await program.parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -102,19 +102,35 @@ export function transactionExecutor(tx: Db): SqlExecutor {
  */
 export const PGLITE_SETTINGS = ["shared_buffers = 16MB"];
 
+/** The migrated database `npm run build` writes (src/cli/data-template.ts), beside the compiled server. */
+export const dataTemplateFile = fileURLToPath(new URL("../../dist/pglite-template.tar", import.meta.url));
+
+/** A new data dir's first contents: the build's migrated database if there is one; otherwise initdb runs. */
+function readDataTemplate(file: string): Blob | undefined {
+  return existsSync(file) ? new Blob([readFileSync(file)]) : undefined;
+}
+
 /** Opens PGlite in `dataDir` (embedded default), or the PostgreSQL server at `databaseUrl`, and migrates it. */
 export async function openStorage(options: {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
   poolSize?: number;
   pglite?: PGlite;
+  /** What a new data dir starts as (the build's, by default); without the file, initdb runs. */
+  dataTemplate?: string;
 }): Promise<Storage> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
   let pglite = options.pglite;
   if (!pglite) {
     const dir = path.join(options.dataDir ?? "./data", "pglite");
     mkdirSync(dir, { recursive: true });
-    pglite = await PGlite.create(dir, { postgresqlconf: PGLITE_SETTINGS });
+    const template = existsSync(path.join(dir, "PG_VERSION"))
+      ? undefined
+      : readDataTemplate(options.dataTemplate ?? dataTemplateFile);
+    pglite = await PGlite.create(dir, {
+      postgresqlconf: PGLITE_SETTINGS,
+      ...(template ? { loadDataDir: template } : {}),
+    });
   }
   return openPglite(pglite, options.pglite === undefined);
 }

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { openStorage, PGLITE_SETTINGS, type Storage } from "../../src/db/connection.ts";
-import { startQueue } from "../../src/queue/queue.ts";
+import { installQueue, migratedPgliteDump } from "../../src/cli/data-template.ts";
+import { openStorage, PGLITE_SETTINGS } from "../../src/db/connection.ts";
 
 /*
  * A fresh database for every test, without paying for a fresh database every time. Creating a PGlite
@@ -20,23 +20,8 @@ import { startQueue } from "../../src/queue/queue.ts";
 const PGLITE_TEMPLATE_ENV = "POSTERN_TEST_PGLITE_TEMPLATE";
 const POSTGRES_TEMPLATE_ENV = "POSTERN_TEST_POSTGRES_TEMPLATE";
 
-/** Migrations and the queue's schema, as every Postern process would install them at start. */
-async function install(storage: Storage): Promise<void> {
-  const queue = await startQueue(
-    storage,
-    { retryLimit: 1, retryDelaySeconds: 1, jobTimeoutSeconds: 30, maintenanceSeconds: 30 },
-    () => {},
-    () => new Date(),
-  );
-  await queue.stop();
-  await storage.close();
-}
-
 export async function buildPgliteTemplate(): Promise<string> {
-  const pglite = await PGlite.create({ postgresqlconf: PGLITE_SETTINGS });
-  await install(await openStorage({ pglite }));
-  const dump = await pglite.dumpDataDir("none");
-  await pglite.close();
+  const dump = await migratedPgliteDump();
   const file = path.join(tmpdir(), `postern-test-pglite-${process.pid}.tar`);
   writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
   return file;
@@ -48,7 +33,7 @@ export async function buildPostgresTemplate(adminUrl: string): Promise<string> {
   await adminQuery(adminUrl, `create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  await install(await openStorage({ databaseUrl: url.toString(), poolSize: 2 }));
+  await installQueue(await openStorage({ databaseUrl: url.toString(), poolSize: 2 }));
   return name;
 }
 

@@ -25,8 +25,11 @@ export function MembersPage({ workspace }: { workspace: WorkspaceSummary }) {
       />
       <div className="stack">
         <FeaturesCard workspaceId={workspace.id} />
-        <MembersCard key={workspace.id} workspace={workspace} />
-        {workspace.role === "owner" && <WorkspaceCard key={workspace.id} workspace={workspace} />}
+        {/* Keyed by workspace so their state starts afresh when the workspace changes; distinct as siblings. */}
+        <MembersCard key={`members-${workspace.id}`} workspace={workspace} />
+        {workspace.role === "owner" && (
+          <WorkspaceCard key={`workspace-${workspace.id}`} workspace={workspace} />
+        )}
       </div>
     </>
   );
