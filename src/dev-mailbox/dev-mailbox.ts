@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { randomId } from "../security/tokens.ts";
 
@@ -32,7 +31,9 @@ export class DevMailbox {
       banner: "Postern dev mailbox",
       logger: false,
       onData: (stream, _session, callback) => {
-        simpleParser(stream)
+        // mailparser loads with the first email, not at start (a fifth of a second of start-up).
+        import("mailparser")
+          .then(({ simpleParser }) => simpleParser(stream))
           .then((mail) => {
             this.messages.unshift({
               id: randomId("msg"),

@@ -1,4 +1,5 @@
-import Provider, { type AdapterPayload, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import type Provider from "oidc-provider";
+import type { AdapterPayload, Configuration, KoaContextWithOIDC } from "oidc-provider";
 import { type App, getAppById } from "../apps/apps.ts";
 import { privateSigningJwks } from "../apps/signing-keys.ts";
 import type { Context } from "../context.ts";
@@ -125,7 +126,10 @@ export async function buildProvider(ctx: Context, app: App, pages: ProviderPages
     },
     ttl: TTL,
   };
-  const provider = new Provider(issuerOf(ctx.config.publicUrl, appId), configuration);
+  // Loaded on the first OpenID Connect request, not at start: it is the largest module Postern loads
+  // (about a third of a second), and most processes never serve an OIDC request.
+  const { default: OidcProvider } = await import("oidc-provider");
+  const provider = new OidcProvider(issuerOf(ctx.config.publicUrl, appId), configuration);
   // Postern's own code sets X-Forwarded-Proto/Host from PUBLIC_URL before handing a request over
   // (see src/http/routes/oidc.ts), so the provider builds its URLs from PUBLIC_URL, never the Host header.
   provider.proxy = true;

@@ -3,11 +3,18 @@
 // assertions against the registered certificate's public key, so a self-signed certificate is what Microsoft
 // documents (https://learn.microsoft.com/entra/identity-platform/howto-create-self-signed-certificate: RSA only,
 // 2048 bits recommended, SHA-256, one year).
-import "reflect-metadata";
 import { createHash, createPrivateKey, KeyObject, webcrypto, X509Certificate } from "node:crypto";
-import * as x509 from "@peculiar/x509";
 
-x509.cryptoProvider.set(webcrypto as Crypto);
+/**
+ * @peculiar/x509, which only generating a certificate needs, with the reflect-metadata polyfill it
+ * requires: loaded then, not at start (with its dependencies, about a tenth of a second).
+ */
+async function x509Library() {
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
+  x509.cryptoProvider.set(webcrypto as Crypto);
+  return x509;
+}
 
 /** A certificate credential as Postern stores it (the private key sealed with the rest of the secrets). */
 export interface CertificateDescription {
@@ -122,6 +129,7 @@ export async function generateCertificate(options: {
   if (!Number.isInteger(validDays) || validDays < 1 || validDays > MAX_VALID_DAYS) {
     throw new RangeError(`validDays must be a whole number from 1 to ${MAX_VALID_DAYS}`);
   }
+  const x509 = await x509Library();
   const keys = (await webcrypto.subtle.generateKey(RSA_SHA256, true, ["sign", "verify"])) as CryptoKeyPair;
   const generated = await x509.X509CertificateGenerator.createSelfSigned({
     name: [{ CN: [commonName(options.subject)] }],

@@ -1,4 +1,4 @@
-import { ConfidentialClientApplication } from "@azure/msal-node";
+import type { ConfidentialClientApplication } from "@azure/msal-node";
 import { decodeJwt } from "jose";
 import type { TokenSource } from "../../../mail/smtp-pool.ts";
 import type { Metrics } from "../../../metrics/metrics.ts";
@@ -50,27 +50,28 @@ export function entraTokenSource(
 ): TokenSource {
   const { authorityHost } = deps.operator;
   const custom = authorityHost !== DEFAULT_AUTHORITY_HOST;
-  const clients = credentials.map(
-    (credential) =>
-      new ConfidentialClientApplication({
-        auth: {
-          clientId: app.clientId,
-          ...msalCredential(credential),
-          authority: `${authorityHost}/${app.tenantId}`,
-          ...(custom
-            ? {
-                knownAuthorities: [new URL(authorityHost).host],
-                authorityMetadata: authorityMetadata(authorityHost, app.tenantId),
-              }
-            : {}),
-        },
-      }),
-  );
+  const auths = credentials.map((credential) => ({
+    clientId: app.clientId,
+    ...msalCredential(credential),
+    authority: `${authorityHost}/${app.tenantId}`,
+    ...(custom
+      ? {
+          knownAuthorities: [new URL(authorityHost).host],
+          authorityMetadata: authorityMetadata(authorityHost, app.tenantId),
+        }
+      : {}),
+  }));
+  // MSAL loads with the first token a process asks for, not at start (about a tenth of a second).
+  let clients: Promise<ConfidentialClientApplication[]> | undefined;
+  const msalClients = () =>
+    (clients ??= import("@azure/msal-node").then((msal) =>
+      auths.map((auth) => new msal.ConfidentialClientApplication({ auth })),
+    ));
   const count = (outcome: string) => deps.metrics.tokenRequests.inc({ provider: "microsoft", outcome });
   return singleFlight(
     async (fresh) => {
       let refused: TokenError | undefined;
-      for (const client of clients) {
+      for (const client of await msalClients()) {
         try {
           const result = await client.acquireTokenByClientCredential({ scopes: [scope], skipCache: fresh });
           if (!result) throw new TokenError("token", "Microsoft returned no token.", undefined);

@@ -1,6 +1,6 @@
 import https from "node:https";
-import sendgridClient from "@sendgrid/client";
-import sendgridMail from "@sendgrid/mail";
+import type sendgridClient from "@sendgrid/client";
+import type sendgridMail from "@sendgrid/mail";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import { classified } from "../../../mail/smtp-errors.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
@@ -9,11 +9,19 @@ import { type ApiReply, ApiReplyError, cleanText, header, retryAfterSeconds } fr
 import { type CheckResult, type EmailApi, endpointOf, REQUEST_TIMEOUT_MS } from "../email-api/transport.ts";
 import { interpretSendgridReply, type SendgridFixValues } from "./replies.ts";
 
-// The packages export a ready instance and, beside it, its class (index.js: `module.exports.Client`);
-// their types declare only the instance as a value. Each provider needs an instance of its own (a key
-// and base URL each), so the classes are taken from beside the instances.
-const { Client } = sendgridClient as unknown as { Client: new () => typeof sendgridClient };
-const { MailService } = sendgridMail as unknown as { MailService: new () => typeof sendgridMail };
+/**
+ * The packages' classes, loaded when a SendGrid provider first sends or is tested, not at start. The
+ * packages export a ready instance and, beside it, its class (index.js: `module.exports.Client`);
+ * their types declare only the instance as a value. Each provider needs an instance of its own (a key
+ * and base URL each), so the classes are taken from beside the instances.
+ */
+async function sendgridClasses() {
+  const [client, mail] = await Promise.all([import("@sendgrid/client"), import("@sendgrid/mail")]);
+  return {
+    Client: (client.default as unknown as { Client: new () => typeof sendgridClient }).Client,
+    MailService: (mail.default as unknown as { MailService: new () => typeof sendgridMail }).MailService,
+  };
+}
 
 export interface SendgridApiOptions extends SendgridFixValues {
   /** The operator's base URL for the key's region (POSTERN_SENDGRID_API_URL or its EU one). */
@@ -57,20 +65,26 @@ export function sendgridApi(options: SendgridApiOptions): EmailApi {
     maxSockets: options.maxConcurrent,
     minVersion: "TLSv1.2",
   });
-  const client = new Client();
-  client.setApiKey(options.apiKey);
-  client.setDefaultRequest("baseUrl", `${options.baseUrl}/`);
-  client.setDefaultRequest("httpsAgent", agent);
-  // axios options the request type does not list: no redirects (the key would go with them), a timeout.
-  client.setDefaultRequest({ maxRedirects: 0, timeout: REQUEST_TIMEOUT_MS } as never);
-  const mail = new MailService();
-  mail.setClient(client);
+  let clients: Promise<{ client: typeof sendgridClient; mail: typeof sendgridMail }> | undefined;
+  const sdk = () =>
+    (clients ??= sendgridClasses().then(({ Client, MailService }) => {
+      const client = new Client();
+      client.setApiKey(options.apiKey);
+      client.setDefaultRequest("baseUrl", `${options.baseUrl}/`);
+      client.setDefaultRequest("httpsAgent", agent);
+      // axios options the request type does not list: no redirects (the key would go with them), a timeout.
+      client.setDefaultRequest({ maxRedirects: 0, timeout: REQUEST_TIMEOUT_MS } as never);
+      const mail = new MailService();
+      mail.setClient(client);
+      return { client, mail };
+    }));
   const vendor = "SendGrid";
   const interpret = (reply: ApiReply) => interpretSendgridReply(reply, options);
 
   /** A GET of the management API; a refused one thrown as its reply. */
   async function get<T>(url: string): Promise<T> {
     try {
+      const { client } = await sdk();
       const [, body] = await client.request({ method: "GET", url });
       return body as T;
     } catch (err) {
@@ -80,6 +94,7 @@ export function sendgridApi(options: SendgridApiOptions): EmailApi {
   }
 
   async function submit(email: OutgoingEmail): Promise<SendResult> {
+    const { mail } = await sdk();
     try {
       const [response] = await mail.send({
         to: email.to,
