@@ -109,3 +109,35 @@ export function SelectField({ label, hint, error, id: givenId, options, ...selec
     </FieldShell>
   );
 }
+
+/** A form's submit button, its label saying so while the form sends, and the outcome ("Saved") beside it. */
+export function SubmitActions({
+  label,
+  busy,
+  busyLabel = "Saving…",
+  disabled = false,
+  status,
+  buttonClassName = "btn btn-primary",
+  statusClassName = "form-status",
+}: {
+  label: string;
+  busy: boolean;
+  busyLabel?: string;
+  /** Besides while busy, such as when nothing has changed. */
+  disabled?: boolean;
+  /** Announced politely: "Saved", "Unsaved changes", or nothing. */
+  status: string;
+  buttonClassName?: string;
+  statusClassName?: string;
+}) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className={buttonClassName} disabled={busy || disabled}>
+        {busy ? busyLabel : label}
+      </button>
+      <span className={statusClassName} role="status">
+        {status}
+      </span>
+    </div>
+  );
+}
