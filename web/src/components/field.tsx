@@ -80,6 +80,27 @@ export function TextField({ label, hint, error, optional, id: givenId, ...input 
   );
 }
 
+/** The name of an app or a workspace: required, and at most the server's 100 characters. */
+export function NameField({
+  value,
+  onChange,
+  ...field
+}: Omit<TextFieldProps, "name" | "required" | "maxLength" | "value" | "onChange"> & {
+  value: string;
+  onChange(value: string): void;
+}) {
+  return (
+    <TextField
+      name="name"
+      required
+      maxLength={100}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      {...field}
+    />
+  );
+}
+
 type SelectFieldProps = Omit<SelectHTMLAttributes<HTMLSelectElement>, "id"> & {
   label: ReactNode;
   hint?: ReactNode;

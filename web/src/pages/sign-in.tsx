@@ -13,6 +13,7 @@ import {
 } from "../pending-login.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
+import { useFormSubmit } from "../use-form-submit.ts";
 import "./sign-in.css";
 
 function useDevMailboxAvailable(): boolean {
@@ -80,25 +81,14 @@ function EmailStep({
   // A code asked for in another tab of this browser (still valid) can be entered here.
   const [elsewhere] = useState(readBrowserPendingLogin);
   const [email, setEmail] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
+  const form = useFormSubmit({
+    send: () => api.post("/api/auth/email", { body: { email } }),
+    onDone: (sent) => onSent({ email: email.trim(), ...sent }),
+    inlineFields: ["email"],
+  });
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const sent = await api.post("/api/auth/email", { body: { email } });
-      onSent({ email: email.trim(), ...sent });
-    } catch (err) {
-      setError(toApiError(err));
-      setBusy(false);
-    }
-  };
-
-  const fieldError = error?.fieldErrors().email;
   return (
-    <form onSubmit={submit} noValidate className="form">
+    <form onSubmit={form.onSubmit} noValidate className="form" ref={form.formRef}>
       <TextField
         label="Email"
         type="email"
@@ -108,12 +98,12 @@ function EmailStep({
         required
         value={email}
         onChange={(e) => setEmail(e.target.value)}
-        error={fieldError}
+        error={form.fieldErrors.email}
         placeholder="you@company.com"
       />
-      <FormError error={fieldError ? undefined : error} />
-      <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email.trim()}>
-        {busy ? "Sending…" : "Email me a code"}
+      <FormError error={form.formLevelError} />
+      <button type="submit" className="btn btn-primary btn-block" disabled={form.busy || !email.trim()}>
+        {form.busy ? "Sending…" : "Email me a code"}
       </button>
       {elsewhere && (
         <div className="auth-secondary-actions">

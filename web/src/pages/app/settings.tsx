@@ -3,7 +3,7 @@ import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { App } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { DraftNotice, FormError, Notice } from "../../components/feedback.tsx";
-import { SubmitActions, TextField } from "../../components/field.tsx";
+import { NameField, SubmitActions } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
 import { cleanUrls, RedirectUrlsField } from "../../components/redirect-urls-field.tsx";
 import { useDraftState } from "../../drafts.ts";
@@ -55,14 +55,11 @@ function GeneralForm({ app, onAppChange, disabled }: AppFormProps) {
       <DraftNotice restored={name.restored || redirectUrls.restored} />
       <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
         <fieldset className="fieldset-plain" disabled={disabled}>
-          <TextField
+          <NameField
             label="App name"
-            name="name"
-            required
-            maxLength={100}
             value={name.value}
-            onChange={(e) => {
-              name.setValue(e.target.value);
+            onChange={(value) => {
+              name.setValue(value);
               form.edited();
             }}
             error={form.fieldErrors.name}
