@@ -1,6 +1,7 @@
 import { type ReactNode, useEffect } from "react";
 import { enc } from "./api/client.ts";
 import type { Me } from "./api/types.ts";
+import { AuthCard } from "./components/auth-card.tsx";
 import { Notice } from "./components/feedback.tsx";
 import { PageHeader } from "./components/layout.tsx";
 import { AppLayout, type AppPageProps } from "./pages/app/app-layout.tsx";
@@ -29,19 +30,6 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
-function FullPage({ children }: { children: ReactNode }) {
-  return (
-    <main className="auth-page">
-      <div className="auth-card">
-        <div className="auth-brand">
-          <Brand />
-        </div>
-        {children}
-      </div>
-    </main>
-  );
-}
-
 /** Only paths inside the app go in `next`: never send someone elsewhere after sign-in. */
 function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
@@ -60,14 +48,14 @@ export function App() {
   }
   if (state.status === "unavailable") {
     return (
-      <FullPage>
+      <AuthCard>
         <Notice tone="danger" title="Postern is not answering">
           {state.message}
         </Notice>
         <button type="button" className="btn btn-secondary" onClick={() => window.location.reload()}>
           Try again
         </button>
-      </FullPage>
+      </AuthCard>
     );
   }
   if (state.status === "signed-out") {

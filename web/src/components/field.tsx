@@ -80,6 +80,27 @@ export function TextField({ label, hint, error, optional, id: givenId, ...input 
   );
 }
 
+/** The name of an app or a workspace: required, and at most the server's 100 characters. */
+export function NameField({
+  value,
+  onChange,
+  ...field
+}: Omit<TextFieldProps, "name" | "required" | "maxLength" | "value" | "onChange"> & {
+  value: string;
+  onChange(value: string): void;
+}) {
+  return (
+    <TextField
+      name="name"
+      required
+      maxLength={100}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      {...field}
+    />
+  );
+}
+
 type SelectFieldProps = Omit<SelectHTMLAttributes<HTMLSelectElement>, "id"> & {
   label: ReactNode;
   hint?: ReactNode;
@@ -107,5 +128,37 @@ export function SelectField({ label, hint, error, id: givenId, options, ...selec
         ))}
       </select>
     </FieldShell>
+  );
+}
+
+/** A form's submit button, its label saying so while the form sends, and the outcome ("Saved") beside it. */
+export function SubmitActions({
+  label,
+  busy,
+  busyLabel = "Saving…",
+  disabled = false,
+  status,
+  buttonClassName = "btn btn-primary",
+  statusClassName = "form-status",
+}: {
+  label: string;
+  busy: boolean;
+  busyLabel?: string;
+  /** Besides while busy, such as when nothing has changed. */
+  disabled?: boolean;
+  /** Announced politely: "Saved", "Unsaved changes", or nothing. */
+  status: string;
+  buttonClassName?: string;
+  statusClassName?: string;
+}) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className={buttonClassName} disabled={busy || disabled}>
+        {busy ? busyLabel : label}
+      </button>
+      <span className={statusClassName} role="status">
+        {status}
+      </span>
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 import type { AppWithSecret } from "../api/types.ts";
-import { CopyField } from "./copy-button.tsx";
 import { Notice } from "./feedback.tsx";
+import { CopyRow, KeyList } from "./key-list.tsx";
 import "./secret-key-reveal.css";
 
 /** The one moment the secret key is visible: Postern keeps only its hash. */
@@ -20,21 +20,12 @@ export function SecretKeyReveal({
         environment variable or a secrets manager), never in browser or mobile code. If it is lost, rotate it
         under API keys.
       </Notice>
-      <dl className="key-list">
-        <div className="key-row">
-          <dt>Secret key</dt>
-          <dd>
-            <CopyField value={app.secretKey} describe="secret key" />
-          </dd>
-        </div>
-        <div className="key-row">
-          <dt>Publishable key</dt>
-          <dd>
-            <CopyField value={app.publishableKey} describe="publishable key" />
-            <div className="field-hint">Safe in browser code; it identifies the app to the login API.</div>
-          </dd>
-        </div>
-      </dl>
+      <KeyList>
+        <CopyRow label="Secret key" value={app.secretKey} describe="secret key" />
+        <CopyRow label="Publishable key" value={app.publishableKey} describe="publishable key">
+          <div className="field-hint">Safe in browser code; it identifies the app to the login API.</div>
+        </CopyRow>
+      </KeyList>
       <div className="form-actions">
         <button type="button" className="btn btn-primary" onClick={onDone}>
           {doneLabel}

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api, enc } from "../api/client.ts";
 import type { App, AppWithSecret, WorkspaceSummary } from "../api/types.ts";
 import { Badge, EmptyState, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
-import { TextField } from "../components/field.tsx";
+import { NameField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { cleanUrls, RedirectUrlsField } from "../components/redirect-urls-field.tsx";
 import { SecretKeyReveal } from "../components/secret-key-reveal.tsx";
@@ -153,14 +153,11 @@ function CreateAppForm({
   return (
     <Card title="New app" id="new-app">
       <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
-        <TextField
+        <NameField
           label="App name"
-          name="name"
-          required
           autoFocus
-          maxLength={100}
           value={name}
-          onChange={(e) => setName(e.target.value)}
+          onChange={setName}
           error={form.fieldErrors.name}
           hint="Your users see it in login emails: “Your <name> login code is …”."
         />

@@ -1,33 +1,26 @@
-import { type FormEvent, useState } from "react";
-import { type ApiError, api, toApiError } from "../api/client.ts";
+import { useState } from "react";
+import { api } from "../api/client.ts";
 import { FormError } from "../components/feedback.tsx";
-import { TextField } from "../components/field.tsx";
+import { NameField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { navigate } from "../router.tsx";
 import { useMe, useSession } from "../session.tsx";
+import { useFormSubmit } from "../use-form-submit.ts";
 
 export function CreateWorkspacePage() {
   const me = useMe();
   const { refresh } = useSession();
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+  const form = useFormSubmit({
+    send: async () => {
       const workspace = await api.post("/api/workspaces", { body: { name } });
       await refresh();
-      navigate(`/w/${encodeURIComponent(workspace.id)}`);
-    } catch (err) {
-      setError(toApiError(err));
-      setBusy(false);
-    }
-  };
+      return workspace;
+    },
+    onDone: (workspace) => navigate(`/w/${encodeURIComponent(workspace.id)}`),
+    inlineFields: ["name"],
+  });
 
-  const nameError = error?.fieldErrors().name;
   return (
     <>
       <PageHeader
@@ -39,22 +32,19 @@ export function CreateWorkspacePage() {
         }
       />
       <Card>
-        <form className="form form-narrow" onSubmit={submit} noValidate>
-          <TextField
+        <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
+          <NameField
             label="Workspace name"
-            name="name"
-            required
             autoFocus
-            maxLength={100}
             value={name}
-            onChange={(e) => setName(e.target.value)}
-            error={nameError}
+            onChange={setName}
+            error={form.fieldErrors.name}
             placeholder="Acme Inc."
           />
-          <FormError error={nameError ? undefined : error} />
+          <FormError error={form.formLevelError} />
           <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
-              {busy ? "Creating…" : "Create workspace"}
+            <button type="submit" className="btn btn-primary" disabled={form.busy || !name.trim()}>
+              {form.busy ? "Creating…" : "Create workspace"}
             </button>
           </div>
         </form>

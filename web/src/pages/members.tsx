@@ -3,7 +3,7 @@ import { type ApiError, api, toApiError } from "../api/client.ts";
 import type { Member, Role, WorkspaceSummary } from "../api/types.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { Badge, DraftNotice, ErrorNotice, FormError, Loading } from "../components/feedback.tsx";
-import { SelectField, TextField } from "../components/field.tsx";
+import { SelectField, SubmitActions, TextField } from "../components/field.tsx";
 import { Card, PageHeader } from "../components/layout.tsx";
 import { Time } from "../components/time.tsx";
 import { useDraftState } from "../drafts.ts";
@@ -385,18 +385,14 @@ function WorkspaceCard({ workspace }: { workspace: WorkspaceSummary }) {
           error={rename.fieldErrors.name}
           hint="Shown in the workspace switcher and to everyone you invite."
         />
-        <div className="form-actions">
-          <button
-            type="submit"
-            className="btn btn-secondary"
-            disabled={rename.busy || name.value.trim() === workspace.name}
-          >
-            {rename.busy ? "Saving…" : "Rename"}
-          </button>
-          <span className="form-success" role="status">
-            {rename.saved ? "Renamed" : ""}
-          </span>
-        </div>
+        <SubmitActions
+          label="Rename"
+          busy={rename.busy}
+          disabled={name.value.trim() === workspace.name}
+          status={rename.saved ? "Renamed" : ""}
+          buttonClassName="btn btn-secondary"
+          statusClassName="form-success"
+        />
         <FormError error={rename.formLevelError} />
       </form>
       <div className="danger-zone">

@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { type ApiError, api, toApiError } from "../api/client.ts";
+import { AuthCard } from "../components/auth-card.tsx";
 import { FormError, Notice } from "../components/feedback.tsx";
 import { TextField } from "../components/field.tsx";
 import { formatRelative } from "../components/time.tsx";
@@ -12,7 +13,7 @@ import {
 } from "../pending-login.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
-import { Brand } from "../shell.tsx";
+import { useFormSubmit } from "../use-form-submit.ts";
 import "./sign-in.css";
 
 function useDevMailboxAvailable(): boolean {
@@ -42,38 +43,31 @@ export function SignInPage({ notice }: { notice?: string | undefined }) {
   };
 
   return (
-    <main className="auth-page">
-      <div className="auth-card">
-        <div className="auth-brand">
-          <Brand />
-        </div>
-        <h1 className="auth-title">{pending ? "Check your email" : "Sign in to Postern"}</h1>
-        <p className="auth-subtitle">
-          {pending ? (
-            <>
-              We sent a 6-digit code to <strong>{pending.email}</strong>. It expires{" "}
-              {formatRelative(pending.expiresAt)}.
-            </>
-          ) : (
-            "No password: we email you a one-time code and a sign-in link."
-          )}
-        </p>
-        {notice && !pending && (
-          <Notice tone={notice.includes("expired") ? "warning" : "info"}>{notice}</Notice>
-        )}
+    <AuthCard>
+      <h1 className="auth-title">{pending ? "Check your email" : "Sign in to Postern"}</h1>
+      <p className="auth-subtitle">
         {pending ? (
-          <CodeStep pending={pending} onRestart={() => choosePending(undefined)} onResent={choosePending} />
+          <>
+            We sent a 6-digit code to <strong>{pending.email}</strong>. It expires{" "}
+            {formatRelative(pending.expiresAt)}.
+          </>
         ) : (
-          <EmailStep onSent={choosePending} onHaveCode={choosePending} />
+          "No password: we email you a one-time code and a sign-in link."
         )}
-        {devMailbox && (
-          <div className="auth-dev">
-            <strong>Running Postern locally?</strong> No email leaves this machine.{" "}
-            <Link to="/dev/mailbox">Open the dev mailbox</Link> to read your code.
-          </div>
-        )}
-      </div>
-    </main>
+      </p>
+      {notice && !pending && <Notice tone={notice.includes("expired") ? "warning" : "info"}>{notice}</Notice>}
+      {pending ? (
+        <CodeStep pending={pending} onRestart={() => choosePending(undefined)} onResent={choosePending} />
+      ) : (
+        <EmailStep onSent={choosePending} onHaveCode={choosePending} />
+      )}
+      {devMailbox && (
+        <div className="auth-dev">
+          <strong>Running Postern locally?</strong> No email leaves this machine.{" "}
+          <Link to="/dev/mailbox">Open the dev mailbox</Link> to read your code.
+        </div>
+      )}
+    </AuthCard>
   );
 }
 
@@ -87,25 +81,14 @@ function EmailStep({
   // A code asked for in another tab of this browser (still valid) can be entered here.
   const [elsewhere] = useState(readBrowserPendingLogin);
   const [email, setEmail] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
+  const form = useFormSubmit({
+    send: () => api.post("/api/auth/email", { body: { email } }),
+    onDone: (sent) => onSent({ email: email.trim(), ...sent }),
+    inlineFields: ["email"],
+  });
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const sent = await api.post("/api/auth/email", { body: { email } });
-      onSent({ email: email.trim(), ...sent });
-    } catch (err) {
-      setError(toApiError(err));
-      setBusy(false);
-    }
-  };
-
-  const fieldError = error?.fieldErrors().email;
   return (
-    <form onSubmit={submit} noValidate className="form">
+    <form onSubmit={form.onSubmit} noValidate className="form" ref={form.formRef}>
       <TextField
         label="Email"
         type="email"
@@ -115,12 +98,12 @@ function EmailStep({
         required
         value={email}
         onChange={(e) => setEmail(e.target.value)}
-        error={fieldError}
+        error={form.fieldErrors.email}
         placeholder="you@company.com"
       />
-      <FormError error={fieldError ? undefined : error} />
-      <button type="submit" className="btn btn-primary btn-block" disabled={busy || !email.trim()}>
-        {busy ? "Sending…" : "Email me a code"}
+      <FormError error={form.formLevelError} />
+      <button type="submit" className="btn btn-primary btn-block" disabled={form.busy || !email.trim()}>
+        {form.busy ? "Sending…" : "Email me a code"}
       </button>
       {elsewhere && (
         <div className="auth-secondary-actions">

@@ -14,6 +14,13 @@ export interface AppPageProps {
   onAppChange(app: App): void;
 }
 
+/** A form on the app's settings page: it saves the app, or only shows it to a member. */
+export interface AppFormProps {
+  app: App;
+  onAppChange(app: App): void;
+  disabled: boolean;
+}
+
 const sections = [
   { path: "", label: "Overview" },
   { path: "/settings", label: "Settings" },

@@ -1,9 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { type ApiError, api, toApiError } from "../../api/client.ts";
-import type { App, TokenEndpointAuthMethod } from "../../api/types.ts";
+import type { TokenEndpointAuthMethod } from "../../api/types.ts";
 import { FormError } from "../../components/feedback.tsx";
-import { SelectField, TextField } from "../../components/field.tsx";
+import { SelectField, SubmitActions, TextField } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
+import type { AppFormProps } from "./app-layout.tsx";
 
 const methods: { value: TokenEndpointAuthMethod; label: string }[] = [
   { value: "client_secret_basic", label: "Confidential: secret key, HTTP Basic (client_secret_basic)" },
@@ -12,15 +13,7 @@ const methods: { value: TokenEndpointAuthMethod; label: string }[] = [
 ];
 
 /** How the app signs in through OpenID Connect, and how the hosted login page shows it. */
-export function HostedPageSettings({
-  app,
-  onAppChange,
-  disabled,
-}: {
-  app: App;
-  onAppChange(app: App): void;
-  disabled: boolean;
-}) {
+export function HostedPageSettings({ app, onAppChange, disabled }: AppFormProps) {
   const [method, setMethod] = useState(app.oidc.tokenEndpointAuthMethod);
   const [refreshTokens, setRefreshTokens] = useState(app.oidc.refreshTokens);
   const [logoUrl, setLogoUrl] = useState(app.branding.logoUrl ?? "");
@@ -114,14 +107,7 @@ export function HostedPageSettings({
         </fieldset>
         <FormError error={inline ? undefined : error} />
         {!disabled && (
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={busy}>
-              {busy ? "Saving…" : "Save sign-in settings"}
-            </button>
-            <span className="form-status" role="status">
-              {saved ? "Saved" : ""}
-            </span>
-          </div>
+          <SubmitActions label="Save sign-in settings" busy={busy} status={saved ? "Saved" : ""} />
         )}
       </form>
     </Card>

@@ -4,6 +4,7 @@ import type { AppWithSecret } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { CopyField } from "../../components/copy-button.tsx";
 import { FormError } from "../../components/feedback.tsx";
+import { KeyList, KeyRow } from "../../components/key-list.tsx";
 import { Card } from "../../components/layout.tsx";
 import { SecretKeyReveal } from "../../components/secret-key-reveal.tsx";
 import { canManage } from "../../roles.ts";
@@ -51,14 +52,11 @@ export function AppKeysPage({ workspace, app, onAppChange }: AppPageProps) {
           <SecretKeyReveal app={rotated} doneLabel="Done" onDone={() => setRotated(undefined)} />
         ) : (
           <>
-            <dl className="key-list">
-              <div className="key-row">
-                <dt>Current key</dt>
-                <dd>
-                  <code className="key-plain">{app.secretKeyHint}</code>
-                </dd>
-              </div>
-            </dl>
+            <KeyList>
+              <KeyRow label="Current key">
+                <code className="key-plain">{app.secretKeyHint}</code>
+              </KeyRow>
+            </KeyList>
             <FormError error={error} />
             {manage ? (
               <button type="button" className="btn btn-secondary" onClick={() => setConfirming(true)}>

@@ -1,6 +1,7 @@
 import { enc } from "../../api/client.ts";
 import { CodeBlock, CopyField } from "../../components/copy-button.tsx";
 import { Notice } from "../../components/feedback.tsx";
+import { CopyRow, KeyList, KeyRow } from "../../components/key-list.tsx";
 import { Card } from "../../components/layout.tsx";
 import { Time } from "../../components/time.tsx";
 import { Link } from "../../router.tsx";
@@ -85,49 +86,30 @@ export function AppOverviewPage({ app }: AppPageProps) {
         </Notice>
       )}
       <Card title="Keys for your login form" id="overview-keys">
-        <dl className="key-list">
-          <div className="key-row">
-            <dt>Publishable key</dt>
-            <dd>
-              <CopyField value={app.publishableKey} describe="publishable key" />
-            </dd>
-          </div>
-          <div className="key-row">
-            <dt>App ID</dt>
-            <dd>
-              <CopyField value={app.id} describe="app ID" />
-            </dd>
-          </div>
-        </dl>
+        <KeyList>
+          <CopyRow label="Publishable key" value={app.publishableKey} describe="publishable key" />
+          <CopyRow label="App ID" value={app.id} describe="app ID" />
+        </KeyList>
       </Card>
       <Card
         title="Sign in with the hosted page"
         id="integrate-hosted"
         description="Send people to Postern's sign-in page and get them back signed in: OpenID Connect, so the SDK or any OpenID Connect library works."
       >
-        <dl className="key-list">
-          <div className="key-row">
-            <dt>Issuer</dt>
-            <dd>
-              <CopyField value={app.issuer} describe="issuer" />
-            </dd>
-          </div>
-          <div className="key-row">
-            <dt>Discovery</dt>
-            <dd>
-              <CopyField value={`${app.issuer}/.well-known/openid-configuration`} describe="discovery URL" />
-            </dd>
-          </div>
-          <div className="key-row">
-            <dt>Client</dt>
-            <dd>
-              {confidential
-                ? `Confidential: the secret key, ${app.oidc.tokenEndpointAuthMethod}, with PKCE`
-                : "Public: PKCE, no secret"}{" "}
-              (change under Settings)
-            </dd>
-          </div>
-        </dl>
+        <KeyList>
+          <CopyRow label="Issuer" value={app.issuer} describe="issuer" />
+          <CopyRow
+            label="Discovery"
+            value={`${app.issuer}/.well-known/openid-configuration`}
+            describe="discovery URL"
+          />
+          <KeyRow label="Client">
+            {confidential
+              ? `Confidential: the secret key, ${app.oidc.tokenEndpointAuthMethod}, with PKCE`
+              : "Public: PKCE, no secret"}{" "}
+            (change under Settings)
+          </KeyRow>
+        </KeyList>
         <ol className="steps">
           <li>
             <h3 className="step-title">With the SDK</h3>

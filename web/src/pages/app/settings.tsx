@@ -3,14 +3,14 @@ import { type ApiError, api, enc, toApiError } from "../../api/client.ts";
 import type { App } from "../../api/types.ts";
 import { ConfirmDialog } from "../../components/confirm-dialog.tsx";
 import { DraftNotice, FormError, Notice } from "../../components/feedback.tsx";
-import { TextField } from "../../components/field.tsx";
+import { NameField, SubmitActions } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
 import { cleanUrls, RedirectUrlsField } from "../../components/redirect-urls-field.tsx";
 import { useDraftState } from "../../drafts.ts";
 import { canManage } from "../../roles.ts";
 import { navigate } from "../../router.tsx";
 import { useFormSubmit } from "../../use-form-submit.ts";
-import type { AppPageProps } from "./app-layout.tsx";
+import type { AppFormProps, AppPageProps } from "./app-layout.tsx";
 import { HostedPageSettings } from "./hosted-page-settings.tsx";
 
 export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
@@ -29,15 +29,7 @@ export function AppSettingsPage({ workspace, app, onAppChange }: AppPageProps) {
   );
 }
 
-function GeneralForm({
-  app,
-  onAppChange,
-  disabled,
-}: {
-  app: App;
-  onAppChange(app: App): void;
-  disabled: boolean;
-}) {
+function GeneralForm({ app, onAppChange, disabled }: AppFormProps) {
   const name = useDraftState("name", app.name);
   const redirectUrls = useDraftState("redirectUrls", app.redirectUrls);
   const form = useFormSubmit({
@@ -63,14 +55,11 @@ function GeneralForm({
       <DraftNotice restored={name.restored || redirectUrls.restored} />
       <form className="form form-narrow" onSubmit={form.onSubmit} noValidate ref={form.formRef}>
         <fieldset className="fieldset-plain" disabled={disabled}>
-          <TextField
+          <NameField
             label="App name"
-            name="name"
-            required
-            maxLength={100}
             value={name.value}
-            onChange={(e) => {
-              name.setValue(e.target.value);
+            onChange={(value) => {
+              name.setValue(value);
               form.edited();
             }}
             error={form.fieldErrors.name}
@@ -86,14 +75,7 @@ function GeneralForm({
         </fieldset>
         <FormError error={form.formLevelError} />
         {!disabled && (
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={form.busy}>
-              {form.busy ? "Saving…" : "Save changes"}
-            </button>
-            <span className="form-status" role="status">
-              {form.saved ? "Saved" : ""}
-            </span>
-          </div>
+          <SubmitActions label="Save changes" busy={form.busy} status={form.saved ? "Saved" : ""} />
         )}
       </form>
     </Card>

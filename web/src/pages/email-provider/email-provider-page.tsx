@@ -211,7 +211,7 @@ function ProviderSettings({
       <Card title="Sender" id="sender-mode" description="Where this app's login emails are sent from.">
         <fieldset className="mode-choice" disabled={disabled}>
           <legend className="visually-hidden">Send login emails from</legend>
-          <label className="mode-option">
+          <label className="choice-card mode-option">
             <input
               type="radio"
               name={modeName}
@@ -219,14 +219,14 @@ function ProviderSettings({
               checked={mode === "default"}
               onChange={() => setChosen("default")}
             />
-            <span className="mode-option-text">
+            <span className="choice-card-text">
               <span className="mode-option-title">Default sender</span>
               <span className="mode-option-description">
                 Postern sends from <strong>{defaultSender}</strong>. Nothing to set up.
               </span>
             </span>
           </label>
-          <label className="mode-option">
+          <label className="choice-card mode-option">
             <input
               type="radio"
               name={modeName}
@@ -234,7 +234,7 @@ function ProviderSettings({
               checked={mode === "custom"}
               onChange={() => setChosen("custom")}
             />
-            <span className="mode-option-text">
+            <span className="choice-card-text">
               <span className="mode-option-title">Custom email provider</span>
               <span className="mode-option-description">
                 Your own sending service and address: an SMTP server, Microsoft 365, Google Workspace, an

@@ -87,7 +87,7 @@ function ChoiceInput({ field, value, onChange, error }: FieldProps) {
       <legend className="field-label">{field.label}</legend>
       <div className="kind-choice">
         {(field.options ?? []).map((option) => (
-          <label key={option.value} className="kind-choice-option">
+          <label key={option.value} className="choice-card kind-choice-option">
             <input
               type="radio"
               name={field.name}
@@ -96,7 +96,7 @@ function ChoiceInput({ field, value, onChange, error }: FieldProps) {
               onChange={() => onChange(option.value)}
               aria-invalid={error ? true : undefined}
             />
-            <span className="kind-choice-text">
+            <span className="choice-card-text">
               <span className="kind-choice-label">{option.label}</span>
               {option.help && <span className="field-hint">{option.help}</span>}
             </span>

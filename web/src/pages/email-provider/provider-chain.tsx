@@ -13,6 +13,10 @@ export const MAX_PROVIDERS = 5;
 /** "Primary", "Fallback 1", …: a provider's place in the order login emails try them. */
 export const positionName = (position: number) => (position === 0 ? "Primary" : `Fallback ${position}`);
 
+type Direction = "up" | "down";
+/** Each provider's move buttons, in this order. */
+const directions: Direction[] = ["up", "down"];
+
 type RowTest =
   | { running: true }
   | { running: false; result: TestResult }
@@ -55,7 +59,7 @@ export function ProviderChain({
   const [error, setError] = useState<ApiError>();
   const [announcement, setAnnouncement] = useState("");
   // After a move the list is in its new order: focus goes back to the moved provider's button.
-  const [refocus, setRefocus] = useState<{ id: string; direction: "up" | "down" }>();
+  const [refocus, setRefocus] = useState<{ id: string; direction: Direction }>();
   const listRef = useRef<HTMLOListElement>(null);
   const headingId = useId();
   const limitId = useId();
@@ -63,7 +67,7 @@ export function ProviderChain({
 
   useEffect(() => {
     if (!refocus || !listRef.current) return;
-    const button = (direction: string) =>
+    const button = (direction: Direction) =>
       listRef.current?.querySelector<HTMLButtonElement>(
         `button[data-provider="${CSS.escape(refocus.id)}"][data-move="${direction}"]`,
       );
@@ -73,7 +77,7 @@ export function ProviderChain({
     setRefocus(undefined);
   }, [refocus]);
 
-  const move = async (provider: ProviderView, direction: "up" | "down") => {
+  const move = async (provider: ProviderView, direction: Direction) => {
     if (moving) return;
     const index = providers.findIndex((p) => p.id === provider.id);
     const other = direction === "up" ? index - 1 : index + 1;
@@ -124,7 +128,7 @@ export function ProviderChain({
       <h3 id={headingId} className="chain-title">
         Providers, in the order login emails try them
       </h3>
-      <ol className="chain-list" aria-labelledby={headingId} ref={listRef}>
+      <ol className="plain-list" aria-labelledby={headingId} ref={listRef}>
         {providers.map((provider, index) => {
           const rowTest = tests[provider.id];
           const kind = kindOfProvider(kinds, provider);
@@ -169,32 +173,21 @@ export function ProviderChain({
                     >
                       {rowTest?.running ? "Testing…" : "Test"}
                     </button>
-                    {providers.length > 1 && (
-                      <>
+                    {providers.length > 1 &&
+                      directions.map((direction) => (
                         <button
+                          key={direction}
                           type="button"
                           className="btn btn-secondary btn-sm"
-                          aria-label={`Move ${provider.label} up`}
+                          aria-label={`Move ${provider.label} ${direction}`}
                           data-provider={provider.id}
-                          data-move="up"
-                          disabled={index === 0}
-                          onClick={() => void move(provider, "up")}
+                          data-move={direction}
+                          disabled={index === (direction === "up" ? 0 : providers.length - 1)}
+                          onClick={() => void move(provider, direction)}
                         >
-                          Move up
+                          {`Move ${direction}`}
                         </button>
-                        <button
-                          type="button"
-                          className="btn btn-secondary btn-sm"
-                          aria-label={`Move ${provider.label} down`}
-                          data-provider={provider.id}
-                          data-move="down"
-                          disabled={index === providers.length - 1}
-                          onClick={() => void move(provider, "down")}
-                        >
-                          Move down
-                        </button>
-                      </>
-                    )}
+                      ))}
                     <button
                       type="button"
                       className="btn btn-secondary btn-sm"

@@ -1,5 +1,5 @@
-import { CopyField } from "../../components/copy-button.tsx";
 import { Notice } from "../../components/feedback.tsx";
+import { CopyRow, KeyList } from "../../components/key-list.tsx";
 
 /** "signingSecret" → "Signing secret". */
 const labelOf = (name: string) => {
@@ -23,16 +23,11 @@ export function RevealedOnce({ values, onDone }: { values: Record<string, string
         {entries.length === 1 ? "it" : "them"} again. Store it where your receiving endpoint reads its
         configuration (an environment variable or a secrets manager).
       </Notice>
-      <dl className="key-list">
+      <KeyList>
         {entries.map(([name, value]) => (
-          <div className="key-row" key={name}>
-            <dt>{labelOf(name)}</dt>
-            <dd>
-              <CopyField value={value} describe={labelOf(name).toLowerCase()} />
-            </dd>
-          </div>
+          <CopyRow key={name} label={labelOf(name)} value={value} describe={labelOf(name).toLowerCase()} />
         ))}
-      </dl>
+      </KeyList>
       <div className="form-actions">
         <button type="button" className="btn btn-primary" onClick={onDone}>
           I have copied it

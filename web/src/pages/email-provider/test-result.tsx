@@ -54,7 +54,7 @@ export function TestRunning({ steps, sending }: { steps: TestStepName[]; sending
       <div className="test-result-head" role="status">
         {sending ? "Sending a test email…" : "Testing the connection…"}
       </div>
-      <ol className="test-steps">
+      <ol className="plain-list">
         {steps.map((name) => (
           <li key={name} className="test-step test-step-running">
             <StepIcon outcome="running" />
@@ -81,7 +81,7 @@ export function TestResultView({ result, title }: { result: TestResult; title?: 
           <Time iso={result.testedAt} />
         </span>
       </div>
-      <ol className="test-steps">
+      <ol className="plain-list">
         {result.steps.map((step) => (
           <li key={step.name} className={`test-step test-step-${step.outcome}`} data-step={step.name}>
             <StepIcon outcome={step.outcome} />

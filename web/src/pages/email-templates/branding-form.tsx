@@ -2,7 +2,7 @@ import { useId } from "react";
 import { api } from "../../api/client.ts";
 import type { EmailSettings, EmailSettingsPatch, TemplateLocale } from "../../api/types.ts";
 import { DraftNotice, FormError } from "../../components/feedback.tsx";
-import { FieldMessage, FieldShell, SelectField, TextField } from "../../components/field.tsx";
+import { FieldMessage, FieldShell, SelectField, SubmitActions, TextField } from "../../components/field.tsx";
 import { Card } from "../../components/layout.tsx";
 import { useKeepOnExpiry } from "../../drafts.ts";
 import { useFormSubmit } from "../../use-form-submit.ts";
@@ -162,14 +162,12 @@ export function BrandingForm({
         </fieldset>
         <FormError error={form.formLevelError} />
         {!disabled && (
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary" disabled={form.busy || !dirty}>
-              {form.busy ? "Saving…" : "Save branding"}
-            </button>
-            <span className="form-status" role="status">
-              {form.saved ? "Saved" : dirty ? "Unsaved changes: the preview below shows them" : ""}
-            </span>
-          </div>
+          <SubmitActions
+            label="Save branding"
+            busy={form.busy}
+            disabled={!dirty}
+            status={form.saved ? "Saved" : dirty ? "Unsaved changes: the preview below shows them" : ""}
+          />
         )}
       </form>
     </Card>
