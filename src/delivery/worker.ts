@@ -179,7 +179,11 @@ async function sendThrough(
       );
       return "done";
     }
-    const started = Date.now();
+    // When the attempt began on the injected clock (what the delivery log shows), and how long it took
+    // on a monotonic one (durations do not jump with the wall clock).
+    const at = ctx.now();
+    const started = performance.now();
+    const elapsedMs = () => Math.round(performance.now() - started);
     try {
       const result = await route.sender.send({
         ...email,
@@ -189,7 +193,7 @@ async function sendThrough(
       });
       await route.reportOutcome?.({ ok: true });
       ctx.log.debug(
-        { deliveryId, route: route.route, durationMs: Date.now() - started, smtpReply: result.smtpReply },
+        { deliveryId, route: route.route, durationMs: elapsedMs(), smtpReply: result.smtpReply },
         "login email sent",
       );
       await finish(ctx, withEarlier(), {
@@ -199,8 +203,8 @@ async function sendThrough(
         messageId: result.messageId,
         sentAt: ctx.now(),
         attempt: {
-          at: new Date(started).toISOString(),
-          durationMs: Date.now() - started,
+          at: at.toISOString(),
+          durationMs: elapsedMs(),
           route: route.route,
           ...(route.provider ? { provider: route.provider } : {}),
           outcome: "sent",
@@ -216,8 +220,7 @@ async function sendThrough(
       const failure = deliveryErrorOf(err);
       const error = failure.classified;
       await route.reportOutcome?.({ ok: false, error });
-      const at = new Date(started);
-      const durationMs = Date.now() - started;
+      const durationMs = elapsedMs();
       const providerLevel =
         error.blame === "provider" || (failure.sender !== undefined && "pauseSeconds" in failure.sender);
       if (providerLevel && route.fallback) {

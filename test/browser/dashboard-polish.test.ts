@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { type Dashboard, ROOMY_SIGN_IN, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
@@ -33,8 +33,7 @@ describe("dashboard polish", () => {
   beforeAll(async () => {
     dashboard = await startDashboard({
       env: {
-        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
+        ...ROOMY_SIGN_IN,
       },
       owner,
       app: { name: "Polish shop", redirectUrls: ["https://shop.example.com/callback"] },

@@ -3,6 +3,7 @@
 // it), and Microsoft 365 OAuth against the identity and Exchange fakes with the pre-filled setup guide.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWLIST } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import {
   CLIENT_ID,
@@ -79,7 +80,7 @@ describe("email provider", () => {
       env: {
         // The owner signs in from a second, narrow browser within the minute.
         POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ALLOWLIST,
         ...ms.env,
       },
       owner,

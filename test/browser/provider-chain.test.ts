@@ -5,10 +5,11 @@
 // audited with axe at 375 and 1440 px.
 import type { Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWLIST } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { type Dashboard, ROOMY_SIGN_IN, startDashboard } from "./dashboard-fixture.ts";
 import { gotoWhenIdle, type OpenedPage, type PosternProcess } from "./harness.ts";
 
 const owner = "chain-owner@acme.test";
@@ -89,9 +90,8 @@ describe("provider chain", () => {
     smtpB = await startSmtpServer({ security: "starttls", users: { [userB]: passwordB } });
     dashboard = await startDashboard({
       env: {
-        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ROOMY_SIGN_IN,
+        ...ALLOWLIST,
       },
       owner,
       app: { name: "Acme Chain", redirectUrls: ["https://shop.acme.test/callback"] },

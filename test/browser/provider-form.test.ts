@@ -6,10 +6,11 @@
 // visited is audited with axe at 375 and 1440 px.
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWLIST } from "../email-provider/support.ts";
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { type Dashboard, ROOMY_SIGN_IN, startDashboard } from "./dashboard-fixture.ts";
 import { devInbox, gotoWhenIdle, type OpenedPage, type PosternProcess, waitForEmail } from "./harness.ts";
 
 const owner = "form-owner@acme.test";
@@ -48,9 +49,8 @@ describe("provider form, switch, health and invitations", () => {
     smtp = await startSmtpServer({ security: "starttls", users: { [smtpUser]: smtpPassword } });
     dashboard = await startDashboard({
       env: {
-        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ROOMY_SIGN_IN,
+        ...ALLOWLIST,
         // A failing provider checks itself every 2 s, so recovery shows without pressing Test.
         POSTERN_PROVIDER_PROBE_SECONDS: "2",
       },

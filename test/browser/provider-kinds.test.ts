@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ALLOWLIST } from "../email-provider/support.ts";
 
 import { type SmtpServerFake, startSmtpServer } from "../fakes/smtp-server.ts";
 import {
@@ -18,7 +19,7 @@ import {
 } from "../support/microsoft.ts";
 import type { CreatedApp, DashboardApi } from "./api.ts";
 import { auditAndCapture } from "./audit.ts";
-import { type Dashboard, startDashboard } from "./dashboard-fixture.ts";
+import { type Dashboard, ROOMY_SIGN_IN, startDashboard } from "./dashboard-fixture.ts";
 import {
   codeFrom,
   devInbox,
@@ -90,9 +91,8 @@ describe("provider form from the registry's metadata", () => {
     ms = await startMicrosoftFakes();
     dashboard = await startDashboard({
       env: {
-        POSTERN_LIMIT_ADDRESS_PER_MINUTE: "20",
-        POSTERN_LIMIT_DASHBOARD_ADDRESS_PER_MINUTE: "20",
-        POSTERN_SMTP_ALLOWLIST: "127.0.0.1/32,::1/128,localhost",
+        ...ROOMY_SIGN_IN,
+        ...ALLOWLIST,
         ...ms.env,
       },
       owner,
