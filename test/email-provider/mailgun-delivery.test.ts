@@ -12,7 +12,7 @@ import {
   type MailgunFakes,
   startMailgunFakes,
 } from "../support/mailgun.ts";
-import { type DeliveryView, deliveryWhen, sendLogin } from "./support.ts";
+import { type DeliveryView, deliveryWhen, endEarlierEmails, sendLogin } from "./support.ts";
 
 const BURST = 200;
 
@@ -143,6 +143,7 @@ describe.each(backends)("Mailgun delivery through the fake (%s)", (backend) => {
       hint: /Authorized Recipients \(at most 5\)/,
     },
   ])("holds the email for $what, with the fix in the delivery log", async (c) => {
+    await endEarlierEmails(t, app.id);
     await save(c.overrides);
     const attempt = await firstAttempt(await login(`held-${c.what.replace(/\W/g, "-")}@example.com`));
     expect(attempt).toMatchObject({ outcome: "retry", errorClass: "auth" });

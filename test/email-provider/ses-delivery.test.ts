@@ -6,7 +6,7 @@ import { queryRows } from "../../src/db/connection.ts";
 import { type SesScriptedError, sesErrors } from "../fakes/ses.ts";
 import { backends, type Session, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 import { ACCESS_KEY_ID, SES_REGION, SES_SENDER, type SesFakes, startSesFakes } from "../support/ses.ts";
-import { type DeliveryView, deliveryWhen, sendLogin } from "./support.ts";
+import { type DeliveryView, deliveryWhen, endEarlierEmails, sendLogin } from "./support.ts";
 
 const BURST = 200;
 
@@ -166,6 +166,7 @@ describe.each(backends)("Amazon SES delivery through the fake (%s)", (backend) =
   ];
 
   it.each(providerFailures)("holds the email for $what, with the fix in the delivery log", async (c) => {
+    await endEarlierEmails(t, app.id);
     await save(c.overrides);
     c.before?.();
     const id = await login(`fails-${c.code.replace(/\W/g, "")}@example.com`);

@@ -1,4 +1,5 @@
-import { eq } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { queryRows } from "../../src/db/connection.ts";
 import { deliveries } from "../../src/db/schema.ts";
 import { type Session, type TestPostern, waitFor } from "../support/harness.ts";
 
@@ -66,5 +67,29 @@ export async function deliveryWhen(
     // email's few steps have taken over 25 s; a delivery that never comes still fails the test.
     60_000,
     `delivery ${id}`,
+  );
+}
+
+/**
+ * Ends every email of the app an earlier case left waiting, once none is being sent: a case that
+ * saves a new provider version then sees only its own email tried against it. Otherwise saving
+ * releases the held emails, the first of them fails against the new version before the case's own
+ * email is claimed, and that email waits without an attempt, as it should for a provider known to fail.
+ */
+export async function endEarlierEmails(t: TestPostern, appId: string): Promise<void> {
+  await waitFor(
+    async () => {
+      await t.postern.ctx.db
+        .update(deliveries)
+        .set({ status: "expired", lastError: "Ended by the test before its next case." })
+        .where(and(eq(deliveries.appId, appId), inArray(deliveries.status, ["queued", "retrying"])));
+      const sending = await queryRows<{ id: string }>(
+        t.postern.ctx.db,
+        sql`select id from deliveries where app_id = ${appId} and status = 'sending'`,
+      );
+      return sending.length === 0 || undefined;
+    },
+    30_000,
+    "no email of the app being sent",
   );
 }
