@@ -67,7 +67,6 @@ async function startOnce(
   const readyMs = performance.now() - began;
   await sleep(SETTLE_MS);
   const rss = await rssBytes(rssOf(child));
-
   process.kill(-child.pid!, "SIGTERM");
   await exited;
   return { readyMs, rss };

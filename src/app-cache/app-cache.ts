@@ -17,7 +17,8 @@ type App = typeof apps.$inferSelect;
  * (`forget`), and another API process on the same PostgreSQL sees it after at most this long. So for
  * at most APP_CACHE_SECONDS after a change made elsewhere, a rotated-away secret key still starts
  * logins there, removed redirect URLs are still accepted, a new template's locale is not yet
- * chosen, and a worker there still writes emails with the earlier template, branding or app name. A deleted app's key does not start any: the login's own statement finds the app gone.
+ * chosen, and a worker there still writes emails with the earlier template, branding or app name.
+ * A deleted app's key does not start any: the login's own statement finds the app gone.
  */
 export const APP_CACHE_SECONDS = 5;
 /** Bounds the memory a flood of distinct keys could take; the oldest entries go first. */
