@@ -1,8 +1,9 @@
 // What `npm start` runs first: builds the dashboard (Vite), the server (one esbuild bundle of src/,
 // run by plain Node instead of being transpiled on every start by tsx) and the migrated database a
 // new data dir starts from, each only when its sources changed since the last build. Plain
-// JavaScript, so checking costs Node's start-up and a hash, not a TypeScript loader. Each fingerprint covers everything its build reads, the lockfile included (a
-// dependency upgrade changes the output too).
+// JavaScript, so checking costs Node's start-up and a hash, not a TypeScript loader. Each
+// fingerprint covers everything its build reads, the lockfile included (a dependency upgrade changes
+// the output too).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
