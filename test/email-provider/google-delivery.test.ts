@@ -205,6 +205,7 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
   });
 
   it("tells a deleted key (invalid_grant: Invalid JWT Signature) by its key ID, and works again with a new key", async () => {
+    await saveSettled();
     const spare = g.google.createKey(g.account.clientEmail);
     const spareText = JSON.stringify(spare);
     await saveProvider({ serviceAccountKey: spareText });
@@ -220,6 +221,7 @@ describe.each(backends)("Google Workspace delivery through the fakes (%s)", (bac
   });
 
   it("on 535-5.7.8 after an issued token the email waits, only the provider is marked failing, and the fix names the mailbox", async () => {
+    await saveSettled();
     g.google.addUser(MAILBOX, { gmail: false });
     await saveProvider();
     const d = await retrying(await login("gmail-off@example.com"));
