@@ -19,7 +19,7 @@ export interface DeliveryRoute {
    * Takes a sending slot where the provider limits senders across all workers (e.g. Exchange's
    * per-mailbox connections and messages a minute). Without a slot the email waits in the queue.
    */
-  acquireSlot?(): Promise<{ release(): Promise<void> } | { waitSeconds: number }>;
+  acquireSlot?(): Promise<{ release(): Promise<void> } | { waitSeconds: number; blockedBy: string }>;
   /** Lets a custom provider record its health from the outcome of a real send. */
   reportOutcome?(outcome: { ok: true } | { ok: false; error: ClassifiedError }): Promise<void>;
 }

@@ -160,6 +160,7 @@ async function sendThrough(
   for (;;) {
     const slot = route.acquireSlot ? await route.acquireSlot() : undefined;
     if (slot && "waitSeconds" in slot) {
+      ctx.metrics.senderLimitWaits.inc({ limit: slot.blockedBy });
       if (route.fallback) {
         earlier = [...earlier, laneMovedOn(ctx.now(), route, slot.waitSeconds)];
         route = route.fallback;

@@ -17,6 +17,12 @@ export class Metrics {
     labelNames: ["status", "route"],
     registers: [this.registry],
   });
+  readonly senderLimitWaits = new Counter({
+    name: "postern_sender_limit_waits_total",
+    help: "Login emails a provider's sending limit sent back to the queue to wait, by the limit that held them",
+    labelNames: ["limit"],
+    registers: [this.registry],
+  });
   readonly sendDuration = new Histogram({
     name: "postern_smtp_send_duration_seconds",
     help: "Time to hand one email to the SMTP server",

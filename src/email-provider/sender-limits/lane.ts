@@ -8,11 +8,13 @@ import {
   lowerConnectionCap,
   pauseSender,
   releaseLease,
+  type SenderWait,
+  type Take,
   takeSlot,
 } from "./store.ts";
 
-/** A place in the sender's window (released when the send ends), or how long to wait for one. */
-type Slot = { release(submitted: boolean): Promise<void> } | { waitSeconds: number };
+/** A place in the sender's window (released when the send ends), or how long to wait for one and why. */
+type Slot = { release(submitted: boolean): Promise<void> } | SenderWait;
 
 /** How long a send may wait in this process for one of its own connections before going back to the queue. */
 const LOCAL_WAIT_MS = 3_000;
@@ -72,7 +74,7 @@ export class SenderLane implements ConnectionGate {
         return { release: (submitted) => this.finish(messageId, submitted) };
       }
       this.inFlight--;
-      if (this.now().getTime() >= deadline) return { waitSeconds: taken.waitSeconds };
+      if (this.now().getTime() >= deadline) return waitFor(taken);
       // The per-second rate frees within the second: wait for it here rather than go back to the queue.
       if (taken.blockedBy === "second") {
         await sleep(Math.min(taken.waitMs, deadline - this.now().getTime()));
@@ -80,7 +82,7 @@ export class SenderLane implements ConnectionGate {
       }
       // Of the rest, only a limit on connections can clear within this process: one of its own sends finishing.
       const ownSendsMayFree = taken.blockedBy === "connections" && this.inFlight > 0;
-      if (!ownSendsMayFree) return { waitSeconds: taken.waitSeconds };
+      if (!ownSendsMayFree) return waitFor(taken);
       await this.changed(deadline - this.now().getTime());
     }
   }
@@ -171,4 +173,8 @@ export class SenderLane implements ConnectionGate {
       this.listeners.add(done);
     });
   }
+}
+
+function waitFor(taken: Extract<Take, { ok: false }>): SenderWait {
+  return { waitSeconds: taken.waitSeconds, blockedBy: taken.blockedBy };
 }

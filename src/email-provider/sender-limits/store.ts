@@ -22,6 +22,9 @@ export type Take =
   /** The per-second rate: room again within the second, so the sender waits here rather than in the queue. */
   | { ok: false; blockedBy: "second"; waitSeconds: number; waitMs: number };
 
+/** A send the sender's limits hold back: how long the email waits in the queue, and which limit it was. */
+export type SenderWait = { waitSeconds: number; blockedBy: Exclude<Take, { ok: true }>["blockedBy"] };
+
 /**
  * Takes what one send needs from a limited sender, for every Postern process at once: a place in the
  * one-minute message window and, when asked, a connection lease. One statement (postern_take_slot,
