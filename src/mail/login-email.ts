@@ -1,3 +1,4 @@
+import { boundedCache } from "../bounded-cache.ts";
 import { catalogueFor } from "../i18n/catalogue.ts";
 import { plural } from "../i18n/messages.ts";
 import type { TemplateSource } from "./templates/check.ts";
@@ -62,11 +63,24 @@ export function textColorOn(accent: string): string {
   return onWhite >= onDark ? "#ffffff" : "#111111";
 }
 
+/** The same phrase for every email in a language: Intl's constructors cost more than the email's other values. */
+const expiryPhrases = boundedCache<string>(256);
+
 /**
  * "10 minutes" in the email's language: the built-in translation's phrase where there is one (written
  * for the case its sentences need), else the platform's unit formatting for the locale.
  */
 export function expiresInWords(locale: string, minutes: number): string {
+  const key = `${locale} ${minutes}`;
+  let words = expiryPhrases.get(key);
+  if (words === undefined) {
+    words = expiryPhrase(locale, minutes);
+    expiryPhrases.set(key, words);
+  }
+  return words;
+}
+
+function expiryPhrase(locale: string, minutes: number): string {
   const served = catalogueFor(locale);
   if (new Intl.Locale(served.locale).language === new Intl.Locale(locale).language) {
     return plural(locale, served.catalogue.minutes, minutes);

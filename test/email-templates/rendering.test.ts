@@ -1,16 +1,27 @@
 // Every built-in locale of every built-in template, rendered and put on the wire by the same nodemailer
 // mapping the senders use, then read back with mailparser: variables filled, HTML escaped, headers
 // intact, text part present, the code and the link right, plurals right.
+import fc from "fast-check";
+import juice from "juice";
 import { type ParsedMail, simpleParser } from "mailparser";
+import Mustache from "mustache";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
+import { escapeHtml } from "../../src/html-escape.ts";
 import { catalogueFor } from "../../src/i18n/catalogue.ts";
 import { BUILT_IN_LOCALES } from "../../src/i18n/locales.ts";
 import { formatMessage, plural } from "../../src/i18n/messages.ts";
-import { type ComposedEmail, composeLoginEmail, type EmailBranding } from "../../src/mail/login-email.ts";
+import {
+  type ComposedEmail,
+  composeLoginEmail,
+  type EmailBranding,
+  templateView,
+} from "../../src/mail/login-email.ts";
 import { messageIdFor, nodemailerMessage } from "../../src/mail/sender.ts";
 import { type BuiltInKind, builtInTemplate } from "../../src/mail/templates/built-in.ts";
 import { checkTemplate } from "../../src/mail/templates/check.ts";
+import { renderTemplate } from "../../src/mail/templates/render.ts";
+import type { TemplateView } from "../../src/mail/templates/variables.ts";
 
 const HOSTILE_APP = `Acme <script>alert(1)</script> "Shop" & 'Co' <img src=x onerror=alert(2)>`;
 const LINK = "https://postern.test/v1/login/email/link?token=Zm9vYmFy_token-0123456789";
@@ -259,5 +270,65 @@ describe("branding and hostile values", () => {
     expect(mail.text).not.toContain("pixel.png");
     expect(String(mail.html)).toContain('<p style="color: #333333;">Code:');
     expect(String(mail.html)).not.toContain("<style>");
+  });
+});
+
+describe("inlining once per template and app", () => {
+  // The reference: what rendering was before the inlined HTML was kept, juice over the filled template.
+  const reference = (html: string, view: TemplateView) =>
+    juice(
+      new Mustache.Writer().render(
+        html,
+        Object.assign(Object.create(null), view),
+        {},
+        { escape: escapeHtml },
+      ),
+    );
+  const value = fc.oneof(
+    fc.constant(""),
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom("a&b", `"quoted"`, "<b>x</b>", "it's", "0", "198.51.100.23", "pstrn0z"),
+  );
+  const view = (fixed: TemplateView) =>
+    fc
+      .record({ code: value, link: value, recipient: value, requestIp: value })
+      .map((perEmail) => ({ ...fixed, ...perEmail }));
+  const piece = fc.constantFrom(
+    "<p>{{code}}</p>",
+    '<a href="{{link}}" class="b">{{link}}</a>',
+    "{{#requestIp}}<p class='ip'>from {{requestIp}}</p>{{/requestIp}}",
+    "{{^requestIp}}<p>no address</p>{{/requestIp}}",
+    "{{#code}}<b>{{.}}</b>{{/code}}",
+    '<td title="{{recipient}} {{appName}}">{{recipient}}</td>',
+    "<style>.b { color: {{accentColor}}; } .ip { font-size: 12px }</style>",
+    '<p style="margin: 0">{{expiresIn}} {{footer}}</p>',
+  );
+  const template = fc
+    .array(piece, { minLength: 1, maxLength: 6 })
+    .map((p) => `<html><body>${p.join("\n")}</body></html>`);
+
+  it("gives every email the HTML juice gives its filled template, whatever its values and in any order", () => {
+    const fixed = templateView(
+      {
+        appName: HOSTILE_APP,
+        code: "",
+        link: "",
+        recipient: "",
+        requestIp: "",
+        ttlMinutes: 10,
+        locale: "de",
+      },
+      { logoUrl: null, accentColor: "#ff0000", footer: "Acme & Co" },
+    );
+    fc.assert(
+      fc.property(template, fc.array(view(fixed), { minLength: 1, maxLength: 4 }), (html, views) => {
+        for (const v of views) {
+          expect(renderTemplate({ subject: "{{code}}", html, text: "{{code}}" }, v).html).toBe(
+            reference(html, v),
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { convert } from "html-to-text";
 import juice from "juice";
 import Mustache from "mustache";
+import { boundedCache } from "../../bounded-cache.ts";
 import { escapeHtml } from "../../html-escape.ts";
 import type { TemplateSource } from "./check.ts";
-import type { TemplateView } from "./variables.ts";
+import type { TemplateVariable, TemplateView } from "./variables.ts";
 
 export interface RenderedEmail {
   subject: string;
@@ -21,11 +23,48 @@ const asIs = (value: unknown) => String(value);
 /** The longest subject a mail client shows in full is far shorter; this only bounds the header. */
 const MAX_SUBJECT = 500;
 
+/** Parsed templates kept by source text, a bounded few: parsing is most of what filling one costs. */
+const writer = new Mustache.Writer();
+// mustache's own cache (Writer.templateCache, missing from its types) never forgets a template.
+(writer as unknown as { templateCache: ReturnType<typeof boundedCache> }).templateCache = boundedCache(128);
+
 function fill(source: string, view: TemplateView, escapeValue: (value: unknown) => string): string {
   // A view without a prototype resolves only the documented names, never `constructor` or the like
   // (which mustache would call as a lambda); no partials are passed, so none can be included.
   const values = Object.assign(Object.create(null) as object, view);
-  return new Mustache.Writer().render(source, values, {}, { escape: escapeValue });
+  return writer.render(source, values, {}, { escape: escapeValue });
+}
+
+/**
+ * The variables that change from one email to the next; the rest (the app's name and branding, the
+ * locale and its words) repeat for every email of an app, and so does everything juice does with them.
+ */
+const PER_EMAIL = ["code", "link", "recipient", "requestIp"] as const satisfies readonly TemplateVariable[];
+/** Stands in for a per-email value while the HTML is inlined: letters and digits, which juice leaves as they are. */
+const MARK = `pstrn${randomBytes(8).toString("hex")}`;
+const MARKS = new RegExp(`${MARK}(\\d)z`, "g");
+
+/** Inlined HTML with marks where the per-email values go, by template, app-level values and which values are empty. */
+const inlined = boundedCache<string>(64);
+
+/**
+ * The HTML with its `<style>` rules inlined. juice parses the whole document, which costs milliseconds,
+ * so it runs once per template and app: on the HTML filled with marks for the per-email values (an
+ * empty value stays empty, so sections behave as with the real one), and each email only replaces
+ * the marks with its escaped values.
+ */
+function inlinedHtml(source: string, view: TemplateView): string {
+  const marked = { ...view };
+  PER_EMAIL.forEach((name, i) => {
+    if (view[name] !== "") marked[name] = `${MARK}${i}z`;
+  });
+  const key = JSON.stringify([source, marked]);
+  let html = inlined.get(key);
+  if (html === undefined) {
+    html = juice(fill(source, marked, escapeVariable));
+    inlined.set(key, html);
+  }
+  return html.replace(MARKS, (_, i: string) => escapeVariable(view[PER_EMAIL[Number(i)]!]));
 }
 
 /** A header is one line: control characters (CR, LF, NUL, tabs) and line separators become spaces. */
@@ -62,7 +101,7 @@ export function textFromHtml(html: string): string {
  * queries stay in a `<style>` block for those that read them). No link is rewritten and nothing is added.
  */
 export function renderTemplate(source: TemplateSource, view: TemplateView): RenderedEmail {
-  const html = juice(fill(source.html, view, escapeVariable));
+  const html = inlinedHtml(source.html, view);
   const text = source.text === null ? textFromHtml(html) : fill(source.text, view, asIs);
   return {
     subject: oneLine(fill(source.subject, view, asIs)),
