@@ -1,18 +1,16 @@
-import { eq } from "drizzle-orm";
 import type { Context } from "../context.ts";
-import { apps, type emailProviders } from "../db/schema.ts";
+import type { emailProviders } from "../db/schema.ts";
 import type { DeliveryRoute, RouteResolver } from "../delivery/routes.ts";
 import type { TokenSource } from "../mail/smtp-pool.ts";
 import { deliveryErrorOf, type Transport } from "../mail/transport.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { isFeatureEnabled } from "../workspaces/workspaces.ts";
 import { holdsEmails, recordHealth } from "./health.ts";
 import { kindOfRow } from "./kinds/index.ts";
 import type { KindEnvironment } from "./kinds/kind.ts";
 import { effectiveSenderName } from "./model.ts";
 import { openSecrets } from "./secrets.ts";
 import { SenderLanes } from "./sender-limits/lanes.ts";
-import { FEATURE, listProviders, providerLabel } from "./service.ts";
+import { providerLabel, providersForSending } from "./service.ts";
 
 const MAX_TRANSPORTS = 500;
 /** Transports keep their own token source, so dropping the oldest entries (each connection test adds one) breaks nothing. */
@@ -74,14 +72,8 @@ export class ProviderRouting {
    */
   readonly resolve: RouteResolver = async (appId) => {
     if (appId === null) return this.defaultRoute();
-    const rows = await listProviders(this.ctx, appId);
-    if (rows.length === 0) return this.defaultRoute();
-    const [app] = await this.ctx.db
-      .select({ workspaceId: apps.workspaceId })
-      .from(apps)
-      .where(eq(apps.id, appId));
-    // A workspace whose feature was switched off keeps its stored providers, unused.
-    if (!app || !(await isFeatureEnabled(this.ctx.db, app.workspaceId, FEATURE))) return this.defaultRoute();
+    const { rows, featureEnabled } = await providersForSending(this.ctx, appId);
+    if (rows.length === 0 || !featureEnabled) return this.defaultRoute();
     const enabled = rows.filter((row) => row.enabled);
     if (enabled.length === 0)
       return {

@@ -3,7 +3,7 @@ import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
-import { emailProviders } from "../db/schema.ts";
+import { apps, emailProviders, workspaceFeatures } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
 import { DomainError, invalid } from "../errors.ts";
 import type { TestStep } from "../mail/test-steps.ts";
@@ -70,6 +70,27 @@ export async function listProviders(ctx: Context, appId: string): Promise<Provid
     .from(emailProviders)
     .where(eq(emailProviders.appId, appId))
     .orderBy(asc(emailProviders.position), asc(emailProviders.id));
+}
+
+/**
+ * What the worker routes an email by, in one statement: the app's providers in order, and whether its
+ * workspace has the feature (a workspace whose feature was switched off keeps its providers, unused).
+ */
+export async function providersForSending(
+  ctx: Context,
+  appId: string,
+): Promise<{ rows: ProviderRow[]; featureEnabled: boolean }> {
+  const found = await ctx.db
+    .select({ row: emailProviders, enabled: workspaceFeatures.enabled })
+    .from(emailProviders)
+    .innerJoin(apps, eq(apps.id, emailProviders.appId))
+    .leftJoin(
+      workspaceFeatures,
+      and(eq(workspaceFeatures.workspaceId, apps.workspaceId), eq(workspaceFeatures.feature, FEATURE)),
+    )
+    .where(eq(emailProviders.appId, appId))
+    .orderBy(asc(emailProviders.position), asc(emailProviders.id));
+  return { rows: found.map((f) => f.row), featureEnabled: found[0]?.enabled === true };
 }
 
 /** One of the app's providers by id, or without an id its primary (what the single-provider routes address). */

@@ -5,6 +5,8 @@ type Outcome = "done" | "retry";
 /** Completions wait this long to go out together: one statement for many jobs under load. */
 const COMPLETE_BATCH_MS = 50;
 const COMPLETE_BATCH_SIZE = 100;
+/** How long a free slot may wait, while the queue is busy, for others to free so they are fetched together. */
+const REFILL_WAIT_MS = 20;
 
 /**
  * Runs up to `concurrency` jobs at once and fetches more as soon as any one finishes. pg-boss's own
@@ -63,12 +65,27 @@ export class JobDispatcher<T extends object> {
   }
 
   private async run(): Promise<void> {
+    // The last fetch filled every free slot, so more jobs are likely waiting: the queue is busy.
+    let busy = false;
+    let freeSince: number | undefined;
     while (!this.stopping) {
       const free = this.concurrency - this.inFlight;
       if (free === 0) {
         await this.sleep(); // a finishing job wakes the loop
         continue;
       }
+      // Under load, slots free one at a time: a fetch for each would be one statement per email. Wait a
+      // moment for half of them, so one fetch serves several; a slot waits no longer than REFILL_WAIT_MS,
+      // so jobs that hang never keep the rest from being fetched.
+      if (busy && free < Math.ceil(this.concurrency / 2)) {
+        freeSince ??= performance.now();
+        const waited = performance.now() - freeSince;
+        if (waited < REFILL_WAIT_MS) {
+          await this.sleep(REFILL_WAIT_MS - waited);
+          continue;
+        }
+      }
+      freeSince = undefined;
       let jobs: PgBoss.JobWithMetadata<T>[] = [];
       try {
         jobs = (await this.boss.fetch<T>(this.queue, { batchSize: free, includeMetadata: true })) ?? [];
@@ -76,6 +93,7 @@ export class JobDispatcher<T extends object> {
         this.onError(err as Error);
       }
       for (const job of jobs) this.dispatch(job);
+      busy = jobs.length === free;
       // Fewer than asked for: the queue is drained for now.
       if (jobs.length < free) await this.sleep(this.pollMs);
     }

@@ -195,6 +195,37 @@ describe("the job dispatcher's rules", () => {
     expect(calls.length).toBeLessThan(10);
   });
 
+  it("under load, one fetch refills several freed slots, not one fetch per finished job", async () => {
+    const boss = new BossDouble();
+    boss.add(...ids(200));
+    const { dispatcher } = dispatcherFor(
+      boss,
+      10,
+      () => new Promise((resolve) => setTimeout(resolve, 2, "done")),
+    );
+    dispatcher.start();
+    await waitFor(() => boss.completed.length === 200 || undefined, 5_000, "every job completed");
+    await dispatcher.stop(100);
+    expect(boss.completed.sort()).toEqual(ids(200).sort());
+    // Without waiting for more slots to free: a fetch for nearly every job (measured 201 and 205; 45 with it).
+    expect(boss.batchSizes.length).toBeLessThanOrEqual(200 / 4);
+  });
+
+  it("a free slot is refilled while the other slots hang", async () => {
+    const boss = new BossDouble();
+    boss.add(...ids(3, "hangs"), ...ids(20, "quick"));
+    const gate = gatedHandler();
+    const { dispatcher } = dispatcherFor(boss, 4, (job) =>
+      job.id.startsWith("hangs") ? gate.handler(job) : Promise.resolve("done"),
+    );
+    dispatcher.start();
+    await waitFor(() => boss.completed.length === 20 || undefined, 5_000, "every quick job completed");
+    expect(gate.running.size).toBe(3);
+    gate.finishAll();
+    await dispatcher.stop(1_000);
+    expect(boss.completed.sort()).toEqual([...ids(3, "hangs"), ...ids(20, "quick")].sort());
+  });
+
   it("stop() stops fetching and waits for the jobs in hand to finish", async () => {
     const boss = new BossDouble();
     boss.add("job_1", "job_2");
