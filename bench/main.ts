@@ -1,9 +1,10 @@
 // `npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]`: runs benchmark suites on this
-// machine, loopback only, and prints their tables and ratios. Without a suite name: startup, smtp-basic,
-// oauth, graph, email-api and webhook.
+// machine, loopback only, and prints their tables and ratios. Without a suite name: startup, api,
+// smtp-basic, oauth, graph, email-api and webhook.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import buildServer from "../test/support/built-server.ts";
+import { apiSuite } from "./api.ts";
 import { emailApiSuite } from "./email-api.ts";
 import { graphSuite } from "./graph.ts";
 import type { Backend } from "./lib/database.ts";
@@ -18,6 +19,7 @@ import { webhookSuite } from "./webhook.ts";
 
 const suites: Suite[] = [
   startupSuite,
+  apiSuite,
   smtpBasicSuite,
   oauthSuite,
   graphSuite,
@@ -25,7 +27,7 @@ const suites: Suite[] = [
   webhookSuite,
   scaleSuite,
 ];
-const DEFAULT_SUITES = ["startup", "smtp-basic", "oauth", "graph", "email-api", "webhook"];
+const DEFAULT_SUITES = ["startup", "api", "smtp-basic", "oauth", "graph", "email-api", "webhook"];
 
 const usage = `Usage: npm run bench [-- <suite>…] [--backend pglite|postgres] [--emails N]
 

@@ -149,21 +149,16 @@ export const senderEmailLoginRefused = () =>
     { field: "email" },
   );
 
-type StartOutcome =
-  | "queued"
-  | "app_gone"
-  | "sender_refused"
-  | "request_limited"
-  | "budget_spent"
-  | "address_limited";
+type StartOutcome = "queued" | "app_gone" | "sender_refused" | "address_limited";
 
 /**
  * Starts a passwordless login: the challenge, its delivery row and the queue job are written in
  * one transaction, so there is never a challenge without its email, nor an email lost on a crash.
- * That transaction is one statement, postern_start_login (migration 0011): the sender rule, the
- * per-IP, per-app and per-address limits in that order, the supersede, the challenge, the delivery
- * row and the pg-boss job, in one round trip. A refused request writes only what its rules count:
- * its IP's unit, never the app's.
+ * Two statements (migration 0016): first the per-IP and per-app budgets, in a transaction of their own
+ * that commits asynchronously (the rows every login of an app updates: their locks must not wait for a
+ * disk flush); then postern_start_login, the one durable transaction: the sender rule, the per-address
+ * limit, the supersede, the challenge, the delivery row and the pg-boss job. A refused request keeps
+ * only what its rules count: its IP's unit, never the app's, which is given back.
  */
 export async function startLogin(
   ctx: Context,
@@ -199,6 +194,21 @@ export async function startLogin(
   const address = windowRules(addressLimits);
   const job: LoginEmailJob = { deliveryId };
 
+  const budgetWindow = budgetRule ? windowOf(budgetRule, now) : null;
+  const [budgets] = await queryRows<{ outcome: "taken" | "request_limited" | "budget_spent" }>(
+    ctx.db,
+    sql`select postern_take_login_budgets(
+      ${requestRule.key}::text, ${windowOf(requestRule, now)}::timestamptz, ${requestRule.limit}::int,
+      ${budgetRule?.key ?? null}::text, ${budgetWindow}::timestamptz, ${budgetRule?.limit ?? null}::int
+    ) as outcome`,
+  );
+  if (budgets?.outcome === "request_limited")
+    throw rateLimited(requestRule, budgetRetryAfterSeconds(requestRule, now));
+  if (budgets?.outcome === "budget_spent")
+    throw rateLimited(budgetRule!, budgetRetryAfterSeconds(budgetRule!, now));
+  if (budgets?.outcome !== "taken")
+    throw new Error(`postern_take_login_budgets answered ${String(budgets?.outcome)}`);
+
   const [result] = await queryRows<{
     outcome: StartOutcome;
     address_rule: number | null;
@@ -207,9 +217,6 @@ export async function startLogin(
     ctx.db,
     sql`select * from postern_start_login(
       ${now}::timestamptz, ${appId}::text, ${input.email}::text,
-      ${requestRule.key}::text, ${windowOf(requestRule, now)}::timestamptz, ${requestRule.limit}::int,
-      ${budgetRule?.key ?? null}::text, ${budgetRule ? windowOf(budgetRule, now) : null}::timestamptz,
-      ${budgetRule?.limit ?? null}::int,
       ${addressLimits[0]!.key}::text, ${address.limits}, ${address.windows},
       ${loginId}::text, ${codeHash(loginId, payload.code)}::text, ${sha256(payload.linkToken)}::text,
       ${input.redirectUrl ?? null}::text,
@@ -221,19 +228,22 @@ export async function startLogin(
       ${LOGIN_EMAIL_QUEUE}::text, ${JSON.stringify(job)}::jsonb
     )`,
   );
+  if (result?.outcome === "queued") {
+    ctx.queue.wakeLocalWorkers();
+    return { loginId, expiresAt: expiresAt.toISOString() };
+  }
+  // The app's unit counts only emails queued.
+  if (budgetRule) {
+    await ctx.db.execute(
+      sql`select postern_give_back_login_budget(${budgetRule.key}::text, ${budgetWindow}::timestamptz)`,
+    );
+  }
   switch (result?.outcome) {
-    case "queued":
-      ctx.queue.wakeLocalWorkers();
-      return { loginId, expiresAt: expiresAt.toISOString() };
     case "app_gone":
       if (appId) ctx.appCache.forget(appId);
       throw invalidAppKey();
     case "sender_refused":
       throw senderEmailLoginRefused();
-    case "request_limited":
-      throw rateLimited(requestRule, budgetRetryAfterSeconds(requestRule, now));
-    case "budget_spent":
-      throw rateLimited(budgetRule!, budgetRetryAfterSeconds(budgetRule!, now));
     case "address_limited":
       throw rateLimited(
         addressLimits[(result.address_rule ?? 1) - 1]!,

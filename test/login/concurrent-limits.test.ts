@@ -1,4 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginChallenges, rateLimitCounters } from "../../src/db/schema.ts";
 import { backends, type Session, startTestPostern, type TestPostern } from "../support/harness.ts";
@@ -85,4 +86,22 @@ describe.each(backends)("limits under concurrent login requests (%s)", (backend)
       budgetUsed: APP_PER_HOUR,
     });
   });
+  it.runIf(backend === "postgres")(
+    "the budgets commit asynchronously, and only they: the same connection's next transaction, a login's, is durable again",
+    async () => {
+      const client = new pg.Client({ connectionString: t.databaseUrl });
+      await client.connect();
+      try {
+        const during = await client.query(`select postern_take_login_budgets(
+            'ip:test-durable', now(), 100, 'app:test-durable', now(), 100) as outcome,
+          current_setting('synchronous_commit') as setting`);
+        expect(during.rows[0]).toEqual({ outcome: "taken", setting: "off" });
+        expect((await client.query("show synchronous_commit")).rows[0].synchronous_commit).toBe("on");
+        await client.query("select postern_give_back_login_budget('app:test-durable', now())");
+        expect((await client.query("show synchronous_commit")).rows[0].synchronous_commit).toBe("on");
+      } finally {
+        await client.end();
+      }
+    },
+  );
 });

@@ -108,5 +108,8 @@ export class StatementCounter {
 }
 
 function writes(text: string): boolean {
-  return /\b(insert|update|delete)\b/i.test(text) || /\bpostern_start_login\b/i.test(text);
+  return (
+    /\b(insert|update|delete)\b/i.test(text) ||
+    /\bpostern_(start_login|take_login_budgets|give_back_login_budget)\b/i.test(text)
+  );
 }

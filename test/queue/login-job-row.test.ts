@@ -4,7 +4,7 @@ import { queryRows } from "../../src/db/connection.ts";
 import { backends, startTestPostern, type TestPostern, waitFor } from "../support/harness.ts";
 
 /**
- * A login writes its pg-boss job itself, in its one statement (postern_start_login, migration 0011).
+ * A login writes its pg-boss job itself, in its one durable statement (postern_start_login, migration 0016).
  * The row must be the one pg-boss's own send() would have written, or pg-boss would work it
  * differently (retries, expiry, retention): compared here column by column, then worked by pg-boss.
  */
