@@ -1,4 +1,4 @@
-import { gaxios, JWT } from "google-auth-library";
+import type { gaxios } from "google-auth-library";
 import type { TokenSource } from "../../../mail/smtp-pool.ts";
 import type { Metrics } from "../../../metrics/metrics.ts";
 import { type AccessToken, singleFlight } from "../../oauth/single-flight.ts";
@@ -12,14 +12,27 @@ const TOKEN_TIMEOUT_MS = 15_000;
 /** A cached token is replaced this long before it expires, as google-auth-library's own clients do. */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 
+type GoogleAuthLibrary = typeof import("google-auth-library");
+let library:
+  | Promise<{ JWT: GoogleAuthLibrary["JWT"]; transporterFor: (url: string) => gaxios.Gaxios }>
+  | undefined;
+/** google-auth-library loads with the first Google provider a process uses, not at start. */
+function googleAuthLibrary() {
+  library ??= import("google-auth-library").then((loaded) => ({
+    JWT: loaded.JWT,
+    transporterFor: (url: string) => tokenTransporter(loaded, url),
+  }));
+  return library;
+}
+
 /**
  * The HTTP client the JWT client posts its grant with. google-auth-library 10.x has no option for the
  * token URL (gtoken's `GOOGLE_TOKEN_URL` is a constant), but takes the Gaxios instance it sends through
  * (`AuthClientOptions.transporter`): an interceptor sends the grant to the operator's endpoint instead.
  * The assertion's `aud` stays Google's token URL, which is what Google checks.
  */
-function tokenTransporter(tokenUrl: string): gaxios.Gaxios {
-  const transporter = new gaxios.Gaxios({ timeout: TOKEN_TIMEOUT_MS });
+function tokenTransporter(library: GoogleAuthLibrary, tokenUrl: string): gaxios.Gaxios {
+  const transporter = new library.gaxios.Gaxios({ timeout: TOKEN_TIMEOUT_MS });
   transporter.interceptors.request.add({
     resolved: async (options) => {
       if (options.url.href === GOOGLE_TOKEN_URL && tokenUrl !== GOOGLE_TOKEN_URL) {
@@ -44,7 +57,7 @@ export function googleTokenSource(
   senderEmail: string,
   deps: { tokenUrl: string; metrics: Metrics; now: () => Date },
 ): TokenSource {
-  const transporter = tokenTransporter(deps.tokenUrl);
+  let transporter: gaxios.Gaxios | undefined;
   const count = (outcome: string) => deps.metrics.tokenRequests.inc({ provider: "google", outcome });
   let cached: AccessToken | undefined;
   return singleFlight(
@@ -53,6 +66,8 @@ export function googleTokenSource(
         return cached;
       }
       // A client per grant: its own cache would otherwise answer a request for a fresh token.
+      const { JWT, transporterFor } = await googleAuthLibrary();
+      transporter ??= transporterFor(deps.tokenUrl);
       const client = new JWT({
         email: key.clientEmail,
         key: key.privateKeyPem,

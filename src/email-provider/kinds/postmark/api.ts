@@ -1,4 +1,4 @@
-import { ServerClient } from "postmark";
+import type { ServerClient } from "postmark";
 import type { OutgoingEmail, SendResult } from "../../../mail/sender.ts";
 import { classified } from "../../../mail/smtp-errors.ts";
 import { DeliveryError } from "../../../mail/transport.ts";
@@ -25,6 +25,13 @@ interface Seen {
  * operator's base URL (`requestHost`) with a fetch of our own that keeps what the client's errors drop —
  * the response's headers and the cause of a failed connection (the client reduces both to a message).
  */
+let postmark: Promise<typeof import("postmark")> | undefined;
+/** The postmark package loads with the first Postmark provider a process uses, not at start. */
+function postmarkLibrary() {
+  postmark ??= import("postmark");
+  return postmark;
+}
+
 export function postmarkApi(options: PostmarkApiOptions): EmailApi {
   const base = new URL(options.baseUrl);
   const requestHost = `${base.host}${base.pathname.replace(/\/$/, "")}`;
@@ -32,6 +39,7 @@ export function postmarkApi(options: PostmarkApiOptions): EmailApi {
 
   async function call<T>(run: (client: ServerClient) => Promise<T>): Promise<T> {
     const seen: Seen = {};
+    const { ServerClient } = await postmarkLibrary();
     const client = new ServerClient(options.serverToken, {
       useHttps: true,
       requestHost,

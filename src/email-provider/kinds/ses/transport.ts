@@ -1,11 +1,5 @@
 import type net from "node:net";
-import {
-  GetAccountCommand,
-  type GetAccountCommandOutput,
-  GetEmailIdentityCommand,
-  SESv2Client,
-  SendEmailCommand,
-} from "@aws-sdk/client-sesv2";
+import type { GetAccountCommandOutput, SESv2Client } from "@aws-sdk/client-sesv2";
 import nodemailer from "nodemailer";
 import { clean, connectionFailure, type Endpoint, guardedAgent, retryAfter } from "../../../mail/https.ts";
 import { nodemailerMessage, type OutgoingEmail, type SendResult } from "../../../mail/sender.ts";
@@ -54,6 +48,14 @@ async function mime(email: OutgoingEmail): Promise<Uint8Array> {
   return (await composer.sendMail(nodemailerMessage(email))).message as Buffer;
 }
 
+type SesSdk = typeof import("@aws-sdk/client-sesv2");
+let sdk: Promise<SesSdk> | undefined;
+/** The AWS SDK loads with the first SES provider a process uses, not at start (a tenth of a second). */
+function sesSdk(): Promise<SesSdk> {
+  sdk ??= import("@aws-sdk/client-sesv2");
+  return sdk;
+}
+
 /** Amazon SES v2 behind the transport contract: one signed HTTPS request per email, through the vendor's SDK. */
 export function sesTransport(options: SesTransportOptions): Transport {
   const url = new URL(options.apiUrl ?? `https://email.${options.region}.amazonaws.com`);
@@ -66,20 +68,27 @@ export function sesTransport(options: SesTransportOptions): Transport {
   // The SDK warns on Node 20 about versions published after January 2027; the version pinned in the
   // lockfile is the one running, so the operator has nothing to act on in every process's stderr.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const client = new SESv2Client({
-    region: options.region,
-    ...(options.apiUrl ? { endpoint: options.apiUrl } : {}),
-    // Without keys the SDK's default chain finds the process's own (environment, profile, container or instance role).
-    ...(options.keys ? { credentials: options.keys } : {}),
-    // Postern's worker retries, on its own schedule and across processes: the SDK's own retries would hide
-    // a throttling reply from the sender's lane and multiply the load on an SES outage.
-    maxAttempts: 1,
-    requestHandler: {
-      httpsAgent: agent,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      connectionTimeout: CONNECT_TIMEOUT_MS,
-    },
-  });
+  let created: Promise<SESv2Client> | undefined;
+  const clientOf = () => {
+    created ??= sesSdk().then(
+      ({ SESv2Client }) =>
+        new SESv2Client({
+          region: options.region,
+          ...(options.apiUrl ? { endpoint: options.apiUrl } : {}),
+          // Without keys the SDK's default chain finds the process's own (environment, profile, container or instance role).
+          ...(options.keys ? { credentials: options.keys } : {}),
+          // Postern's worker retries, on its own schedule and across processes: the SDK's own retries would hide
+          // a throttling reply from the sender's lane and multiply the load on an SES outage.
+          maxAttempts: 1,
+          requestHandler: {
+            httpsAgent: agent,
+            requestTimeout: REQUEST_TIMEOUT_MS,
+            connectionTimeout: CONNECT_TIMEOUT_MS,
+          },
+        }),
+    );
+    return created;
+  };
 
   /** Any failure of a call, classified: SES's answer, the credentials lookup, or no answer at all. */
   function failureOf(err: unknown): DeliveryError {
@@ -107,7 +116,7 @@ export function sesTransport(options: SesTransportOptions): Transport {
   }
 
   async function send(email: OutgoingEmail): Promise<SendResult> {
-    const data = await mime(email);
+    const [data, client, { SendEmailCommand }] = await Promise.all([mime(email), clientOf(), sesSdk()]);
     const sent = await client
       .send(
         new SendEmailCommand({
@@ -131,7 +140,8 @@ export function sesTransport(options: SesTransportOptions): Transport {
   return {
     send,
     async probe({ email }) {
-      const account = await timed(() => client.send(new GetAccountCommand({})));
+      const [client, commands] = await Promise.all([clientOf(), sesSdk()]);
+      const account = await timed(() => client.send(new commands.GetAccountCommand({})));
       const steps: TestStep[] = [];
       if (account.error) {
         const error = failureOf(account.error).classified;
@@ -152,7 +162,7 @@ export function sesTransport(options: SesTransportOptions): Transport {
         steps.push(accountStep(account.value!, account.durationMs, options.region));
         if (steps[0]!.outcome === "failed") return [...steps, skipped("permission"), skipped("send")];
       }
-      steps.push(await identityStep(client, options, failureOf));
+      steps.push(await identityStep(client, commands, options, failureOf));
       if (!email) {
         steps.push({
           ...skipped("send"),
@@ -171,7 +181,7 @@ export function sesTransport(options: SesTransportOptions): Transport {
       ];
     },
     async close() {
-      client.destroy();
+      (await created)?.destroy();
       agent.destroy();
     },
   };
@@ -215,6 +225,7 @@ function accountStep(account: GetAccountCommandOutput, durationMs: number, regio
 /** Whether SES may send From the sender: the address itself, or its domain, verified in this region. */
 async function identityStep(
   client: SESv2Client,
+  { GetEmailIdentityCommand }: SesSdk,
   options: SesTransportOptions,
   failureOf: (err: unknown) => DeliveryError,
 ): Promise<TestStep> {
