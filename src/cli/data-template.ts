@@ -1,6 +1,6 @@
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
-import { openStorage, PGLITE_SETTINGS, type Storage } from "../db/connection.ts";
+import { dataTemplateDirFor, openStorage, PGLITE_SETTINGS, type Storage } from "../db/connection.ts";
 import { startQueue } from "../queue/queue.ts";
 
 /**
@@ -33,6 +33,16 @@ export async function installQueue(storage: Storage): Promise<void> {
   await storage.close();
 }
 
+/**
+ * Writes the dump to `file` (what the tests' in-memory databases load) and, unpacked, to the data
+ * directory beside it (`dataTemplateDir`): a new data dir is a plain copy of that directory, so the
+ * server never unpacks the dump itself, which grew its WebAssembly memory by about 150 MB for good.
+ */
 export async function writeDataTemplate(file: string): Promise<void> {
-  writeFileSync(file, Buffer.from(await (await migratedPgliteDump()).arrayBuffer()));
+  const dump = await migratedPgliteDump();
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  const dir = dataTemplateDirFor(file);
+  rmSync(dir, { recursive: true, force: true });
+  const unpacked = await PGlite.create(dir, { postgresqlconf: PGLITE_SETTINGS, loadDataDir: dump });
+  await unpacked.close();
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -105,8 +105,19 @@ export const PGLITE_SETTINGS = ["shared_buffers = 16MB"];
 /** The migrated database `npm run build` writes (src/cli/data-template.ts), beside the compiled server. */
 export const dataTemplateFile = fileURLToPath(new URL("../../dist/pglite-template.tar", import.meta.url));
 
-/** A new data dir's first contents: the build's migrated database if there is one; otherwise initdb runs. */
-function readDataTemplate(file: string): Blob | undefined {
+/** The same database unpacked into a data directory, written beside the dump by the build. */
+export const dataTemplateDirFor = (file: string) => file.replace(/\.tar$/, "");
+
+/**
+ * A new data dir's first contents, from the build's migrated database: a copy of its unpacked
+ * directory, or else the dump for PGlite to unpack; without either, initdb runs.
+ */
+function seedDataDir(dir: string, file: string): Blob | undefined {
+  const unpacked = dataTemplateDirFor(file);
+  if (existsSync(path.join(unpacked, "PG_VERSION"))) {
+    cpSync(unpacked, dir, { recursive: true });
+    return undefined;
+  }
   return existsSync(file) ? new Blob([readFileSync(file)]) : undefined;
 }
 
@@ -126,7 +137,7 @@ export async function openStorage(options: {
     mkdirSync(dir, { recursive: true });
     const template = existsSync(path.join(dir, "PG_VERSION"))
       ? undefined
-      : readDataTemplate(options.dataTemplate ?? dataTemplateFile);
+      : seedDataDir(dir, options.dataTemplate ?? dataTemplateFile);
     pglite = await PGlite.create(dir, {
       postgresqlconf: PGLITE_SETTINGS,
       ...(template ? { loadDataDir: template } : {}),

@@ -4,7 +4,13 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeDataTemplate } from "../../src/cli/data-template.ts";
-import { migrationsApplied, openStorage, queryRows, type Storage } from "../../src/db/connection.ts";
+import {
+  dataTemplateDirFor,
+  migrationsApplied,
+  openStorage,
+  queryRows,
+  type Storage,
+} from "../../src/db/connection.ts";
 
 const journal = JSON.parse(readFileSync("src/db/migrations/meta/_journal.json", "utf8")) as {
   entries: unknown[];
@@ -53,6 +59,30 @@ describe("a new embedded data dir", () => {
     const again = await openStorage({ dataDir, dataTemplate: template });
     expect(await queryRows(again.db, sql`select note from marker`)).toEqual([{ note: "mine" }]);
     await again.close();
+  });
+
+  it("is unpacked from the dump when the unpacked copy is missing, and a copy never changes its template", async () => {
+    const template = path.join(tempDir(), "template.tar");
+    await writeDataTemplate(template);
+    // From the unpacked directory: the data dir gets its own files.
+    const copied = tempDir();
+    const fromDir = await openStorage({ dataDir: copied, dataTemplate: template });
+    await fromDir.db.execute(sql`create table marker (note text)`);
+    await fromDir.close();
+    const untouched = await openStorage({ dataDir: tempDir(), dataTemplate: template });
+    expect(await queryRows(untouched.db, sql`select to_regclass('marker') as found`)).toEqual([
+      { found: null },
+    ]);
+    await untouched.close();
+    // From the dump alone.
+    rmSync(dataTemplateDirFor(template), { recursive: true });
+    const fromDump = await openStorage({ dataDir: tempDir(), dataTemplate: template });
+    expect(await contents(fromDump)).toEqual({
+      migrations: journal.entries.length,
+      queueSchema: 1,
+      applied: true,
+    });
+    await fromDump.close();
   });
 
   it("runs initdb and migrates when there is no template", async () => {
