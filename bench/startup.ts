@@ -92,13 +92,9 @@ async function measure(command: string[], rssOf: (child: ChildProcess) => number
 
 /** The pid of the Node process `npm start` ends in: in npm's process group, running the server (not the shell). */
 function serverPid(npm: ChildProcess): number | undefined {
-  const out = execFileSync(
-    "pgrep",
-    ["-g", String(npm.pid), "-f", "^[^ ]*node [^&]*dist/server/main.mjs start"],
-    {
-      encoding: "utf8",
-    },
-  );
+  const out = execFileSync("pgrep", ["-g", String(npm.pid), "-f", "^[^ ]*node [^&]*scripts/start.mjs"], {
+    encoding: "utf8",
+  });
   return Number(out.trim().split("\n")[0]) || undefined;
 }
 
