@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import Mustache from "mustache";
 import { boundedCache } from "../../bounded-cache.ts";
@@ -54,8 +54,11 @@ const PER_EMAIL = ["code", "link", "recipient", "requestIp"] as const satisfies 
 const MARK = `pstrn${randomBytes(8).toString("hex")}`;
 const MARKS = new RegExp(`${MARK}(\\d)z`, "g");
 
-/** Inlined HTML with marks where the per-email values go, by template, app-level values and which values are empty. */
-const inlined = boundedCache<string>(64);
+/**
+ * Inlined HTML with marks where the per-email values go, by a digest of the template, the app-level
+ * values and which values are empty: one entry per app and language in use, bounded in number and size.
+ */
+const inlined = boundedCache<string>(2048, { maxWeight: 8 * 2 ** 20, weigh: (html) => html.length });
 
 /**
  * The HTML with its `<style>` rules inlined. juice parses the whole document, which costs milliseconds,
@@ -68,7 +71,9 @@ function inlinedHtml(source: string, view: TemplateView): string {
   PER_EMAIL.forEach((name, i) => {
     if (view[name] !== "") marked[name] = `${MARK}${i}z`;
   });
-  const key = JSON.stringify([source, marked]);
+  const key = createHash("sha256")
+    .update(JSON.stringify([source, marked]))
+    .digest("base64");
   let html = inlined.get(key);
   if (html === undefined) {
     html = renderLibraries().juice(fill(source, marked, escapeVariable));
