@@ -72,7 +72,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     rule: string;
     limits: [maxConnections: number, messagesPerMinute: number];
     sends: Send[];
-    next: "granted" | { waitSeconds: [min: number, max: number] };
+    next: "granted" | { waitSeconds: [min: number, max: number]; blockedBy: string };
   }[] = [
     {
       rule: "under the rate, every send gets a slot",
@@ -84,7 +84,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
       rule: "a full window waits until its oldest message is a minute (and a second) old",
       limits: [2, 3],
       sends: ["submitted", "submitted", "submitted"],
-      next: { waitSeconds: [59, 61] },
+      next: { waitSeconds: [59, 61], blockedBy: "rate" },
     },
     {
       rule: "a send the provider refused gives its place in the window back",
@@ -102,13 +102,13 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
       rule: "sends still under way count in the window",
       limits: [5, 2],
       sends: ["held", "held"],
-      next: { waitSeconds: [59, 61] },
+      next: { waitSeconds: [59, 61], blockedBy: "rate" },
     },
     {
       rule: "sends under way hold every connection: the next waits here, then goes back to the queue for a second",
       limits: [2, 10],
       sends: ["held", "held"],
-      next: { waitSeconds: [1, 1] },
+      next: { waitSeconds: [1, 1], blockedBy: "connections" },
     },
     {
       rule: "a finished send's connection lease is given back, so the next send may take one",
@@ -140,6 +140,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     } else {
       expect("waitSeconds" in slot && slot.waitSeconds).toBeGreaterThanOrEqual(next.waitSeconds[0]);
       expect("waitSeconds" in slot && slot.waitSeconds).toBeLessThanOrEqual(next.waitSeconds[1]);
+      expect(slot).toHaveProperty("blockedBy", next.blockedBy);
     }
     expect(await leasesOf(limits)).toBeLessThanOrEqual(maxConnections);
     for (const held of underWay) await held.release(true);
@@ -179,12 +180,12 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     const heldByA = [granted(await a.acquireSlot()), granted(await a.acquireSlot())];
     expect(await leasesOf(limits)).toBe(2);
     // b has no send of its own that could free a connection: straight back to the queue.
-    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1 });
+    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1, blockedBy: "connections" });
     await heldByA[0]!.release(true);
     await waitFor(async () => (await leasesOf(limits)) === 1 || undefined, 2_000, "a's lease given back");
     const heldByB = granted(await b.acquireSlot());
     expect(await leasesOf(limits)).toBe(2);
-    expect(await a.acquireSlot()).toEqual({ waitSeconds: 1 });
+    expect(await a.acquireSlot()).toEqual({ waitSeconds: 1, blockedBy: "connections" });
     await heldByA[1]!.release(true);
     await heldByB.release(true);
     await waitFor(async () => (await leasesOf(limits)) === 0 || undefined, 2_000, "every lease given back");
@@ -199,6 +200,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
       const slot = await lane.acquireSlot();
       expect("waitSeconds" in slot && slot.waitSeconds).toBeGreaterThanOrEqual(29);
       expect("waitSeconds" in slot && slot.waitSeconds).toBeLessThanOrEqual(30);
+      expect(slot).toHaveProperty("blockedBy", "pause");
     }
     // A shorter pause later does not cut the longer one short.
     await b.react({ pauseSeconds: 5 }, "432 4.3.2 concurrent connections");
@@ -212,7 +214,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     const b = laneOf(limits, stepping());
     await a.react({ slowDown: true }, "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded");
     const held = [granted(await a.acquireSlot()), granted(await b.acquireSlot())];
-    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1 });
+    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1, blockedBy: "connections" });
     expect(await leasesOf(limits)).toBe(2);
     // A second 432 lowers it again, never below one.
     await b.react({ slowDown: true }, "432 4.3.2");
@@ -220,7 +222,7 @@ describe("a sender's lane: the one-minute window and the connection leases", () 
     for (const slot of held) await slot.release(true);
     await waitFor(async () => (await leasesOf(limits)) === 0 || undefined, 2_000, "leases given back");
     const only = granted(await a.acquireSlot());
-    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1 });
+    expect(await b.acquireSlot()).toEqual({ waitSeconds: 1, blockedBy: "connections" });
     await only.release(true);
   });
 });
@@ -257,7 +259,7 @@ describe("a daily limit (Gmail's 2,000, Exchange's 10,000)", () => {
       await slot.release(i !== 3);
     }
     const refused = await a.acquireSlot();
-    expect(refused).toEqual({ waitSeconds: expect.any(Number) });
+    expect(refused).toEqual({ waitSeconds: expect.any(Number), blockedBy: "day" });
     const wait = (refused as { waitSeconds: number }).waitSeconds;
     // The oldest hour leaves the window 24 to 25 hours after it began.
     expect(wait).toBeGreaterThan(23 * 3600);
