@@ -9,9 +9,10 @@ const COMPLETE_BATCH_SIZE = 100;
 const REFILL_WAIT_MS = 20;
 
 /**
- * Runs up to `concurrency` jobs at once and fetches more as soon as any one finishes. pg-boss's own
- * `work()` hands out batches and fetches again only when a whole batch is done, so one tenant's
- * hanging SMTP server would hold every slot of the batch; here a slow send holds only its own.
+ * Runs up to `concurrency` jobs at once and fetches more as soon as any one finishes (while the queue
+ * is busy, once half have, or REFILL_WAIT_MS after the first did). pg-boss's own `work()` hands out
+ * batches and fetches again only when a whole batch is done, so one tenant's hanging SMTP server
+ * would hold every slot of the batch; here a slow send holds only its own.
  * Finished jobs are completed in batches: a job whose completion is lost (a crash in those
  * milliseconds) times out and runs again, and the delivery's conditional claim makes that rerun a no-op.
  */
