@@ -1,6 +1,7 @@
 /**
  * A map that forgets its oldest entries past `max` of them, or past `maxWeight` in all when a `weigh`
- * is given, with the get/set/clear mustache's cache expects.
+ * is given, with the get/set/clear mustache's cache expects. Setting a key again makes it the newest,
+ * so setting on every use keeps the least recently used first to go.
  */
 export function boundedCache<T = unknown>(
   max: number,
@@ -24,6 +25,7 @@ export function boundedCache<T = unknown>(
         forget(entries.keys().next().value!);
       }
     },
+    delete: forget,
     clear: () => {
       entries.clear();
       weight = 0;

@@ -1,3 +1,4 @@
+import { boundedCache } from "../bounded-cache.ts";
 import type { Context } from "../context.ts";
 import type { emailProviders } from "../db/schema.ts";
 import type { DeliveryRoute, RouteResolver } from "../delivery/routes.ts";
@@ -33,7 +34,7 @@ interface OpenTransport {
  */
 export class ProviderRouting {
   private readonly transports = new Map<string, OpenTransport>();
-  private readonly tokenSources = new Map<string, TokenSource>();
+  private readonly tokenSources = boundedCache<TokenSource>(MAX_TOKEN_SOURCES);
   private readonly lanes: SenderLanes;
   readonly env: KindEnvironment;
 
@@ -56,8 +57,6 @@ export class ProviderRouting {
         if (!source) {
           source = create();
           this.tokenSources.set(key, source);
-          const [oldest] = this.tokenSources.keys();
-          if (this.tokenSources.size > MAX_TOKEN_SOURCES && oldest) this.tokenSources.delete(oldest);
         }
         return source;
       },

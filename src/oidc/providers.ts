@@ -1,6 +1,7 @@
 import type Provider from "oidc-provider";
 import { type App, getAppById } from "../apps/apps.ts";
 import { signingKeyIds } from "../apps/signing-keys.ts";
+import { boundedCache } from "../bounded-cache.ts";
 import type { Context } from "../context.ts";
 import { buildProvider, type ProviderPages } from "./provider.ts";
 
@@ -12,7 +13,8 @@ const MAX_CACHED = 200;
  * request by the adapter, so a change made through any process applies at once everywhere.
  */
 export class OidcProviders {
-  private readonly cache = new Map<string, { keys: string; provider: Promise<Provider> }>();
+  /** Set on every use: the least recently used goes first when the cache is full. */
+  private readonly cache = boundedCache<{ keys: string; provider: Promise<Provider> }>(MAX_CACHED);
 
   constructor(
     private readonly ctx: Context,
@@ -32,10 +34,7 @@ export class OidcProviders {
       entry = { keys, provider: buildProvider(this.ctx, app, this.pages) };
       entry.provider.catch(() => this.cache.delete(appId));
     }
-    // Least recently used goes first when the cache is full.
-    this.cache.delete(appId);
     this.cache.set(appId, entry);
-    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     return { app, provider: await entry.provider };
   }
 }
