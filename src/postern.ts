@@ -7,6 +7,7 @@ import type { Config } from "./config/config.ts";
 import type { Context } from "./context.ts";
 import { pruneSessions } from "./dashboard-sessions/dashboard-sessions.ts";
 import { migrationsApplied, openStorage, type Storage } from "./db/connection.ts";
+import { claimDeliveries } from "./delivery/claim.ts";
 import type { DeliveryRoute, RouteResolver } from "./delivery/routes.ts";
 import { deliverLoginEmail } from "./delivery/worker.ts";
 import { seedDemo } from "./demo.ts";
@@ -193,10 +194,9 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
   const startWorkers = async () => {
     if (!sends || workersStarted) return;
     workersStarted = true;
-    await queue.work(config.delivery.workerConcurrency, async (job) => {
-      const outcome = await deliverLoginEmail(ctx, resolveRoute, job);
-      return outcome;
-    });
+    await queue.work(config.delivery.workerConcurrency, claimDeliveries(ctx), (job, delivery) =>
+      deliverLoginEmail(ctx, resolveRoute, job, delivery),
+    );
     watch = new ProviderWatch(ctx, routing.env, operatorMail!);
     watch.start();
     maintenance = setInterval(() => {

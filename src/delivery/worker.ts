@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Context } from "../context.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { composeDeliveryEmail, type DeliveryEmail } from "../email-templates/compose.ts";
@@ -6,10 +6,9 @@ import { messageIdFor } from "../mail/sender.ts";
 import type { ClassifiedError } from "../mail/smtp-errors.ts";
 import { deliveryErrorOf } from "../mail/transport.ts";
 import type { Job } from "../queue/queue.ts";
+import type { Delivery } from "./claim.ts";
 import type { DeliveryRoute, RouteResolver } from "./routes.ts";
 import { releasedDuringAttempt, retryDelayMs, scheduleDelivery } from "./schedule.ts";
-
-type Delivery = typeof deliveries.$inferSelect;
 
 /**
  * Sends one login email and records the attempt. The worker decides when, the route's sender
@@ -21,28 +20,9 @@ export async function deliverLoginEmail(
   ctx: Context,
   resolveRoute: RouteResolver,
   job: Job,
+  /** The delivery this job's fetch claimed (claim.ts), or undefined: nothing to send. */
+  delivery: Delivery | undefined,
 ): Promise<"done" | "retry"> {
-  const { deliveryId, scheduledFor } = job.data;
-  const now = ctx.now();
-  const staleSending = new Date(now.getTime() - ctx.config.delivery.jobTimeoutSeconds * 1000);
-  // Claiming is a conditional update: a job of a replaced schedule, or one for a delivery another
-  // job is sending (unless that job has been gone for longer than the job timeout), does nothing.
-  const [delivery] = await ctx.db
-    .update(deliveries)
-    .set({ status: "sending", updatedAt: now })
-    .where(
-      and(
-        eq(deliveries.id, deliveryId),
-        scheduledFor
-          ? eq(deliveries.nextAttemptAt, new Date(scheduledFor))
-          : isNull(deliveries.nextAttemptAt),
-        or(
-          inArray(deliveries.status, ["queued", "retrying"]),
-          and(eq(deliveries.status, "sending"), lt(deliveries.updatedAt, staleSending)),
-        ),
-      ),
-    )
-    .returning();
   if (!delivery) return "done";
   try {
     return await attempt(ctx, resolveRoute, job, delivery);
@@ -51,7 +31,7 @@ export async function deliverLoginEmail(
     // same job (same schedule) can take it again.
     await ctx.db
       .update(deliveries)
-      .set({ status: delivery.status === "sending" ? "retrying" : delivery.status, updatedAt: ctx.now() })
+      .set({ status: "retrying", updatedAt: ctx.now() })
       .where(and(eq(deliveries.id, delivery.id), eq(deliveries.status, "sending")))
       .catch(() => undefined);
     throw err;

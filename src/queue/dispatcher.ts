@@ -37,6 +37,8 @@ export class JobDispatcher<T extends object> {
       now: () => Date;
       /** How often an idle dispatcher looks for work enqueued by other processes. */
       pollMs?: number;
+      /** Where fetches run (pg-boss's `db` option): the queue's claiming executor. */
+      fetchDb?: PgBoss.Db;
     },
   ) {}
 
@@ -89,7 +91,12 @@ export class JobDispatcher<T extends object> {
       freeSince = undefined;
       let jobs: PgBoss.JobWithMetadata<T>[] = [];
       try {
-        jobs = (await this.boss.fetch<T>(this.queue, { batchSize: free, includeMetadata: true })) ?? [];
+        jobs =
+          (await this.boss.fetch<T>(this.queue, {
+            batchSize: free,
+            includeMetadata: true,
+            ...(this.options.fetchDb ? { db: this.options.fetchDb } : {}),
+          })) ?? [];
       } catch (err) {
         this.onError(err as Error);
       }

@@ -28,6 +28,16 @@ export interface RetryPolicy {
   maintenanceSeconds: number;
 }
 
+/**
+ * What a fetch also claims, in the same statement: `statement` wraps pg-boss's fetch (its SQL and
+ * values) into one that returns each fetched job with a `claimed` column; `read` turns that column
+ * into what the handler gets (undefined: nothing was claimed for this job).
+ */
+export interface FetchClaim<C> {
+  statement(fetchJobs: string, values: unknown[]): { text: string; values: unknown[] };
+  read(claimed: unknown): C | undefined;
+}
+
 export interface Queue {
   enqueue(job: LoginEmailJob, options?: { within?: SqlExecutor; startAfterSeconds?: number }): Promise<void>;
   /** Wakes this process's workers without waiting for their polling interval. */
@@ -36,7 +46,11 @@ export interface Queue {
    * Runs `handler` for each job, up to `concurrency` at once (see JobDispatcher). "retry" hands the
    * job back to pg-boss, which schedules it again with backoff and jitter; a thrown error does the same.
    */
-  work(concurrency: number, handler: (job: Job) => Promise<"done" | "retry">): Promise<void>;
+  work<C>(
+    concurrency: number,
+    claim: FetchClaim<C>,
+    handler: (job: Job, claimed: C | undefined) => Promise<"done" | "retry">,
+  ): Promise<void>;
   /** Stops fetching, waits for the jobs in hand, then closes. */
   stop(): Promise<void>;
   depth(): Promise<{ queued: number; active: number; oldestAgeSeconds: number }>;
@@ -94,14 +108,29 @@ export async function startQueue(
     wakeLocalWorkers() {
       for (const dispatcher of dispatchers) dispatcher.notify();
     },
-    async work(concurrency, handler) {
+    async work(concurrency, claim, handler) {
+      const executor: SqlExecutor = storage.queueExecutor ?? (boss.getDb() as SqlExecutor);
+      const claimingExecutor: SqlExecutor = {
+        async executeSql(text, values = []) {
+          const statement = claim.statement(text, values);
+          // pg-boss's fetch swallows its statement's errors (it expects only unique violations): a
+          // broken claim must not look like an empty queue.
+          return executor.executeSql(statement.text, statement.values).catch((err: Error) => {
+            onError(err);
+            throw err;
+          });
+        },
+      };
       const dispatcher = new JobDispatcher<LoginEmailJob>(
         boss,
         LOGIN_EMAIL_QUEUE,
         concurrency,
-        handler,
+        (job) => {
+          const { claimed, ...fetched } = job as Job & { claimed?: unknown };
+          return handler(fetched as Job, claim.read(claimed));
+        },
         onError,
-        { now },
+        { now, fetchDb: claimingExecutor as PgBoss.Db },
       );
       dispatchers.push(dispatcher);
       dispatcher.start();

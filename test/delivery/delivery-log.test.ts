@@ -263,7 +263,9 @@ describe.each(backends)("the delivery log as a tool (%s)", (backend) => {
     const res = await t.request("POST", `/api/apps/${app.id}/deliveries/${oldId}/resend`, { session: owner });
     expect(res.status).toBe(201);
     const created = res.body as unknown as View;
-    expect(created).toMatchObject({ recipient: "resend-me@example.com", status: "queued" });
+    expect(created.recipient).toBe("resend-me@example.com");
+    // As it is when the response is written: this process's worker may already have taken it.
+    expect(["queued", "sending", "sent"]).toContain(created.status);
     expect(created.id).not.toBe(oldId);
     const second = await t.latestLoginEmail("resend-me@example.com", sentAt);
     expect(second.code).not.toBe(first.code);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openStorage, type Storage } from "../../src/db/connection.ts";
-import { type Job, type Queue, startQueue } from "../../src/queue/queue.ts";
+import { type FetchClaim, type Job, type Queue, startQueue } from "../../src/queue/queue.ts";
 import { newPglite } from "../support/database-templates.ts";
 import { backends, createDatabase, waitFor } from "../support/harness.ts";
 
@@ -12,7 +12,19 @@ describe.each(backends)("the job dispatcher on a real queue (%s)", (backend) => 
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  async function queue(concurrency: number, handler: (job: Job) => Promise<"done" | "retry">) {
+  /** A claim that claims nothing: these tests are about the queue, not deliveries (see claim.ts). */
+  const noClaim: FetchClaim<never> = {
+    statement: (text, values) => ({ text, values }),
+    read: () => undefined,
+  };
+  const errors: Error[] = [];
+
+  async function queue(
+    concurrency: number,
+    handler: (job: Job) => Promise<"done" | "retry">,
+    claim: FetchClaim<unknown> = noClaim,
+  ) {
+    errors.length = 0;
     let storage: Storage;
     if (backend === "postgres") {
       const database = await createDatabase();
@@ -27,13 +39,45 @@ describe.each(backends)("the job dispatcher on a real queue (%s)", (backend) => 
     const q: Queue = await startQueue(
       storage,
       { retryLimit: 3, retryDelaySeconds: 1, jobTimeoutSeconds: 30, maintenanceSeconds: 30 },
-      () => {},
+      (err) => errors.push(err),
       () => new Date(),
     );
     cleanup.push(() => q.stop());
-    await q.work(concurrency, handler);
+    await q.work(concurrency, claim, handler);
     return q;
   }
+
+  it("hands each job what its fetch claimed, and reports a claim that fails instead of taking it for an empty queue", async () => {
+    const claimed: unknown[] = [];
+    let broken = false;
+    const q = await queue(2, async () => "done", {
+      statement: (text, values) => ({
+        text: broken
+          ? `WITH fetched AS (${text}) SELECT f.*, no_such_column AS claimed FROM fetched f`
+          : `WITH fetched AS (${text}) SELECT f.*, f.data->>'deliveryId' || $${values.length + 1} AS claimed FROM fetched f`,
+        values: [...values, "+claimed"],
+      }),
+      read: (value) => {
+        claimed.push(value);
+        return value;
+      },
+    });
+    await q.enqueue({ deliveryId: "dlv_a" });
+    q.wakeLocalWorkers();
+    await waitFor(() => claimed.length >= 1 || undefined);
+    expect(claimed).toEqual(["dlv_a+claimed"]);
+    broken = true;
+    await q.enqueue({ deliveryId: "dlv_b" });
+    q.wakeLocalWorkers();
+    await waitFor(() => errors.length >= 1 || undefined, 10_000, "the failed claim reported");
+    expect(errors[0]!.message).toMatch(/no_such_column/);
+    // The failed statement took nothing: the job is still queued, and a working claim gets it.
+    expect((await q.depth()).queued).toBe(1);
+    broken = false;
+    q.wakeLocalWorkers();
+    await waitFor(() => claimed.length >= 2 || undefined);
+    expect(claimed[1]).toBe("dlv_b+claimed");
+  });
 
   it('"retry" hands the job back to pg-boss, which runs it again after its backoff', async () => {
     const seen: Seen[] = [];
