@@ -92,6 +92,8 @@ export async function startQueue(
   if (await boss.getQueue(LOGIN_EMAIL_QUEUE)) await boss.updateQueue(LOGIN_EMAIL_QUEUE, queueOptions);
   else await boss.createQueue(LOGIN_EMAIL_QUEUE, queueOptions);
   const dispatchers: JobDispatcher<LoginEmailJob>[] = [];
+  // Where pg-boss runs its statements: our PGlite adapter, or its own PostgreSQL pool.
+  const queueDb: SqlExecutor = storage.queueExecutor ?? (boss.getDb() as SqlExecutor);
 
   return {
     async enqueue(job, options = {}) {
@@ -109,13 +111,12 @@ export async function startQueue(
       for (const dispatcher of dispatchers) dispatcher.notify();
     },
     async work(concurrency, claim, handler) {
-      const executor: SqlExecutor = storage.queueExecutor ?? (boss.getDb() as SqlExecutor);
       const claimingExecutor: SqlExecutor = {
         async executeSql(text, values = []) {
           const statement = claim.statement(text, values);
           // pg-boss's fetch swallows its statement's errors (it expects only unique violations): a
           // broken claim must not look like an empty queue.
-          return executor.executeSql(statement.text, statement.values).catch((err: Error) => {
+          return queueDb.executeSql(statement.text, statement.values).catch((err: Error) => {
             onError(err);
             throw err;
           });
@@ -140,14 +141,11 @@ export async function startQueue(
       await boss.stop({ graceful: true, wait: true, timeout: 30_000, close: true });
     },
     async depth() {
-      const executor = storage.queueExecutor;
       const sql = `select count(*) filter (where state in ('created','retry'))::int as queued,
         count(*) filter (where state = 'active')::int as active,
         coalesce(extract(epoch from now() - min(created_on) filter (where state in ('created','retry'))), 0)::float as oldest
         from pgboss.job where name = $1`;
-      const rows = executor
-        ? (await executor.executeSql(sql, [LOGIN_EMAIL_QUEUE])).rows
-        : (await boss.getDb().executeSql(sql, [LOGIN_EMAIL_QUEUE])).rows;
+      const { rows } = await queueDb.executeSql(sql, [LOGIN_EMAIL_QUEUE]);
       const row = rows[0] ?? {};
       return {
         queued: Number(row.queued ?? 0),
