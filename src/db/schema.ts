@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   boolean,
   index,
@@ -138,7 +139,13 @@ export const loginChallenges = pgTable(
   },
   (t) => [
     index("challenges_by_audience_email").on(t.appId, t.email),
-    index("challenges_by_interaction").on(t.appId, t.oidcInteractionUid),
+    // Keyed on the interaction alone (a random uid): an index that led with app_id too would match a
+    // login's supersede (app_id = $1 and email = $2) by its app_id prefix alone, and PostgreSQL's
+    // cached generic plan for it in postern_start_login could pick that one, reading every challenge
+    // of the app on each login (test/perf/login-rows.test.ts).
+    index("challenges_by_interaction")
+      .on(t.oidcInteractionUid)
+      .where(sql`${t.oidcInteractionUid} is not null`),
   ],
 );
 
