@@ -18,6 +18,20 @@ export interface LoginEmailJob {
 
 export type Job = PgBoss.JobWithMetadata<LoginEmailJob>;
 
+/**
+ * pg-boss 10's fetch takes the first jobs in (priority desc, created_on, id) order among those queued
+ * and due, but its own index for it (job_i5) is on (name, start_after): every fetch read and sorted
+ * the whole backlog to return a batch, so draining a burst of n emails cost O(n²) row reads. This
+ * index is in the fetch's order, so a fetch reads about as many rows as it takes. pg-boss creates its
+ * schema at start, after our migrations, hence here; on the partitioned job table it reaches every
+ * queue's partition. The advisory lock keeps processes starting together from racing to create it.
+ */
+const FETCH_ORDER_INDEX = `DO $$ BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('postern_job_fetch_order'));
+  CREATE INDEX IF NOT EXISTS postern_job_fetch_order ON pgboss.job (name, priority DESC, created_on, id)
+    WHERE state < 'active';
+END $$`;
+
 export interface RetryPolicy {
   /** pg-boss retries of a job whose worker died or threw; an email's own retries are scheduled by the worker. */
   retryLimit: number;
@@ -94,6 +108,7 @@ export async function startQueue(
   const dispatchers: JobDispatcher<LoginEmailJob>[] = [];
   // Where pg-boss runs its statements: our PGlite adapter, or its own PostgreSQL pool.
   const queueDb: SqlExecutor = storage.queueExecutor ?? (boss.getDb() as SqlExecutor);
+  await queueDb.executeSql(FETCH_ORDER_INDEX);
 
   return {
     async enqueue(job, options = {}) {
