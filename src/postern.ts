@@ -81,6 +81,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
     ...(options.pglite ? { pglite: options.pglite } : {}),
+    vacuum: { onError: (err) => log.warn({ err }, "vacuuming the embedded database failed") },
   });
   // The queue and the app cache read the clock through ctx, where a test may replace it; neither
   // reads it before ctx exists.

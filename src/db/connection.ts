@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { startEmbeddedVacuum } from "./embedded-vacuum.ts";
 import * as schema from "./schema.ts";
 
 /** A database handle or an open transaction: both speak the same query builder. */
@@ -129,6 +130,8 @@ export async function openStorage(options: {
   pglite?: PGlite;
   /** What a new data dir starts as (the build's, by default); without the file, initdb runs. */
   dataTemplate?: string;
+  /** PGlite only: how often to vacuum what is due (src/db/embedded-vacuum.ts), and where its failures go. */
+  vacuum?: { intervalMs?: number; onError?: (err: unknown) => void };
 }): Promise<Storage> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
   let pglite = options.pglite;
@@ -143,12 +146,23 @@ export async function openStorage(options: {
       ...(template ? { loadDataDir: template } : {}),
     });
   }
-  return openPglite(pglite, options.pglite === undefined);
+  return openPglite(pglite, options.pglite === undefined, options.vacuum ?? {});
 }
 
-async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
+/** autovacuum_naptime's default: how often autovacuum would look at a database. */
+const VACUUM_INTERVAL_MS = 60_000;
+
+async function openPglite(
+  client: PGlite,
+  owned: boolean,
+  vacuumOptions: { intervalMs?: number; onError?: (err: unknown) => void },
+): Promise<Storage> {
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+  const vacuum = startEmbeddedVacuum(client, {
+    intervalMs: vacuumOptions.intervalMs ?? VACUUM_INTERVAL_MS,
+    onError: vacuumOptions.onError ?? (() => {}),
+  });
   return {
     kind: "pglite",
     db,
@@ -169,6 +183,7 @@ async function openPglite(client: PGlite, owned: boolean): Promise<Storage> {
       return true;
     },
     close: async () => {
+      await vacuum.stop();
       if (owned) await client.close();
     },
   };
