@@ -1,5 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, Param, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Context } from "../context.ts";
+import { builtOncePer } from "../db/connection.ts";
 import { type DeliveryAttempt, deliveries } from "../db/schema.ts";
 import { composeDeliveryEmail, type DeliveryEmail } from "../email-templates/compose.ts";
 import { messageIdFor } from "../mail/sender.ts";
@@ -294,22 +296,50 @@ function countOutcome(ctx: Context, delivery: Delivery, outcome: Outcome) {
 async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
   countOutcome(ctx, delivery, outcome);
   const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
-  await ctx.db
+  await recordOutcome(ctx.db).execute({
+    id: delivery.id,
+    status: outcome.status,
+    updatedAt: ctx.now(),
+    attempts,
+    attemptCount: attempts.length,
+    route: outcome.route ?? null,
+    sender: outcome.sender ?? null,
+    messageId: outcome.messageId ?? null,
+    sentAt: outcome.sentAt ?? null,
+    setsLastError: outcome.lastError !== undefined,
+    lastError: outcome.lastError ?? null,
+    clearPayload,
+  });
+}
+
+/** One statement for every outcome: what an outcome leaves out (null here) keeps the row's value. */
+const recordOutcome = builtOncePer((db) => {
+  // A placeholder encoded as its column encodes values (the attempts as JSON, times as timestamps);
+  // null stays null (the columns' encoders do not take it).
+  const value = (name: string, column: AnyPgColumn) =>
+    sql`${new Param(sql.placeholder(name), {
+      mapToDriverValue: (v: unknown) => (v === null ? null : column.mapToDriverValue(v)),
+    })}`;
+  const unlessNull = (name: string, column: AnyPgColumn) => sql`coalesce(${value(name, column)}, ${column})`;
+  const clearPayload = sql`${sql.placeholder("clearPayload")}::boolean`;
+  return db
     .update(deliveries)
     .set({
-      status: outcome.status,
-      updatedAt: ctx.now(),
-      attempts,
-      attemptCount: attempts.length,
-      ...(outcome.route ? { route: outcome.route } : {}),
-      ...(outcome.sender ? { sender: outcome.sender } : {}),
-      ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
-      ...(outcome.sentAt ? { sentAt: outcome.sentAt } : {}),
-      ...(outcome.lastError !== undefined ? { lastError: outcome.lastError } : {}),
-      ...(clearPayload ? { sealedPayload: null, nextAttemptAt: null } : {}),
+      status: value("status", deliveries.status),
+      updatedAt: value("updatedAt", deliveries.updatedAt),
+      attempts: value("attempts", deliveries.attempts),
+      attemptCount: value("attemptCount", deliveries.attemptCount),
+      route: unlessNull("route", deliveries.route),
+      sender: unlessNull("sender", deliveries.sender),
+      messageId: unlessNull("messageId", deliveries.messageId),
+      sentAt: unlessNull("sentAt", deliveries.sentAt),
+      lastError: sql`case when ${sql.placeholder("setsLastError")}::boolean then ${value("lastError", deliveries.lastError)} else ${deliveries.lastError} end`,
+      sealedPayload: sql`case when ${clearPayload} then null else ${deliveries.sealedPayload} end`,
+      nextAttemptAt: sql`case when ${clearPayload} then null else ${deliveries.nextAttemptAt} end`,
     })
-    .where(eq(deliveries.id, delivery.id));
-}
+    .where(eq(deliveries.id, sql.placeholder("id")))
+    .prepare("");
+});
 
 /** A delivery that ended no longer needs its code: the sealed payload is dropped. */
 async function finish(ctx: Context, delivery: Delivery, outcome: Outcome) {

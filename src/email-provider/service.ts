@@ -3,6 +3,7 @@ import { getAccount } from "../accounts/accounts.ts";
 import { requireApp } from "../apps/apps.ts";
 import { recordAudit } from "../audit/audit.ts";
 import type { Context } from "../context.ts";
+import { builtOncePer } from "../db/connection.ts";
 import { apps, emailProviders, workspaceFeatures } from "../db/schema.ts";
 import { releaseWaitingDeliveries } from "../delivery/schedule.ts";
 import { DomainError, invalid } from "../errors.ts";
@@ -80,7 +81,12 @@ export async function providersForSending(
   ctx: Context,
   appId: string,
 ): Promise<{ rows: ProviderRow[]; featureEnabled: boolean }> {
-  const found = await ctx.db
+  const found = await sendingProviders(ctx.db).execute({ appId });
+  return { rows: found.map((f) => f.row), featureEnabled: found[0]?.enabled === true };
+}
+
+const sendingProviders = builtOncePer((db) =>
+  db
     .select({ row: emailProviders, enabled: workspaceFeatures.enabled })
     .from(emailProviders)
     .innerJoin(apps, eq(apps.id, emailProviders.appId))
@@ -88,10 +94,10 @@ export async function providersForSending(
       workspaceFeatures,
       and(eq(workspaceFeatures.workspaceId, apps.workspaceId), eq(workspaceFeatures.feature, FEATURE)),
     )
-    .where(eq(emailProviders.appId, appId))
-    .orderBy(asc(emailProviders.position), asc(emailProviders.id));
-  return { rows: found.map((f) => f.row), featureEnabled: found[0]?.enabled === true };
-}
+    .where(eq(emailProviders.appId, sql.placeholder("appId")))
+    .orderBy(asc(emailProviders.position), asc(emailProviders.id))
+    .prepare(""),
+);
 
 /** One of the app's providers by id, or without an id its primary (what the single-provider routes address). */
 export async function findProvider(
