@@ -24,9 +24,15 @@ export type Job = PgBoss.JobWithMetadata<LoginEmailJob>;
  * the whole backlog to return a batch, so draining a burst of n emails cost O(n²) row reads. This
  * index is in the fetch's order, so a fetch reads about as many rows as it takes. pg-boss creates its
  * schema at start, after our migrations, hence here; on the partitioned job table it reaches every
- * queue's partition. The advisory lock keeps processes starting together from racing to create it.
+ * queue's partition. It is looked up first because CREATE INDEX locks the table and its partitions
+ * against writes before it checks IF NOT EXISTS, and other processes are enqueueing and fetching
+ * while this one starts; the advisory lock keeps processes starting together from racing to create it.
  */
 const FETCH_ORDER_INDEX = `DO $$ BEGIN
+  IF EXISTS (SELECT FROM pg_index WHERE indrelid = 'pgboss.job'::regclass
+      AND indexrelid = to_regclass('pgboss.postern_job_fetch_order')) THEN
+    RETURN;
+  END IF;
   PERFORM pg_advisory_xact_lock(hashtext('postern_job_fetch_order'));
   CREATE INDEX IF NOT EXISTS postern_job_fetch_order ON pgboss.job (name, priority DESC, created_on, id)
     WHERE state < 'active';

@@ -83,6 +83,29 @@ describe("vacuuming the embedded database (PGlite has no autovacuum)", () => {
     expect((await stats(pglite, "fresh")).reltuples).toBe(200);
   });
 
+  it("goes on past a table dropped between being listed and being vacuumed", async () => {
+    const pglite = await pgliteFor();
+    await pglite.exec(`create table gone (id int primary key); insert into gone select generate_series(1, 2000);
+      create table kept (id int primary key); insert into kept select generate_series(1, 2000)`);
+    await publishStatistics(pglite);
+    // PGlite runs statements in the order they are asked for: the listing, this drop, then the vacuums.
+    const pass = vacuumDueTables(pglite);
+    await pglite.exec("drop table gone");
+    const done = (await pass).map((t) => t.table);
+    expect(done).toContain("public.kept");
+    expect(done).not.toContain("public.gone");
+  });
+
+  it("vacuums the system catalogs too, which its own ANALYZE churns", async () => {
+    const pglite = await pgliteFor();
+    await pglite.exec("create table wide (a int, b int, c int, d int, e int)");
+    for (let round = 0; round < 100; round++) {
+      await pglite.exec(`insert into wide select g, g, g, g, g from generate_series(1, 10) g; analyze wide`);
+    }
+    await publishStatistics(pglite);
+    expect((await vacuumDueTables(pglite)).map((t) => t.table)).toContain("pg_catalog.pg_statistic");
+  });
+
   it("runs on its own in an embedded storage, and closing waits for it", async () => {
     const pglite = await pgliteFor();
     const errors: unknown[] = [];
