@@ -293,7 +293,8 @@ function countOutcome(ctx: Context, delivery: Delivery, outcome: Outcome) {
   }
 }
 
-async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearPayload = false) {
+/** Records how a delivery ended; it no longer needs its code, so the sealed payload is dropped. */
+async function finish(ctx: Context, delivery: Delivery, outcome: Outcome) {
   countOutcome(ctx, delivery, outcome);
   const attempts = outcome.attempt ? [...delivery.attempts, outcome.attempt] : delivery.attempts;
   await recordOutcome(ctx.db).execute({
@@ -308,11 +309,10 @@ async function record(ctx: Context, delivery: Delivery, outcome: Outcome, clearP
     sentAt: outcome.sentAt ?? null,
     setsLastError: outcome.lastError !== undefined,
     lastError: outcome.lastError ?? null,
-    clearPayload,
   });
 }
 
-/** One statement for every outcome: what an outcome leaves out (null here) keeps the row's value. */
+/** One statement for every ending: what an outcome leaves out (null here) keeps the row's value. */
 const recordOutcome = builtOncePer((db) => {
   // A placeholder encoded as its column encodes values (the attempts as JSON, times as timestamps);
   // null stays null (the columns' encoders do not take it).
@@ -321,7 +321,6 @@ const recordOutcome = builtOncePer((db) => {
       mapToDriverValue: (v: unknown) => (v === null ? null : column.mapToDriverValue(v)),
     })}`;
   const unlessNull = (name: string, column: AnyPgColumn) => sql`coalesce(${value(name, column)}, ${column})`;
-  const clearPayload = sql`${sql.placeholder("clearPayload")}::boolean`;
   return db
     .update(deliveries)
     .set({
@@ -334,14 +333,9 @@ const recordOutcome = builtOncePer((db) => {
       messageId: unlessNull("messageId", deliveries.messageId),
       sentAt: unlessNull("sentAt", deliveries.sentAt),
       lastError: sql`case when ${sql.placeholder("setsLastError")}::boolean then ${value("lastError", deliveries.lastError)} else ${deliveries.lastError} end`,
-      sealedPayload: sql`case when ${clearPayload} then null else ${deliveries.sealedPayload} end`,
-      nextAttemptAt: sql`case when ${clearPayload} then null else ${deliveries.nextAttemptAt} end`,
+      sealedPayload: sql`null`,
+      nextAttemptAt: sql`null`,
     })
     .where(eq(deliveries.id, sql.placeholder("id")))
     .prepare("");
 });
-
-/** A delivery that ended no longer needs its code: the sealed payload is dropped. */
-async function finish(ctx: Context, delivery: Delivery, outcome: Outcome) {
-  await record(ctx, delivery, outcome, true);
-}
