@@ -149,7 +149,7 @@ export async function openStorage(options: {
   /** What a new data dir starts as (the build's, by default); without the file, initdb runs. */
   dataTemplate?: string;
   /** PGlite only: how often to vacuum what is due (src/db/embedded-vacuum.ts), and where its failures go. */
-  vacuum?: { intervalMs?: number; onError?: (err: unknown) => void };
+  vacuum?: EmbeddedVacuumOptions;
 }): Promise<Storage> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
   let pglite = options.pglite;
@@ -167,13 +167,18 @@ export async function openStorage(options: {
   return openPglite(pglite, options.pglite === undefined, options.vacuum ?? {});
 }
 
+interface EmbeddedVacuumOptions {
+  intervalMs?: number;
+  onError?: (err: unknown) => void;
+}
+
 /** autovacuum_naptime's default: how often autovacuum would look at a database. */
 const VACUUM_INTERVAL_MS = 60_000;
 
 async function openPglite(
   client: PGlite,
   owned: boolean,
-  vacuumOptions: { intervalMs?: number; onError?: (err: unknown) => void },
+  vacuumOptions: EmbeddedVacuumOptions,
 ): Promise<Storage> {
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
