@@ -99,6 +99,22 @@ export async function startQueue(
   );
   boss.on("error", onError);
   await boss.start();
+  try {
+    return await openQueue(boss, storage, policy, onError, now);
+  } catch (err) {
+    // A start that failed past pg-boss's own (a queue it cannot read or create) leaves no pool or timer.
+    await boss.stop({ graceful: false, wait: true, close: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function openQueue(
+  boss: PgBoss,
+  storage: Storage,
+  policy: RetryPolicy,
+  onError: (err: Error) => void,
+  now: () => Date,
+): Promise<Queue> {
   const queueOptions = {
     name: LOGIN_EMAIL_QUEUE,
     retryLimit: policy.retryLimit,
