@@ -84,7 +84,7 @@ export async function createPostern(options: PosternOptions): Promise<Postern> {
     vacuum: { onError: (err) => log.warn({ err }, "vacuuming the embedded database failed") },
   });
   // What start-up has opened, closed in reverse if a later step fails: a process whose start failed
-  // (a database it cannot migrate, a queue that will not start) holds no pool, timer or port.
+  // (a queue that will not start, a demo seed that fails) holds no pool, timer or port.
   const opened: (() => Promise<unknown>)[] = [() => storage.close()];
   try {
     return await assemble();

@@ -181,7 +181,13 @@ async function openPglite(
   vacuumOptions: EmbeddedVacuumOptions,
 ): Promise<Storage> {
   const db = drizzlePglite(client, { schema }) as unknown as Db;
-  await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+  try {
+    await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+  } catch (err) {
+    // A data dir this version cannot migrate: its lock and memory are let go with the error.
+    if (owned) await client.close().catch(() => undefined);
+    throw err;
+  }
   const vacuum = startEmbeddedVacuum(client, {
     intervalMs: vacuumOptions.intervalMs ?? VACUUM_INTERVAL_MS,
     onError: vacuumOptions.onError ?? (() => {}),
@@ -230,7 +236,13 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     }
   };
   // Several processes may start at once: one migrates while the others wait on the lock.
-  await exclusively(() => migrateNodePostgres(drizzleNodePostgres(pool, { schema }), { migrationsFolder }));
+  try {
+    await exclusively(() => migrateNodePostgres(drizzleNodePostgres(pool, { schema }), { migrationsFolder }));
+  } catch (err) {
+    // A database this version cannot migrate (or cannot reach): no pool is left behind the error.
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   return {
     kind: "postgres",
     db,
