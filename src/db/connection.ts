@@ -106,6 +106,22 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   return result.rows;
 }
 
+/**
+ * Rows of a constant `$n` statement, handed to the driver as it is: for the login's two statements,
+ * sent on every request, Drizzle's query building was 6 % of the API process's time (README,
+ * Benchmarks). Unnamed, as every other query here (see `builtOncePer`). Parameters go as the driver
+ * serialises them: a JavaScript array is one PostgreSQL array, a Date a timestamp.
+ */
+export async function queryText<T>(db: Db, text: string, values: readonly unknown[]): Promise<T[]> {
+  const client = (db as unknown as { $client: DriverClient }).$client;
+  return (await client.query(text, values as unknown[])).rows as T[];
+}
+
+/** What `pg.Pool` and `PGlite` have in common, which is all queryText needs. */
+interface DriverClient {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
 /** Lets pg-boss write its job inside one of our transactions. */
 export function transactionExecutor(tx: Db): SqlExecutor {
   return {

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { type App, invalidAppKey } from "../apps/apps.ts";
 import type { Context } from "../context.ts";
-import { queryRows } from "../db/connection.ts";
+import { queryText } from "../db/connection.ts";
 import { loginChallenges } from "../db/schema.ts";
 import type { EmailAddress } from "../email-address/email-address.ts";
 import { DomainError } from "../errors.ts";
@@ -15,7 +15,6 @@ import {
   rateLimited,
   refundBudgets,
   windowOf,
-  windowRules,
 } from "../security/rate-limit.ts";
 import { randomCode, randomId, randomToken, sameSecret, sha256 } from "../security/tokens.ts";
 
@@ -149,6 +148,13 @@ export const senderEmailLoginRefused = () =>
     { field: "email" },
   );
 
+// The login's two statements (migrations 0016 and 0018), their text constant.
+const TAKE_LOGIN_BUDGETS = `select postern_take_login_budgets($1::text, $2::timestamptz, $3::int,
+  $4::text, $5::timestamptz, $6::int) as outcome`;
+const START_LOGIN = `select * from postern_start_login($1::timestamptz, $2::text, $3::text,
+  $4::text, $5::int[], $6::int[], $7::text, $8::text, $9::text, $10::text, $11::text, $12::text,
+  $13::timestamptz, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text, $20::jsonb)`;
+
 type StartOutcome = "queued" | "app_gone" | "sender_refused" | "address_limited";
 
 /**
@@ -191,16 +197,20 @@ export async function startLogin(
   const [requestRule] = requestRules(ctx, input.ip) as [RateLimitRule];
   const [budgetRule] = emailBudgetRules(ctx, input.audience);
   const addressLimits = addressRules(ctx, input.audience, input.email);
-  const address = windowRules(addressLimits);
   const job: LoginEmailJob = { deliveryId };
 
   const budgetWindow = budgetRule ? windowOf(budgetRule, now) : null;
-  const [budgets] = await queryRows<{ outcome: "taken" | "request_limited" | "budget_spent" }>(
+  const [budgets] = await queryText<{ outcome: "taken" | "request_limited" | "budget_spent" }>(
     ctx.db,
-    sql`select postern_take_login_budgets(
-      ${requestRule.key}::text, ${windowOf(requestRule, now)}::timestamptz, ${requestRule.limit}::int,
-      ${budgetRule?.key ?? null}::text, ${budgetWindow}::timestamptz, ${budgetRule?.limit ?? null}::int
-    ) as outcome`,
+    TAKE_LOGIN_BUDGETS,
+    [
+      requestRule.key,
+      windowOf(requestRule, now),
+      requestRule.limit,
+      budgetRule?.key ?? null,
+      budgetWindow,
+      budgetRule?.limit ?? null,
+    ],
   );
   if (budgets?.outcome === "request_limited")
     throw rateLimited(requestRule, budgetRetryAfterSeconds(requestRule, now));
@@ -209,25 +219,32 @@ export async function startLogin(
   if (budgets?.outcome !== "taken")
     throw new Error(`postern_take_login_budgets answered ${String(budgets?.outcome)}`);
 
-  const [result] = await queryRows<{
+  const [result] = await queryText<{
     outcome: StartOutcome;
     address_rule: number | null;
     retry_after_seconds: number | null;
-  }>(
-    ctx.db,
-    sql`select * from postern_start_login(
-      ${now}::timestamptz, ${appId}::text, ${input.email}::text,
-      ${addressLimits[0]!.key}::text, ${address.limits}, ${address.windows},
-      ${loginId}::text, ${codeHash(loginId, payload.code)}::text, ${sha256(payload.linkToken)}::text,
-      ${input.redirectUrl ?? null}::text,
-      ${input.browserSecret ? sha256(input.browserSecret) : null}::text,
-      ${input.oidcInteractionUid ?? null}::text, ${expiresAt}::timestamptz,
-      ${deliveryId}::text, ${input.sender}::text, ${input.decoy ? "suppressed" : "queued"}::text,
-      ${input.locale}::text,
-      ${input.decoy ? null : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId))}::text,
-      ${LOGIN_EMAIL_QUEUE}::text, ${JSON.stringify(job)}::jsonb
-    )`,
-  );
+  }>(ctx.db, START_LOGIN, [
+    now,
+    appId,
+    input.email,
+    addressLimits[0]!.key,
+    addressLimits.map((rule) => rule.limit),
+    addressLimits.map((rule) => rule.windowSeconds),
+    loginId,
+    codeHash(loginId, payload.code),
+    sha256(payload.linkToken),
+    input.redirectUrl ?? null,
+    input.browserSecret ? sha256(input.browserSecret) : null,
+    input.oidcInteractionUid ?? null,
+    expiresAt,
+    deliveryId,
+    input.sender,
+    input.decoy ? "suppressed" : "queued",
+    input.locale,
+    input.decoy ? null : ctx.secrets.seal(JSON.stringify(payload), payloadContext(deliveryId)),
+    LOGIN_EMAIL_QUEUE,
+    JSON.stringify(job),
+  ]);
   if (result?.outcome === "queued") {
     ctx.queue.wakeLocalWorkers();
     return { loginId, expiresAt: expiresAt.toISOString() };
