@@ -40,7 +40,7 @@ export const rateLimited = (rule: RateLimitRule, retryAfterSeconds: number) => {
 };
 
 /** Postgres arrays of a key's rules, as the window functions of migration 0011 take them. */
-export function windowRules(rules: RateLimitRule[]): { limits: SQL; windows: SQL } {
+function windowRules(rules: RateLimitRule[]): { limits: SQL; windows: SQL } {
   const intArray = (values: number[]) =>
     sql`array[${sql.join(
       values.map((v) => sql`${v}`),
